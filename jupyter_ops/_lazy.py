@@ -1,0 +1,52 @@
+"""Lazy public namespaces: ``aiops.correlate`` imports ``aiops/correlate.py`` on first use.
+
+Each public module of a subpackage lists its names in ``__all__``; the package's
+``__getattr__`` finds the module that exports a name. This keeps ``import jupyter_ops`` cheap
+and lets each capability add modules without editing a shared index.
+
+Rule: a module is never named like a name it exports (``aiops/correlation.py`` exports
+``correlate``), because importing a submodule sets the package attribute of that name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+from typing import Any
+
+
+def lazy_namespace(package: str, path: list[str]) -> tuple[Any, Any]:
+    """Return ``(__getattr__, __dir__)`` for a package whose modules export via ``__all__``."""
+    index: dict[str, str] = {}
+    scanned = False
+
+    def _modules() -> list[str]:
+        return sorted(m.name for m in pkgutil.iter_modules(path) if not m.name.startswith("_"))
+
+    def _scan() -> None:
+        nonlocal scanned
+        if scanned:
+            return
+        for name in _modules():
+            module = importlib.import_module(f"{package}.{name}")
+            for public in getattr(module, "__all__", ()):
+                index.setdefault(public, module.__name__)
+        scanned = True
+
+    def __getattr__(name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        _scan()
+        if name in index:
+            module: ModuleType = importlib.import_module(index[name])
+            return getattr(module, name)
+        if name in _modules():
+            return importlib.import_module(f"{package}.{name}")
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    def __dir__() -> list[str]:
+        _scan()
+        return sorted(set(index) | set(_modules()))
+
+    return __getattr__, __dir__

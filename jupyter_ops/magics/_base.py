@@ -1,0 +1,118 @@
+"""Shared plumbing of all magics: argument errors, input resolution, output and report log.
+
+A magic body is typically::
+
+    @magic_arguments()
+    @argument("alerts")
+    @argument("-o", "--output")
+    @line_magic
+    def aiops_correlate(self, line):
+        with user_errors():
+            args = parse(self.aiops_correlate, line)
+            alerts = resolve_frame(self.shell, args.alerts, loader="alerts")
+            result = correlate(alerts, ...)
+        return publish(self.shell, result, "%aiops_correlate " + line, args.output)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+from collections.abc import Iterator
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import parse_argstring
+
+__all__ = ["user_errors", "parse", "resolve", "resolve_frame", "publish", "split_list"]
+
+
+@contextlib.contextmanager
+def user_errors(prefix: str = "") -> Iterator[None]:
+    """Turn input errors into a one-line ``UsageError`` (no traceback in the notebook)."""
+    from ..errors import OpsConnectionError, OpsInputError
+
+    try:
+        yield
+    except UsageError:
+        raise
+    except (OpsInputError, OpsConnectionError, FileNotFoundError, KeyError) as e:
+        msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+        raise UsageError(" ".join(f"{prefix}{msg}".split())) from None
+
+
+def parse(magic_func: Any, line: str) -> Any:
+    """``parse_argstring`` whose argparse errors become a one-line ``UsageError``."""
+    try:
+        return parse_argstring(magic_func, line)
+    except UsageError as e:
+        raise UsageError(" ".join(str(e).split())) from None
+    except SystemExit:  # pragma: no cover - argparse exiting on --help
+        raise UsageError(f"see {magic_func.__name__}? for usage") from None
+
+
+def split_list(value: str | None) -> list[str] | None:
+    """``"a,b, c"`` -> ``["a", "b", "c"]``; None stays None."""
+    if value is None:
+        return None
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def resolve(shell: Any, name: str) -> Any:
+    """A variable of the user namespace, or a path when no such variable exists.
+
+    Returns the object, or the path string when ``name`` names an existing file.
+    """
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "'\"":
+        name = name[1:-1]
+    ns = shell.user_ns
+    if name in ns:
+        return ns[name]
+    # dotted access to an attribute of a variable, e.g. ``scenario.alerts``
+    head, _, rest = name.partition(".")
+    if rest and head in ns and name.replace(".", "").replace("_", "").isalnum():
+        obj = ns[head]
+        for part in rest.split("."):
+            if not hasattr(obj, part):
+                break
+            obj = getattr(obj, part)
+        else:
+            return obj
+    path = os.path.expanduser(name)
+    if os.path.exists(path):
+        return path
+    raise UsageError(f"{name!r} is neither a variable in this notebook nor an existing file")
+
+
+def resolve_frame(shell: Any, name: str, loader: str | None = None, **kwargs: Any) -> Any:
+    """Resolve ``name`` and, for a path or a raw frame, run it through a canonical loader.
+
+    ``loader`` is one of ``alerts``, ``logs``, ``metrics``, ``topology`` (functions of
+    :mod:`jupyter_ops.io`) or None to read the file as a plain table.
+    """
+    from .. import io
+
+    obj = resolve(shell, name)
+    if loader is None:
+        return io.read_table(obj) if isinstance(obj, str) else obj
+    return getattr(io, f"load_{loader}")(obj, **kwargs)
+
+
+def publish(shell: Any, result: Any, call: str, output: str | None = None,
+            log: bool = True) -> Any:
+    """Store the result as ``output`` in the user namespace, log it for the report, return it."""
+    if output:
+        if not output.isidentifier():
+            raise UsageError(f"-o needs a Python variable name, got {output!r}")
+        shell.user_ns[output] = result
+    if log:
+        from ..report.session import session_log
+
+        session_log().add(result, call=call.strip())
+    return result
+
+
+def quote(s: str) -> str:
+    return shlex.quote(s)

@@ -1,0 +1,8 @@
+"""MLOps core: experiment tracking on MLflow, drift, data quality and model monitoring.
+
+Names are resolved lazily from the modules of this package (see :mod:`jupyter_ops._lazy`).
+"""
+
+from .._lazy import lazy_namespace
+
+__getattr__, __dir__ = lazy_namespace(__name__, __path__)

@@ -1,0 +1,341 @@
+"""The report model: ordered sections plus a provenance manifest.
+
+A :class:`Report` is built from results (``report.add(correlation)``), Markdown, tables, Altair
+charts and key figures. It is stored as JSON (:meth:`Report.to_json`), from which the HTML and
+Markdown renderings are rebuilt exactly, so the JSON is the archival form.
+
+The HTML is self-contained: inline CSS, charts rendered to SVG by ``vl-convert`` and embedded
+as ``data:`` images, no script and no external URL, so it opens offline and no data string can
+execute. Every text is escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import OpsInputError
+from .html import CSS, esc, figures_html, table_html
+from .mdhtml import markdown_to_html
+from .provenance import environment
+
+__all__ = ["Section", "Report", "FORMATS"]
+
+FORMATS = ("html", "md", "json")
+REPORT_SCHEMA = "jupyter-ops.report/1"
+
+
+@dataclass
+class Section:
+    """One block of a report: ``markdown``, ``figures``, ``table`` or ``chart``.
+
+    ``content`` is JSON: Markdown text, a list of figure dicts, a table dict (see
+    :func:`jupyter_ops.serialize.frame_to_table`) or a Vega-Lite spec.
+    """
+
+    kind: str
+    content: Any
+    title: str = ""
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def markdown(cls, text: str, provenance: dict | None = None) -> Section:
+        return cls("markdown", str(text), provenance=provenance or {})
+
+    @classmethod
+    def figures(cls, figures: list[dict[str, Any]], title: str = "") -> Section:
+        from ..serialize import to_jsonable
+
+        return cls("figures", to_jsonable(list(figures)), title=title)
+
+    @classmethod
+    def table(cls, df: Any, title: str = "", max_rows: int | None = 500) -> Section:
+        from ..serialize import frame_to_table
+
+        return cls("table", frame_to_table(df, max_rows=max_rows), title=title)
+
+    @classmethod
+    def chart(cls, chart: Any, title: str = "") -> Section:
+        from ..results import chart_spec
+
+        return cls("chart", chart_spec(chart), title=title)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "title": self.title, "content": self.content,
+                "provenance": self.provenance}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> Section:
+        if d.get("kind") not in {"markdown", "figures", "table", "chart"}:
+            raise OpsInputError(f"unknown report section kind {d.get('kind')!r}")
+        return cls(d["kind"], d.get("content"), d.get("title", ""), d.get("provenance") or {})
+
+
+class Report:
+    """An ordered list of sections with provenance; renders to HTML, Markdown and JSON.
+
+    Parameters
+    ----------
+    title : str
+        Heading of the report.
+    sections : list of Section, optional
+    environment : dict, optional
+        Versions and platform; taken from the running interpreter when omitted.
+
+    Examples
+    --------
+    >>> from jupyter_ops.report import Report
+    >>> r = Report("Postmortem")
+    >>> r.add("Checkout was down for 12 minutes.")  # doctest: +SKIP
+    >>> r.save("postmortem.html")  # doctest: +SKIP
+    """
+
+    def __init__(self, title: str = "jupyter-ops report", sections: list[Section] | None = None,
+                 environment: dict[str, Any] | None = None) -> None:
+        self.title = str(title)
+        self.sections: list[Section] = list(sections or [])
+        self.environment = environment if environment is not None else _environment()
+
+    # -- building ------------------------------------------------------------------------
+    def add(self, item: Any, call: str | None = None, title: str = "") -> Report:
+        """Append a result, a Section, Markdown text, a DataFrame or an Altair chart.
+
+        ``call`` (e.g. the magic line that produced a result) is stored in the first new
+        section's provenance.
+        """
+        import pandas as pd
+
+        from ..results import Result
+
+        if isinstance(item, Result):
+            new = item.to_sections()
+        elif isinstance(item, Section):
+            new = [item]
+        elif isinstance(item, str):
+            new = [Section.markdown(item)]
+        elif isinstance(item, pd.DataFrame):
+            new = [Section.table(item, title=title)]
+        elif isinstance(item, (list, tuple)) and all(isinstance(x, dict) for x in item):
+            new = [Section.figures(list(item), title=title)]
+        elif hasattr(item, "to_dict") and type(item).__module__.startswith("altair"):
+            new = [Section.chart(item, title=title)]
+        else:
+            raise OpsInputError(
+                f"cannot add a {type(item).__name__} to a report; add a result, Markdown text, "
+                "a DataFrame, an Altair chart or a list of figure dicts")
+        if call and new:
+            new[0].provenance = {**new[0].provenance, "call": call}
+        self.sections.extend(new)
+        return self
+
+    # -- JSON ----------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        """The archival form: everything needed to rebuild HTML and Markdown."""
+        return {"schema": REPORT_SCHEMA, "title": self.title, "environment": self.environment,
+                "sections": [s.to_json() for s in self.sections]}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | str | os.PathLike) -> Report:
+        """Rebuild a report from :meth:`to_json` output or a saved ``.json`` file."""
+        if not isinstance(data, dict):
+            try:
+                data = json.loads(Path(data).read_text(encoding="utf-8"))
+            except FileNotFoundError:
+                raise OpsInputError(f"report file not found: {data}")
+            except json.JSONDecodeError as e:
+                raise OpsInputError(f"{data} is not a jupyter-ops report JSON file: {e}")
+        if data.get("schema") != REPORT_SCHEMA:
+            raise OpsInputError(
+                f"not a jupyter-ops report (schema {data.get('schema')!r}, expected {REPORT_SCHEMA!r})")
+        return cls(data.get("title", ""), [Section.from_json(s) for s in data.get("sections", [])],
+                   environment=data.get("environment") or {})
+
+    # -- rendering -----------------------------------------------------------------------
+    def to_html(self) -> str:
+        """A self-contained HTML page (no scripts, no external resources)."""
+        body = []
+        for s in self.sections:
+            body.append('<section class="jops-section">')
+            if s.title:
+                body.append(f"<h3>{esc(s.title)}</h3>")
+            if s.kind == "markdown":
+                body.append(markdown_to_html(s.content))
+            elif s.kind == "figures":
+                body.append(figures_html(s.content))
+            elif s.kind == "table":
+                body.append(table_html(s.content, max_rows=len(s.content["rows"])))
+            elif s.kind == "chart":
+                body.append(_chart_img(s.content, s.title))
+            if s.provenance:
+                body.append(_provenance_html(s.provenance))
+            body.append("</section>")
+        env = self.environment
+        env_rows = "".join(
+            f"<tr><td>{esc(k)}</td><td>{esc(v)}</td></tr>"
+            for k, v in {**{k: v for k, v in env.items() if k != "packages"},
+                         **(env.get("packages") or {})}.items())
+        return (
+            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+            "img-src data:; style-src 'unsafe-inline'\">"
+            f"<title>{esc(self.title)}</title><style>{CSS}"
+            "body{max-width:1100px;margin:2em auto;padding:0 1em}"
+            ".jops-section{margin:1.2em 0}.jops-prov{color:#59636e;font-size:11px}"
+            "img.jops-chart{max-width:100%}</style></head>"
+            f"<body class=\"jops\"><h1>{esc(self.title)}</h1>{''.join(body)}"
+            "<section class=\"jops-section\"><h2>Provenance</h2>"
+            "<p>Versions and platform this report was made with; each section lists the call "
+            "and input hashes that produced it.</p>"
+            f"<table class=\"jops-table\">{env_rows}</table></section></body></html>\n"
+        )
+
+    def to_markdown(self) -> str:
+        """Markdown with HTML special characters escaped; charts become their data tables."""
+        out = [f"# {_md_text(self.title)}", ""]
+        for s in self.sections:
+            if s.title:
+                out += [f"### {_md_text(s.title)}", ""]
+            if s.kind == "markdown":
+                out += [_md_text(s.content), ""]
+            elif s.kind == "figures":
+                out += [f"- **{_md_text(f.get('label'))}**: {_md_text(f.get('value'))}"
+                        for f in s.content] + [""]
+            elif s.kind == "table":
+                out += [_md_table(s.content), ""]
+            elif s.kind == "chart":
+                out += [f"*(chart: {_md_text(s.content.get('description') or s.title or 'chart')};"
+                        " see the HTML or JSON report)*", ""]
+            if s.provenance:
+                out += [f"<sub>{_md_text(_provenance_line(s.provenance))}</sub>", ""]
+        env = self.environment
+        out += ["## Provenance", ""]
+        for k, v in env.items():
+            if k != "packages":
+                out.append(f"- {k}: {_md_text(v)}")
+        for k, v in (env.get("packages") or {}).items():
+            out.append(f"- {k}: {_md_text(v)}")
+        return "\n".join(out) + "\n"
+
+    def render(self, format: str) -> str:
+        """Render as ``html``, ``md`` or ``json``."""
+        if format == "html":
+            return self.to_html()
+        if format in {"md", "markdown"}:
+            return self.to_markdown()
+        if format == "json":
+            return json.dumps(self.to_json(), indent=1, ensure_ascii=False, allow_nan=False)
+        raise OpsInputError(f"unknown report format {format!r}; use one of {', '.join(FORMATS)}")
+
+    def save(self, path: str | os.PathLike, format: str | None = None) -> Path:
+        """Write the report atomically (a temp file renamed into place); format from suffix."""
+        path = Path(path)
+        fmt = format or _format_from_suffix(path)
+        text = self.render(fmt)
+        write_atomic(path, text)
+        return path
+
+    def _repr_html_(self) -> str:
+        return f"<p>Report <b>{esc(self.title)}</b>: {len(self.sections)} sections</p>"
+
+    def __repr__(self) -> str:
+        return f"Report({self.title!r}, {len(self.sections)} sections)"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        raise OpsInputError(f"folder {path.parent} does not exist; create it first")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _format_from_suffix(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    mapping = {"html": "html", "htm": "html", "md": "md", "markdown": "md", "json": "json"}
+    if suffix not in mapping:
+        raise OpsInputError(
+            f"cannot tell the report format from {path.name!r}; end the name in .html, .md or "
+            ".json or pass format=")
+    return mapping[suffix]
+
+
+def _environment() -> dict[str, Any]:
+    return environment()
+
+
+def _chart_img(spec: dict[str, Any], title: str) -> str:
+    import vl_convert as vlc
+
+    svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version(spec))
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img class="jops-chart" alt="{esc(title or "chart")}" src="data:image/svg+xml;base64,{data}">'
+
+
+def _vl_version(spec: dict[str, Any]) -> str | None:
+    import re
+
+    m = re.search(r"/v(\d+)\.(\d+)", str(spec.get("$schema", "")))
+    if not m:
+        return None
+    import vl_convert as vlc
+
+    want = f"{m.group(1)}.{m.group(2)}"
+    versions = [v.lstrip("v") for v in vlc.get_vegalite_versions()]
+    if want in versions:
+        return want
+    same_major = [v for v in versions if v.split(".")[0] == m.group(1)]
+    return same_major[-1] if same_major else None
+
+
+def _provenance_line(p: dict[str, Any]) -> str:
+    bits = []
+    if p.get("call"):
+        bits.append(f"call: {p['call']}")
+    if p.get("params"):
+        bits.append("params: " + json.dumps(p["params"], sort_keys=True, default=str))
+    if p.get("inputs"):
+        bits.append("inputs: " + ", ".join(f"{k}=sha256:{v[:16]}…" for k, v in p["inputs"].items()))
+    if p.get("seed") is not None:
+        bits.append(f"seed: {p['seed']}")
+    return "; ".join(bits)
+
+
+def _provenance_html(p: dict[str, Any]) -> str:
+    full = json.dumps(p, sort_keys=True, default=str, indent=1)
+    return (f'<details class="jops-prov"><summary>{esc(_provenance_line(p)[:300])}</summary>'
+            f"<pre>{esc(full)}</pre></details>")
+
+
+def _md_text(value: Any) -> str:
+    text = "" if value is None else str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _md_table(table: dict[str, Any]) -> str:
+    def cell(v: Any) -> str:
+        return _md_text("" if v is None else v).replace("|", "\\|").replace("\n", " ")
+
+    head = "| " + " | ".join(cell(c["name"]) for c in table["columns"]) + " |"
+    sep = "|" + "|".join("---" for _ in table["columns"]) + "|"
+    rows = ["| " + " | ".join(cell(v) for v in r) + " |" for r in table["rows"]]
+    note = []
+    if table.get("truncated"):
+        note = ["", f"*showing {len(table['rows']):,} of {table['total_rows']:,} rows*"]
+    return "\n".join([head, sep, *rows, *note])
