@@ -1,0 +1,64 @@
+"""Shared fixtures: a real IPython shell, the development data, an isolated MLflow store."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+#: development data beside the project root (never copied into the repo)
+SHARED = ROOT.parent / "shared"
+SHARED_DATA = SHARED / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"development data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def ip(tmp_path, monkeypatch):
+    """A real IPython InteractiveShell with ``%load_ext jupyter_ops`` done, cwd in tmp_path.
+
+    The report log is emptied for each test so tests do not see each other's results.
+    """
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from jupyter_ops.report.session import session_log
+
+    monkeypatch.chdir(tmp_path)
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "jupyter_ops")
+    session_log().clear()
+    saved = set(shell.user_ns)
+    yield shell
+    for k in set(shell.user_ns) - saved:
+        shell.user_ns.pop(k, None)
+    session_log().clear()
+
+
+@pytest.fixture
+def mlflow_uri(tmp_path, monkeypatch) -> str:
+    """An isolated MLflow store (SQLite file in tmp_path), set as MLFLOW_TRACKING_URI."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    try:
+        import mlflow
+
+        mlflow.set_tracking_uri(uri)
+    except ImportError:  # pragma: no cover
+        pass
+    yield uri
+    try:
+        import mlflow
+
+        while mlflow.active_run():
+            mlflow.end_run()
+        mlflow.set_tracking_uri(None)
+    except Exception:  # pragma: no cover
+        pass
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
