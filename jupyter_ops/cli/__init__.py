@@ -17,7 +17,7 @@ from .._version import __version__
 
 __all__ = ["main", "build_parser"]
 
-AIOPS_MODULES = ("jupyter_ops.cli.incidents", "jupyter_ops.cli.logs")
+AIOPS_MODULES = ("jupyter_ops.cli.anomalies", "jupyter_ops.cli.incidents", "jupyter_ops.cli.logs")
 MLOPS_MODULES = ("jupyter_ops.cli.tracking", "jupyter_ops.cli.drift")
 
 

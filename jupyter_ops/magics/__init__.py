@@ -16,6 +16,7 @@ __all__ = ["load_ipython_extension", "MAGIC_MODULES"]
 #: one module per concern; later capabilities add theirs here
 MAGIC_MODULES = (
     "jupyter_ops.magics.report",
+    "jupyter_ops.magics.anomalies",
     "jupyter_ops.magics.incidents",
     "jupyter_ops.magics.logs",
     "jupyter_ops.magics.tracking",

@@ -1,0 +1,3 @@
+"""Magics for this capability (filled in by its issue)."""
+
+MAGICS: list = []
