@@ -1,13 +1,68 @@
-"""CLI subcommands for this capability (filled in by its issue).
+"""``jupyter-ops aiops anomalies METRICS``: anomaly detection from the command line.
 
-``register(sub)`` adds parsers; the optional ``demo(ctx)`` adds this capability's part of
-``jupyter-ops demo`` (see :mod:`jupyter_ops.cli.demo`).
+``demo(ctx)`` runs the detector on the demo incident scenario's metrics.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
+
+_METHODS = ("auto", "robust", "seasonal", "iforest")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """No subcommands yet."""
+    p = sub.add_parser(
+        "anomalies", help="find anomalous episodes in metric series",
+        description="Detect anomalies in a metrics file (CSV/Parquet/JSON with timestamp, "
+        "service, metric, value; service and metric optional). Prints the episodes; exit "
+        "status 0 when none were found, 1 when there are anomalies, 2 on bad input.")
+    p.add_argument("metrics", help="metrics file")
+    p.add_argument("--method", choices=_METHODS, default="auto",
+                   help="detector (default auto: seasonal or robust per series)")
+    p.add_argument("--service", default=None, help="only this service")
+    p.add_argument("--metric", default=None, help="only this metric")
+    p.add_argument("--window", type=int, default=288, help="points of baseline history")
+    p.add_argument("--threshold", type=float, default=4.5, help="score threshold (-log10 p)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the IsolationForest")
+    p.add_argument("--report", default=None,
+                   help="also write a report (.html, .md or .json by suffix)")
+    p.add_argument("--csv", default=None, help="write the per-point scores to this CSV")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    from ..aiops.anomaly import detect_anomalies
+    from ..errors import OpsInputError
+
+    if not os.path.exists(args.metrics):
+        raise OpsInputError(f"metrics file {args.metrics!r} does not exist")
+    result = detect_anomalies(args.metrics, method=args.method, window=args.window,
+                              threshold=args.threshold, seed=args.seed,
+                              service=args.service, metric=args.metric)
+    print(result.summary())
+    if len(result.episodes):
+        print(result.episodes.to_string(index=False))
+    if args.csv:
+        result.anomalies.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}", file=sys.stderr)
+    if args.report:
+        from ..report import Report
+
+        report = Report("Metric anomalies")
+        report.add(result, call="jupyter-ops aiops anomalies " + args.metrics)
+        path = report.save(args.report)
+        print(f"wrote {path}", file=sys.stderr)
+    return 1 if len(result.episodes) else 0
+
+
+def demo(ctx: Any) -> None:
+    """Anomalies in the demo incident's metrics, added to the demo report."""
+    from ..aiops.anomaly import detect_anomalies
+
+    result = detect_anomalies(ctx.incidents.metrics, seed=ctx.seed)
+    ctx.report.add(result, call="detect_anomalies(incident_scenario(seed="
+                   f"{ctx.seed}).metrics)")

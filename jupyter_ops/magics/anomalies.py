@@ -1,3 +1,53 @@
-"""Magics for this capability (filled in by its issue)."""
+"""``%aiops_anomalies``: anomaly detection on metric series."""
 
-MAGICS: list = []
+from __future__ import annotations
+
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from ._base import parse, publish, resolve, user_errors
+
+_METHODS = ("auto", "robust", "seasonal", "iforest")
+
+
+@magics_class
+class AnomalyMagics(Magics):
+    @magic_arguments()
+    @argument("metrics", help="a metrics frame in the notebook (timestamp, service, metric, "
+              "value), e.g. scenario.metrics, or a CSV/Parquet/JSON file path")
+    @argument("--method", "-m", choices=_METHODS, default="auto",
+              help="detector (default auto: seasonal or robust per series)")
+    @argument("--service", "-s", default=None, help="only this service")
+    @argument("--metric", default=None, help="only this metric")
+    @argument("--window", "-w", type=int, default=288,
+              help="points of history behind each baseline (default 288)")
+    @argument("--threshold", "-t", type=float, default=4.5,
+              help="detection threshold on the score, -log10 p (default 4.5)")
+    @argument("--seed", type=int, default=0, help="seed of the IsolationForest")
+    @argument("-o", "--output", default=None, help="store the result in this variable")
+    @line_magic
+    def aiops_anomalies(self, line: str = "") -> object:
+        """Find anomalous episodes in metric series and say which method each series used.
+
+        Shows the episodes (onset, end, peak), the method per series and a chart of each
+        series (min/max per time bin) with the detections marked. ``-o NAME`` stores the
+        :class:`~jupyter_ops.aiops.anomaly.AnomalyResult` (``.anomalies``, ``.episodes``,
+        ``.methods``).
+
+        Examples::
+
+            %aiops_anomalies scenario.metrics -o anomalies
+            %aiops_anomalies metrics.csv --method seasonal --service checkout
+        """
+        with user_errors():
+            args = parse(self.aiops_anomalies, line)
+            from ..aiops.anomaly import detect_anomalies
+
+            metrics = resolve(self.shell, args.metrics)
+            result = detect_anomalies(metrics, method=args.method, window=args.window,
+                                      threshold=args.threshold, seed=args.seed,
+                                      service=args.service, metric=args.metric)
+        return publish(self.shell, result, "%aiops_anomalies " + line, args.output)
+
+
+MAGICS = [AnomalyMagics]

@@ -1,0 +1,125 @@
+"""Numeric kernels of :mod:`jupyter_ops.aiops.anomaly`: causal per-series scores.
+
+Every kernel is *causal with a bounded look-back*: the score of point ``t`` depends only on
+points ``t - lookback .. t``. Streaming then needs nothing but the tail of each stage's input
+(see :class:`Tail`): scoring ``history + chunk`` and keeping the chunk's part gives exactly the
+same numbers as scoring the whole series at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+#: IQR of a standard normal; IQR / this is a robust estimate of sigma
+_IQR_SIGMA = 1.3489795
+#: scale floor relative to the level of the series, so near-constant series do not explode
+_REL_FLOOR = 1e-3
+
+
+@dataclass
+class Tail:
+    """The last ``keep`` inputs of one stage (its streaming state)."""
+
+    keep: int
+    values: np.ndarray = field(default_factory=lambda: np.empty(0))
+
+    def extend(self, new: np.ndarray) -> tuple[np.ndarray, int]:
+        """``(history + new, offset of new)``, and remember the tail for the next call."""
+        full = np.concatenate([self.values, np.asarray(new, dtype=float)])
+        self.values = full[max(0, len(full) - self.keep):].copy()
+        return full, len(full) - len(new)
+
+
+def robust_z(x: np.ndarray, window: int, min_periods: int) -> np.ndarray:
+    """Signed robust z of each point against the ``window`` points before it.
+
+    Centre = rolling median, scale = rolling IQR / 1.349 (the normal-consistent robust sigma,
+    like 1.4826 * MAD), floored at ``1e-3 * |median|`` so a flat series with a tiny wobble is
+    not infinitely surprising. NaN where fewer than ``min_periods`` earlier points exist.
+    """
+    s = pd.Series(x)
+    r = s.rolling(window, min_periods=min_periods)
+    med = r.median().shift(1)
+    q75, q25 = r.quantile(0.75).shift(1), r.quantile(0.25).shift(1)
+    scale = (q75 - q25) / _IQR_SIGMA
+    # a window with > 50 % identical values has IQR 0: fall back to the mean absolute deviation
+    mad = (s - med).abs().rolling(window, min_periods=min_periods).mean().shift(1) * 1.2533
+    scale = scale.where(scale > 0, mad)
+    floor = np.maximum(_REL_FLOOR * med.abs(), 1e-9)
+    scale = np.maximum(scale, floor)
+    return ((s - med) / scale).to_numpy()
+
+
+def seasonal_residual(x: np.ndarray, period: int, cycles: int) -> np.ndarray:
+    """``x - median(x[t - k * period] for k = 1..cycles)``: distance from the seasonal profile.
+
+    Needs at least one earlier cycle; NaN before that.
+    """
+    n = len(x)
+    lagged = np.full((cycles, n), np.nan)
+    for k in range(1, cycles + 1):
+        lag = k * period
+        if lag < n:
+            lagged[k - 1, lag:] = x[:n - lag]
+    with np.errstate(all="ignore"), _quiet():
+        base = np.nanmedian(lagged, axis=0)
+    return x - base
+
+
+def tail_likelihood(a: np.ndarray, short: int, long: int, min_periods: int) -> np.ndarray:
+    """Surprise of the recent average of ``a`` given its own history, as ``-log10(p)``.
+
+    Like Numenta's *anomaly likelihood*: ``m_t`` = mean of ``a`` over the last ``short``
+    points; its history over the ``long`` points before the current short window gives a
+    robust centre and spread; ``p`` is the Gaussian tail probability of ``m_t`` under them.
+    """
+    s = pd.Series(a)
+    m = s.rolling(short, min_periods=1).mean()
+    hist = m.shift(short).rolling(long, min_periods=min_periods)
+    mu = hist.median()
+    sd = (hist.quantile(0.75) - hist.quantile(0.25)) / _IQR_SIGMA
+    sd2 = hist.std()
+    sd = np.maximum(np.maximum(sd, 0.5 * sd2.fillna(0)), 1e-3)
+    z = ((m - mu) / sd).to_numpy()
+    return neglog10_tail(z)
+
+
+def neglog10_tail(z: np.ndarray) -> np.ndarray:
+    """``-log10 P(Z >= z)`` for a standard normal ``Z`` (NaN stays NaN)."""
+    from scipy.special import log_ndtr
+
+    with np.errstate(all="ignore"):
+        return -log_ndtr(-np.asarray(z, dtype=float)) / math.log(10.0)
+
+
+class _quiet:
+    """Silence numpy's 'All-NaN slice' RuntimeWarning for the cycles not yet seen."""
+
+    def __enter__(self) -> None:
+        import warnings
+
+        self._w = warnings.catch_warnings()
+        self._w.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+
+    def __exit__(self, *exc: object) -> None:
+        self._w.__exit__(*exc)
+
+
+def daily_autocorrelation(x: np.ndarray, lag: int) -> float:
+    """Autocorrelation of ``x`` at ``lag`` (NaN-safe); 0 when it cannot be computed."""
+    x = np.asarray(x, dtype=float)
+    if lag <= 0 or len(x) < 2 * lag:
+        return 0.0
+    a, b = x[lag:], x[:-lag]
+    ok = ~(np.isnan(a) | np.isnan(b))
+    if ok.sum() < lag // 2:
+        return 0.0
+    a, b = a[ok], b[ok]
+    if a.std() == 0 or b.std() == 0:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])

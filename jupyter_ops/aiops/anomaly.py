@@ -1,0 +1,706 @@
+"""Metric anomaly detection: ``detect_anomalies`` and the streaming ``AnomalyDetector``.
+
+Each series (one ``service`` x ``metric``) goes through three causal stages:
+
+1. **deviation** -- how far the point is from what the method expects, as a robust z:
+   ``robust`` (rolling median and IQR of the previous ``window`` points), ``seasonal``
+   (distance from the median of the same time of day -- or week -- over the last
+   ``cycles`` periods, then a robust z of that residual), or ``iforest`` (scikit-learn
+   IsolationForest over all metrics of a service, fitted on the learning part, seeded);
+2. **score** -- the surprise of the recent average deviation given its own history
+   (``-log10`` of a tail probability, after Numenta's *anomaly likelihood*), so a noisy
+   series has to deviate more than a quiet one before it counts;
+3. **detection** -- ``is_anomaly`` fires when the score crosses ``threshold``; after a
+   detection the series is quiet for ``refractory`` points (one alert per onset, not one per
+   point). An *episode* runs from a detection while the score stays above half the threshold.
+
+Everything looks back a bounded number of points, so :class:`AnomalyDetector` can ``fit`` on
+one chunk and ``score`` the next with results identical to scoring the concatenation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import OpsInputError
+from ..results import Result
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pandas as pd
+
+__all__ = ["detect_anomalies", "AnomalyDetector", "AnomalyResult", "ANOMALY_METHODS"]
+
+ANOMALY_METHODS = ("auto", "robust", "seasonal", "iforest")
+
+#: columns of ``AnomalyResult.anomalies`` / ``.episodes`` / ``.methods``
+ANOMALY_COLUMNS = ["timestamp", "service", "metric", "value", "score", "is_anomaly",
+                   "deviation", "method"]
+EPISODE_COLUMNS = ["service", "metric", "onset", "end", "points", "peak_score", "peak_value",
+                   "method"]
+METHOD_COLUMNS = ["service", "metric", "method", "reason", "points", "period"]
+
+_DEFAULT_SERVICE = "all"
+_DEFAULT_METRIC = "value"
+
+
+# ---------------------------------------------------------------------------------------
+# input
+# ---------------------------------------------------------------------------------------
+def _canonical(metrics: Any) -> pd.DataFrame:
+    """Validate and normalise a long metrics frame (or a path) to the canonical columns."""
+    import pandas as pd
+
+    if isinstance(metrics, (str,)) or hasattr(metrics, "__fspath__"):
+        metrics = _read(metrics)
+    if not isinstance(metrics, pd.DataFrame):
+        raise OpsInputError(f"metrics must be a DataFrame or a file path, got "
+                            f"{type(metrics).__name__}")
+    cols = {str(c).lower(): c for c in metrics.columns}
+    missing = [c for c in ("timestamp", "value") if c not in cols]
+    if missing:
+        raise OpsInputError(
+            f"metrics is missing column(s) {', '.join(missing)}; found "
+            f"{', '.join(map(str, metrics.columns)) or 'none'}. Expected a long frame with "
+            "timestamp, service, metric, value (service and metric are optional)")
+    df = pd.DataFrame({
+        "timestamp": metrics[cols["timestamp"]],
+        "service": metrics[cols["service"]] if "service" in cols else _DEFAULT_SERVICE,
+        "metric": metrics[cols["metric"]] if "metric" in cols else _DEFAULT_METRIC,
+        "value": metrics[cols["value"]],
+    })
+    df.index = range(len(df))
+    ts = df["timestamp"]
+    if not pd.api.types.is_datetime64_any_dtype(ts):
+        try:
+            ts = pd.to_datetime(ts, utc=True, format="ISO8601")
+        except (ValueError, TypeError) as e:
+            bad = _first_bad_timestamp(df["timestamp"])
+            raise OpsInputError(f"metrics column timestamp has an unparseable value {bad!r}; "
+                                "use ISO 8601 timestamps") from e
+    elif getattr(ts.dt, "tz", None) is None:
+        ts = ts.dt.tz_localize("UTC")
+    else:
+        ts = ts.dt.tz_convert("UTC")
+    if ts.isna().any():
+        row = int(ts.isna().to_numpy().argmax())
+        raise OpsInputError(f"metrics column timestamp is missing at row {row}; drop or fill it")
+    df["timestamp"] = ts
+    if not pd.api.types.is_numeric_dtype(df["value"]):
+        num = pd.to_numeric(df["value"], errors="coerce")
+        bad = num.isna() & df["value"].notna()
+        if bad.any():
+            row = int(bad.to_numpy().argmax())
+            raise OpsInputError(f"metrics column value is not numeric at row {row} "
+                                f"({df['value'].iloc[row]!r}); convert it to numbers")
+        df["value"] = num
+    df["value"] = df["value"].astype(float)
+    df["service"] = df["service"].astype(str)
+    df["metric"] = df["metric"].astype(str)
+    return df
+
+
+def _first_bad_timestamp(ts: pd.Series) -> Any:
+    import pandas as pd
+
+    for v in ts:
+        try:
+            pd.Timestamp(v)
+        except (ValueError, TypeError):
+            return v
+    return ts.iloc[0] if len(ts) else None
+
+
+def _read(path: Any) -> pd.DataFrame:
+    """A metrics file through the project's loader when present, else CSV/Parquet/JSON."""
+    import os
+
+    import pandas as pd
+
+    from .. import io as _io
+
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"metrics file {str(path)!r} does not exist")
+    try:
+        loader = _io.load_metrics
+    except AttributeError:
+        loader = None
+    if loader is not None:
+        return loader(path)
+    p = str(path).lower()
+    if p.endswith((".parquet", ".pq")):
+        return pd.read_parquet(path)
+    if p.endswith((".json", ".jsonl")):
+        return pd.read_json(path, lines=p.endswith(".jsonl"))
+    return pd.read_csv(path)
+
+
+# ---------------------------------------------------------------------------------------
+# per-series state
+# ---------------------------------------------------------------------------------------
+@dataclass
+class _SeriesState:
+    method: str
+    reason: str
+    period: int = 0
+    n_seen: int = 0
+    tails: dict = field(default_factory=dict)
+    since_flag: int = 10 ** 9
+    episode: dict | None = None
+    last_ts: Any = None
+
+
+@dataclass
+class _ServiceModel:
+    """IsolationForest state of one service (``iforest`` method)."""
+
+    metrics: list
+    model: Any
+    centre: Any
+    scale: Any
+    score_centre: float
+    score_scale: float
+
+
+class AnomalyDetector:
+    """Streaming anomaly detector: ``fit`` on history, ``score`` new chunks.
+
+    Parameters
+    ----------
+    method : {"auto", "robust", "seasonal", "iforest"}
+        ``auto`` picks per series: ``seasonal`` when the learning data spans at least two
+        periods (a day, or a week) and its autocorrelation at that lag is >= ``0.5``, else
+        ``robust``. The choice and its reason are in ``AnomalyResult.methods``.
+    window : int
+        Points of history behind each robust centre and scale (default 288: one day of
+        5-minute data).
+    threshold : float
+        Detection threshold on the score (``-log10`` of the tail probability of the recent
+        deviation; default 4.5, i.e. p ~ 3e-5).
+    refractory : int
+        Points after a detection during which the same series is not flagged again.
+    short : int
+        Points averaged into the recent deviation (stage 2).
+    history : int
+        Points of deviation history behind the score's reference distribution.
+    cycles : int
+        Seasonal periods whose same-time values form the seasonal baseline.
+    learn : float
+        Fraction of each series (of the first chunk a fresh detector sees) used for learning:
+        the ``auto`` choice and the IsolationForest are fitted on it; no detection is made
+        before the end of it. NAB calls this the *probationary period* (15 %).
+    seed : int
+        Seed of the IsolationForest.
+    """
+
+    def __init__(self, method: str = "auto", window: int = 288, threshold: float = 4.5,
+                 refractory: int | None = None, short: int = 3, history: int = 2016,
+                 cycles: int = 3, learn: float = 0.15, seed: int = 0,
+                 zcap: float = 12.0) -> None:
+        if method not in ANOMALY_METHODS:
+            raise OpsInputError(f"unknown anomaly method {method!r}; use one of "
+                                f"{', '.join(ANOMALY_METHODS)}")
+        for name, v in (("window", window), ("short", short), ("history", history),
+                        ("cycles", cycles)):
+            if not isinstance(v, int) or v < 1:
+                raise OpsInputError(f"{name} must be a positive number of points, got {v!r}")
+        if window < 3:
+            raise OpsInputError(f"window must be at least 3 points, got {window}")
+        if not 0 <= learn < 1:
+            raise OpsInputError(f"learn must be a fraction in [0, 1), got {learn!r}")
+        self.method = method
+        self.window = window
+        self.threshold = float(threshold)
+        self.refractory = int(refractory if refractory is not None else window)
+        self.short = short
+        self.history = history
+        self.cycles = cycles
+        self.learn = float(learn)
+        self.seed = seed
+        self.zcap = float(zcap)
+        self._series: dict[tuple[str, str], _SeriesState] = {}
+        self._services: dict[str, _ServiceModel] = {}
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The configuration (for provenance)."""
+        return dict(method=self.method, window=self.window, threshold=self.threshold,
+                    refractory=self.refractory, short=self.short, history=self.history,
+                    cycles=self.cycles, learn=self.learn, seed=self.seed, zcap=self.zcap)
+
+    # -- public API ----------------------------------------------------------------------
+    def fit(self, metrics: Any) -> AnomalyDetector:
+        """Learn from a chunk (method choice, baselines, IsolationForest); flag nothing.
+
+        Fitting again continues the state, like scoring and discarding the output.
+        """
+        self._run(_canonical(metrics), fitting=True)
+        return self
+
+    def score(self, metrics: Any) -> AnomalyResult:
+        """Score a chunk with the state so far, then absorb it into the state.
+
+        Returns an :class:`AnomalyResult` whose ``anomalies`` has one row per input row, in
+        the input's order.
+        """
+        df = _canonical(metrics)
+        frame, episodes = self._run(df, fitting=False)
+        result = AnomalyResult(frame, episodes, self.methods_frame(), self.params)
+        return result
+
+    def methods_frame(self) -> pd.DataFrame:
+        """Per series: the method used, why, how many points were seen and the period."""
+        import pandas as pd
+
+        rows = [dict(service=s, metric=m, method=st.method, reason=st.reason,
+                     points=st.n_seen, period=st.period)
+                for (s, m), st in sorted(self._series.items())]
+        return pd.DataFrame(rows, columns=METHOD_COLUMNS)
+
+    # -- internals -----------------------------------------------------------------------
+    def _run(self, df: pd.DataFrame, fitting: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+        import numpy as np
+
+        n = len(df)
+        dev = np.full(n, np.nan)
+        score = np.full(n, np.nan)
+        flag = np.zeros(n, dtype=bool)
+        used = np.empty(n, dtype=object)
+        episodes: list[dict] = []
+        if n == 0:
+            return self._frame(df, dev, score, flag, used), _episodes_frame(episodes)
+        order = df.sort_values(["service", "metric", "timestamp"], kind="stable").index
+        sdf = df.loc[order]
+        groups = sdf.groupby(["service", "metric"], sort=False).indices
+        # learning part of each series: only for series this detector has not seen yet
+        new_series = [k for k in groups if k not in self._series]
+        if_dev = {}
+        if self.method == "iforest":
+            self._fit_iforest(sdf, fitting)
+            if_dev = self._iforest_deviations(sdf)
+        for key, idx in groups.items():
+            rows = order[idx]
+            part = sdf.iloc[idx]
+            st = self._series.get(key)
+            if st is None:
+                st = self._new_state(key, part, fitting)
+                self._series[key] = st
+            learn_n = len(part) if fitting else (
+                int(self.learn * len(part)) if key in new_series else 0)
+            if st.method == "iforest":
+                d = if_dev[key[0]].reindex(part["timestamp"]).to_numpy(dtype=float)
+            else:
+                d = self._deviation(st, part)
+            s = self._score_stage(st, d)
+            f, eps = self._detect(st, key, part, s, learn_n, fitting)
+            st.n_seen += len(part)
+            dev[rows], score[rows], flag[rows] = d, s, f
+            used[rows] = st.method
+            episodes.extend(eps)
+        return self._frame(df, dev, score, flag, used), _episodes_frame(episodes)
+
+    def _frame(self, df: pd.DataFrame, dev: np.ndarray, score: np.ndarray, flag: np.ndarray,
+               used: np.ndarray) -> pd.DataFrame:
+        import pandas as pd
+
+        out = df[["timestamp", "service", "metric", "value"]].copy()
+        out["score"] = score
+        out["is_anomaly"] = flag
+        out["deviation"] = dev
+        out["method"] = pd.Series(used, index=out.index, dtype=object).astype(str) \
+            if len(out) else pd.Series([], dtype=str)
+        return out
+
+    def _new_state(self, key: tuple[str, str], part: pd.DataFrame,
+                   fitting: bool) -> _SeriesState:
+
+        from ._detectors import daily_autocorrelation
+
+        learn_n = len(part) if fitting else max(int(self.learn * len(part)), 1)
+        x = part["value"].to_numpy()[:learn_n]
+        ts = part["timestamp"].iloc[:learn_n]
+        period_day = _period(part["timestamp"], "1D")
+        if self.method in ("robust", "iforest"):
+            st = _SeriesState(self.method, f"{self.method} chosen by the caller")
+        elif self.method == "seasonal":
+            period = period_day or 0
+            if not period:
+                raise OpsInputError(
+                    f"seasonal method needs a regular series with at least 4 points a day; "
+                    f"{key[0]}/{key[1]} has none inferable; use method='robust'")
+            st = _SeriesState("seasonal", "seasonal chosen by the caller (daily period)",
+                              period=period)
+        else:
+            st = _SeriesState("robust", "no daily period could be checked")
+            span_days = (ts.iloc[-1] - ts.iloc[0]).total_seconds() / 86400 if len(ts) else 0
+            if period_day and span_days >= 2:
+                acf = daily_autocorrelation(x, period_day)
+                week = _period(part["timestamp"], "7D")
+                acf_w = daily_autocorrelation(x, week) if week and span_days >= 14 else 0.0
+                if acf_w >= 0.5 and acf_w > acf + 0.1:
+                    st = _SeriesState("seasonal", f"weekly autocorrelation {acf_w:.2f} >= 0.5 "
+                                      f"over {span_days:.1f} days", period=week)
+                elif acf >= 0.5:
+                    st = _SeriesState("seasonal", f"daily autocorrelation {acf:.2f} >= 0.5 "
+                                      f"over {span_days:.1f} days", period=period_day)
+                else:
+                    st = _SeriesState("robust", f"daily autocorrelation {acf:.2f} < 0.5 "
+                                      f"over {span_days:.1f} days")
+            else:
+                st = _SeriesState("robust", f"learning data spans {span_days:.1f} days "
+                                  "(< 2 days): no daily profile")
+        return st
+
+    def _deviation(self, st: _SeriesState, part: pd.DataFrame) -> np.ndarray:
+        from ._detectors import Tail, robust_z, seasonal_residual
+
+        x = part["value"].to_numpy(dtype=float)
+        minp = max(3, min(self.window // 4, 30))
+        if st.method == "seasonal":
+            t = st.tails.setdefault("x", Tail(st.period * self.cycles))
+            full, off = t.extend(x)
+            resid = seasonal_residual(full, st.period, self.cycles)[off:]
+            # until a full cycle is seen, the series itself stands in for its residual
+            t2 = st.tails.setdefault("r", Tail(self.window))
+            fullr, offr = t2.extend(resid)
+            z = robust_z(fullr, self.window, minp)[offr:]
+            return z
+        t = st.tails.setdefault("x", Tail(self.window))
+        full, off = t.extend(x)
+        return robust_z(full, self.window, minp)[off:]
+
+    def _score_stage(self, st: _SeriesState, dev: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        from ._detectors import Tail, tail_likelihood
+
+        a = np.minimum(np.abs(dev), self.zcap)
+        t = st.tails.setdefault("a", Tail(self.history + 2 * self.short))
+        full, off = t.extend(a)
+        minp = max(10, min(self.history // 4, 100))
+        return tail_likelihood(full, self.short, self.history, minp)[off:]
+
+    def _detect(self, st: _SeriesState, key: tuple[str, str], part: pd.DataFrame,
+                score: np.ndarray,
+                learn_n: int, fitting: bool) -> tuple[np.ndarray, list[dict]]:
+        import numpy as np
+
+        n = len(score)
+        flag = np.zeros(n, dtype=bool)
+        eps: list[dict] = []
+        ts = part["timestamp"].to_numpy()
+        values = part["value"].to_numpy()
+        hi, lo = self.threshold, self.threshold / 2
+        sc = np.nan_to_num(score, nan=0.0)
+        cand = np.flatnonzero(sc >= lo)
+        # walk only the points above the low threshold (few), keeping the streaming counters
+        since = st.since_flag
+        last = -1
+        for i in cand:
+            since += i - last
+            last = i
+            ep = st.episode
+            if ep is not None and ep["last_i"] < st.n_seen + i - 1:
+                eps.append(_close(ep, st))
+                st.episode = ep = None
+            if sc[i] >= hi and since > self.refractory and i >= learn_n and not fitting:
+                flag[i] = True
+                since = 0
+                if ep is None:
+                    st.episode = ep = dict(key=key, onset=ts[i], end=ts[i], points=0, peak=sc[i],
+                                           peak_value=values[i], last_i=st.n_seen + i)
+            if ep is not None:
+                ep["end"] = ts[i]
+                ep["points"] += 1
+                ep["last_i"] = st.n_seen + i
+                if sc[i] > ep["peak"]:
+                    ep["peak"], ep["peak_value"] = sc[i], values[i]
+        since += n - 1 - last
+        st.since_flag = since
+        if st.episode is not None and st.episode["last_i"] < st.n_seen + n - 1:
+            eps.append(_close(st.episode, st))
+            st.episode = None
+        if fitting:
+            eps = []
+        return flag, eps
+
+    # -- IsolationForest -----------------------------------------------------------------
+    def _fit_iforest(self, sdf: pd.DataFrame, fitting: bool) -> None:
+        import numpy as np
+        from sklearn.ensemble import IsolationForest
+
+        for service, part in sdf.groupby("service", sort=True):
+            if service in self._services:
+                continue
+            wide = _wide(part)
+            n_learn = len(wide) if fitting else max(int(self.learn * len(wide)), 2)
+            train = wide.iloc[:n_learn]
+            centre = train.median()
+            scale = (train.quantile(0.75) - train.quantile(0.25)).replace(0, np.nan)
+            scale = scale.fillna(train.std().replace(0, np.nan)).fillna(1.0)
+            xs = ((train - centre) / scale).fillna(0.0).to_numpy()
+            if len(xs) < 2:
+                raise OpsInputError(f"iforest needs at least 2 timestamps of service "
+                                    f"{service!r} to learn from; got {len(xs)}")
+            model = IsolationForest(n_estimators=100, random_state=self.seed).fit(xs)
+            s = -model.score_samples(xs)
+            q25, q50, q75 = np.percentile(s, [25, 50, 75])
+            self._services[service] = _ServiceModel(
+                list(wide.columns), model, centre, scale, float(q50),
+                float(max((q75 - q25) / 1.349, 1e-6)))
+
+    def _iforest_deviations(self, sdf: pd.DataFrame) -> dict[str, pd.Series]:
+        """Per service: the robust z of the IsolationForest score of each timestamp."""
+        import pandas as pd
+
+        out = {}
+        for service, part in sdf.groupby("service", sort=True):
+            m = self._services[service]
+            wide = _wide(part).reindex(columns=m.metrics)
+            xs = ((wide - m.centre) / m.scale).fillna(0.0).to_numpy()
+            s = (-m.model.score_samples(xs) - m.score_centre) / m.score_scale
+            out[service] = pd.Series(s, index=wide.index)
+        return out
+
+
+def _wide(part: pd.DataFrame) -> pd.DataFrame:
+    """timestamp x metric values of one service, forward-filled across metrics."""
+    wide = part.pivot_table(index="timestamp", columns="metric", values="value",
+                            aggfunc="mean", dropna=False).sort_index()
+    return wide.ffill()
+
+
+def _close(ep: dict, st: _SeriesState) -> dict:
+    return dict(service=ep["key"][0], metric=ep["key"][1], onset=ep["onset"], end=ep["end"], points=ep["points"],
+                peak_score=ep["peak"], peak_value=ep["peak_value"], method=st.method)
+
+
+def _episodes_frame(eps: list[dict]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame(eps, columns=EPISODE_COLUMNS)
+
+
+def _period(ts: pd.Series, span: str) -> int | None:
+    """Points per ``span`` for a regular series (median step), or None if < 4 or > 20,000."""
+    import pandas as pd
+
+    if len(ts) < 3:
+        return None
+    step = ts.diff().dropna().median()
+    if pd.isna(step) or step <= pd.Timedelta(0):
+        return None
+    p = int(round(pd.Timedelta(span) / step))
+    return p if 4 <= p <= 20000 else None
+
+
+# ---------------------------------------------------------------------------------------
+# result
+# ---------------------------------------------------------------------------------------
+#: points per series drawn in the overview chart (min/max per bin)
+CHART_BINS = 200
+#: series drawn in the overview chart (those with the most detections first)
+CHART_SERIES = 6
+#: anomaly markers drawn per chart
+CHART_MARKS = 500
+
+
+class AnomalyResult(Result):
+    """Anomalies in metric series.
+
+    Attributes
+    ----------
+    anomalies : DataFrame
+        One row per input point, in the input's order: ``timestamp`` (UTC), ``service``,
+        ``metric``, ``value``, ``score`` (``-log10`` tail probability; NaN while learning),
+        ``is_anomaly`` (a detection: the onset of an anomalous episode), ``deviation`` (the
+        method's robust z), ``method``.
+    episodes : DataFrame
+        One row per anomalous episode: ``service``, ``metric``, ``onset``, ``end``,
+        ``points`` (points above half the threshold), ``peak_score``, ``peak_value``,
+        ``method``. Sorted by onset.
+    methods : DataFrame
+        Per series: ``service``, ``metric``, ``method`` (what ``auto`` picked), ``reason``,
+        ``points`` seen so far, ``period`` (points per season, 0 if none).
+    params : dict
+        The detector's configuration.
+    """
+
+    kind = "anomalies"
+
+    def __init__(self, anomalies: pd.DataFrame, episodes: pd.DataFrame, methods: pd.DataFrame,
+                 params: dict[str, Any]) -> None:
+        super().__init__()
+        self.anomalies = anomalies
+        self.episodes = episodes.sort_values("onset", kind="stable").reset_index(drop=True)
+        self.methods = methods
+        self.params = params
+
+    @property
+    def title(self) -> str:
+        return "Metric anomalies"
+
+    @property
+    def detections(self) -> pd.DataFrame:
+        """The rows of ``anomalies`` where ``is_anomaly`` is true."""
+        return self.anomalies[self.anomalies["is_anomaly"]]
+
+    def onsets(self) -> pd.DataFrame:
+        """First detection per series: ``service``, ``metric``, ``onset``, ``peak_score``.
+
+        Sorted by onset: the series that went wrong first comes first.
+        """
+        import pandas as pd
+
+        if self.episodes.empty:
+            return pd.DataFrame(columns=["service", "metric", "onset", "peak_score"])
+        g = self.episodes.groupby(["service", "metric"], sort=False)
+        out = g.agg(onset=("onset", "min"), peak_score=("peak_score", "max")).reset_index()
+        return out.sort_values("onset", kind="stable").reset_index(drop=True)
+
+    def summary(self) -> str:
+        n_series = len(self.methods)
+        n_ep = len(self.episodes)
+        hit = self.episodes[["service", "metric"]].drop_duplicates().shape[0] if n_ep else 0
+        first = ""
+        if n_ep:
+            e = self.episodes.iloc[0]
+            first = f"; first at {e['onset']} on {e['service']}/{e['metric']}"
+        return (f"{n_ep} anomalous episode(s) in {hit} of {n_series} series "
+                f"({len(self.anomalies):,} points){first}")
+
+    def figures(self) -> list[dict[str, Any]]:
+        n_ep = len(self.episodes)
+        methods = self.methods["method"].value_counts().to_dict() if len(self.methods) else {}
+        return [
+            {"label": "series", "value": len(self.methods)},
+            {"label": "points", "value": len(self.anomalies)},
+            {"label": "episodes", "value": n_ep, "status": "warn" if n_ep else "ok"},
+            {"label": "methods", "value": ", ".join(f"{k} {v}" for k, v in methods.items())
+             or "-"},
+        ]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"episodes": self.episodes, "methods": self.methods,
+                "detections": self.detections.reset_index(drop=True)}
+
+    def explanations(self) -> list[tuple[str, str]]:
+        p = self.params
+        lines = [
+            f"Each series gets a deviation (robust z against the previous {p['window']} "
+            "points, or against its seasonal profile, or an IsolationForest score over the "
+            "service's metrics). The score is -log10 of the tail probability of the average "
+            f"deviation of the last {p['short']} points given the previous {p['history']} "
+            f"points; a detection fires at score >= {p['threshold']:g}, then the series is "
+            f"quiet for {p['refractory']} points.",
+        ]
+        for r in self.methods.head(20).itertuples():
+            lines.append(f"{r.service}/{r.metric}: {r.method} ({r.reason})")
+        return [("How anomalies were found", "\n".join(lines))]
+
+    def chart_data(self, bins: int = CHART_BINS, max_series: int = CHART_SERIES) -> tuple[
+            pd.DataFrame, pd.DataFrame]:
+        """Aggregated data of the chart: per series and time bin the min/max value, and the
+        detections (capped at :data:`CHART_MARKS`)."""
+        import pandas as pd
+
+        a = self.anomalies
+        if a.empty:
+            return (pd.DataFrame(columns=["series", "time", "lo", "hi"]),
+                    pd.DataFrame(columns=["series", "timestamp", "value", "score"]))
+        a = a.assign(series=a["service"] + "/" + a["metric"])
+        counts = a.groupby("series")["is_anomaly"].sum().sort_values(ascending=False,
+                                                                     kind="stable")
+        keep = list(counts.index[:max_series])
+        a = a[a["series"].isin(keep)]
+        t0, t1 = a["timestamp"].min(), a["timestamp"].max()
+        width = max((t1 - t0) / bins, pd.Timedelta(seconds=1))
+        b = ((a["timestamp"] - t0) // width).clip(upper=bins - 1)
+        agg = a.assign(bin=b).groupby(["series", "bin"]).agg(
+            lo=("value", "min"), hi=("value", "max")).reset_index()
+        agg["time"] = t0 + agg["bin"] * width + width / 2
+        marks = a[a["is_anomaly"]][["series", "timestamp", "value", "score"]]
+        marks = marks.head(CHART_MARKS)
+        return agg[["series", "time", "lo", "hi"]], marks.reset_index(drop=True)
+
+    def charts(self) -> dict[str, Any]:
+        import altair as alt
+        import pandas as pd
+
+        agg, marks = self.chart_data()
+        if agg.empty:
+            return {}
+        # one data source (a faceted layer needs it): bins and detections, told apart by kind
+        data = pd.concat([
+            agg.assign(kind="range"),
+            marks.rename(columns={"timestamp": "time", "value": "detected"}).assign(
+                kind="detection"),
+        ], ignore_index=True)
+        base = alt.Chart().encode(x=alt.X("time:T", title="time"))
+        band = base.transform_filter(alt.datum.kind == "range").mark_area(opacity=0.5).encode(
+            y=alt.Y("lo:Q", title="value (min-max per bin)"), y2="hi:Q")
+        pts = base.transform_filter(alt.datum.kind == "detection").mark_point(
+            color="red", size=60, filled=True).encode(
+            y="detected:Q", tooltip=["series:N", "time:T", "detected:Q", "score:Q"])
+        chart = alt.layer(band, pts, data=data).properties(width=600, height=90).facet(
+            row=alt.Row("series:N", title=None)).resolve_scale(y="independent")
+        return {"series": chart}
+
+
+# ---------------------------------------------------------------------------------------
+# entry point
+# ---------------------------------------------------------------------------------------
+def detect_anomalies(metrics: Any, method: str = "auto", window: int = 288,
+                     threshold: float = 4.5, refractory: int | None = None, short: int = 3,
+                     history: int = 2016, cycles: int = 3, learn: float = 0.15,
+                     seed: int = 0, service: str | None = None,
+                     metric: str | None = None) -> AnomalyResult:
+    """Find anomalies in metric series (one result for the whole input).
+
+    Equivalent to ``AnomalyDetector(...).score(metrics)`` on a fresh detector: each series
+    learns on its first ``learn`` fraction (method choice, IsolationForest), then every point
+    is scored causally -- only from the points before it.
+
+    Parameters
+    ----------
+    metrics : DataFrame or path
+        Long frame ``timestamp, service, metric, value`` (``service``/``metric`` optional:
+        a ``timestamp, value`` frame is one series).
+    method : {"auto", "robust", "seasonal", "iforest"}
+        See :class:`AnomalyDetector`; ``auto`` picks per series and says why in
+        ``result.methods``.
+    window, threshold, refractory, short, history, cycles, learn, seed
+        See :class:`AnomalyDetector`.
+    service, metric : str, optional
+        Only these series.
+
+    Returns
+    -------
+    AnomalyResult
+        ``.anomalies`` (one row per input point, input order), ``.episodes``, ``.methods``.
+
+    Examples
+    --------
+    >>> res = detect_anomalies(metrics)                # doctest: +SKIP
+    >>> res.episodes[["service", "metric", "onset"]]   # doctest: +SKIP
+    """
+    from ..report.provenance import make_provenance
+
+    df = _canonical(metrics)
+    if service is not None:
+        df = df[df["service"] == service]
+        if df.empty:
+            raise OpsInputError(f"no metrics for service {service!r}")
+    if metric is not None:
+        df = df[df["metric"] == metric]
+        if df.empty:
+            raise OpsInputError(f"no metrics named {metric!r}")
+    det = AnomalyDetector(method=method, window=window, threshold=threshold,
+                          refractory=refractory, short=short, history=history, cycles=cycles,
+                          learn=learn, seed=seed)
+    result = det.score(df)
+    result.provenance = make_provenance(
+        "detect_anomalies", dict(det.params, service=service, metric=metric),
+        inputs={"metrics": df}, seed=seed)
+    return result
