@@ -1,0 +1,314 @@
+"""Shared helpers of the loaders: timestamp parsing, text columns, column checks, messages.
+
+Private module (leading underscore): the lazy ``jupyter_ops.io`` namespace does not scan it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import OpsInputError
+
+#: dtype of every canonical timestamp column
+TS_DTYPE = "datetime64[ns, UTC]"
+
+# Common spellings of the canonical columns, used only to suggest a ``columns=`` mapping in
+# error messages (never renamed silently, except for a case-insensitive exact name match).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "timestamp": ("ts", "time", "datetime", "date", "@timestamp", "timestamp_utc", "event_time",
+                  "created_at", "startsat", "starts_at", "start", "t"),
+    "service": ("svc", "app", "application", "job", "component", "source", "system", "host",
+                "service_name", "servicename"),
+    "name": ("alertname", "alert", "alert_name", "event", "title", "check", "rule", "type"),
+    "severity": ("sev", "priority", "level", "urgency"),
+    "message": ("msg", "text", "summary", "description", "content", "body", "log", "line"),
+    "level": ("lvl", "severity", "loglevel", "log_level"),
+    "metric": ("metric_name", "name", "series", "__name__", "kpi"),
+    "value": ("val", "y", "v", "reading", "count"),
+    "caller": ("source", "src", "from", "parent", "client", "upstream"),
+    "callee": ("target", "dst", "dest", "to", "child", "server", "downstream"),
+}
+
+_EPOCH_STR = re.compile(r"^\s*[+-]?\d{9,19}(?:\.\d+)?\s*$")
+
+
+def default_str_dtype() -> Any:
+    """The dtype pandas gives a list of Python strings: ``object`` (pandas 2) or ``str`` (3)."""
+    return pd.Series(["x"]).dtype
+
+
+def is_path(source: Any) -> bool:
+    return isinstance(source, (str, os.PathLike))
+
+
+def source_name(source: Any) -> str:
+    """A short name of a source for messages and default service names."""
+    if is_path(source):
+        return Path(source).name
+    return type(source).__name__
+
+
+def path_stem(source: Any) -> str:
+    """File name without (compression and format) suffixes: ``logs/HDFS_2k.log.gz`` -> ``HDFS_2k``."""
+    name = Path(source).name
+    for suffix in (".gz", ".bz2", ".xz", ".zst", ".zip"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+    stem, dot, _ = name.rpartition(".")
+    return stem if dot and stem else name
+
+
+def fmt_value(value: Any, limit: int = 40) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def fmt_columns(columns: Iterable[Any], limit: int = 30) -> str:
+    cols = [str(c) for c in columns]
+    if not cols:
+        return "(none)"
+    more = f", ... ({len(cols)} in all)" if len(cols) > limit else ""
+    return ", ".join(cols[:limit]) + more
+
+
+def check_not_empty(frame: pd.DataFrame, what: str) -> None:
+    if len(frame) == 0:
+        raise OpsInputError(
+            f"the {what} input is empty (0 rows); columns found: {fmt_columns(frame.columns)}"
+        )
+
+
+def apply_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None, what: str) -> pd.DataFrame:
+    """Rename with the user's ``columns=`` mapping; unknown source names are an error."""
+    if not columns:
+        return frame
+    if not isinstance(columns, Mapping):
+        raise OpsInputError(
+            f"columns= must be a mapping from your column names to canonical names, "
+            f"e.g. columns={{'ts': 'timestamp'}}; got {type(columns).__name__}"
+        )
+    missing = [k for k in columns if k not in frame.columns]
+    if missing:
+        raise OpsInputError(
+            f"columns= maps {', '.join(repr(m) for m in missing)} but the {what} have no such "
+            f"column; columns found: {fmt_columns(frame.columns)}"
+        )
+    return frame.rename(columns=dict(columns))
+
+
+def _suggest(required: str, found: list[str]) -> str | None:
+    lowered = {str(c).lower().strip(): str(c) for c in found}
+    for alias in ALIASES.get(required, ()):
+        if alias in lowered:
+            return lowered[alias]
+    close = difflib.get_close_matches(required, list(lowered), n=1, cutoff=0.75)
+    return lowered[close[0]] if close else None
+
+
+def require_columns(frame: pd.DataFrame, required: Iterable[str], what: str) -> pd.DataFrame:
+    """Check the required columns; a case-insensitive exact match is renamed, else an error.
+
+    The error names the missing column, the columns found and a ``columns=`` mapping to try.
+    """
+    found = [str(c) for c in frame.columns]
+    renames: dict[Any, str] = {}
+    for col in required:
+        if col in frame.columns:
+            continue
+        matches = [c for c in frame.columns if str(c).strip().lower() == col]
+        if len(matches) == 1 and matches[0] not in renames:
+            renames[matches[0]] = col
+            continue
+        guess = _suggest(col, found)
+        hint = (
+            f"Map yours with columns={{{guess!r}: {col!r}}}"
+            if guess
+            else f"Map yours with columns={{'<your column>': {col!r}}}"
+        )
+        raise OpsInputError(
+            f"{what} are missing column {col!r}; columns found: {fmt_columns(found)}. {hint}"
+        )
+    return frame.rename(columns=renames) if renames else frame
+
+
+def _rows(index: pd.Index, mask: np.ndarray, values: pd.Series | None, n: int = 3) -> str:
+    pos = np.flatnonzero(mask)[:n]
+    if values is None:
+        return ", ".join(str(index[p]) for p in pos)
+    return ", ".join(f"row {index[p]}: {fmt_value(values.iloc[p])}" for p in pos)
+
+
+def _epoch_to_utc(num: pd.Series) -> pd.Series:
+    """Numbers as epoch seconds/ms/us/ns, the unit chosen by the median magnitude."""
+    vals = pd.to_numeric(num, errors="coerce").astype("float64")
+    finite = vals[np.isfinite(vals)]
+    mag = float(np.median(np.abs(finite))) if len(finite) else 0.0
+    if mag < 1e11:
+        unit, scale = "s", 1e9
+    elif mag < 1e14:
+        unit, scale = "ms", 1e6
+    elif mag < 1e17:
+        unit, scale = "us", 1e3
+    else:
+        unit, scale = "ns", 1.0
+    if pd.api.types.is_integer_dtype(num.dtype):
+        out = pd.to_datetime(num, unit=unit, utc=True)
+    else:
+        ns = np.round(vals.to_numpy() * scale)
+        bad = ~np.isfinite(ns) | (np.abs(ns) > 9.2e18)
+        ns[bad] = 0
+        out = pd.Series(ns.astype("int64").view("datetime64[ns]"), index=num.index)
+        out = out.where(~bad).dt.tz_localize("UTC")
+    return out
+
+
+def to_utc(values: pd.Series, column: str = "timestamp", what: str = "input",
+           allow_missing: bool = False) -> pd.Series:
+    """Parse a column to ``datetime64[ns, UTC]``.
+
+    Tz-aware values are converted to UTC, naive values are taken as UTC, strings with mixed
+    offsets are each converted, numbers are epoch seconds/ms/us/ns by magnitude. Unparseable
+    values raise :class:`OpsInputError` naming the first rows; missing values too unless
+    ``allow_missing``.
+    """
+    s = values
+    dtype = s.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        out = s.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_dtype(dtype):
+        out = s.dt.tz_localize("UTC")
+    elif pd.api.types.is_bool_dtype(dtype):
+        raise OpsInputError(
+            f"column {column!r} of the {what} holds booleans, not timestamps; "
+            f"map the time column with columns={{'<your column>': {column!r}}}"
+        )
+    elif pd.api.types.is_numeric_dtype(dtype):
+        out = _epoch_to_utc(s)
+    else:
+        obj = s.astype(object)
+        present = _present_mask(s)
+        out = _parse_strings(obj, present)
+    missing = out.isna().to_numpy()
+    bad = missing & _present_mask(s)
+    if bad.any():
+        raise OpsInputError(
+            f"cannot parse {int(bad.sum())} timestamps in column {column!r} of the {what}, e.g. "
+            f"{_rows(s.index, bad, s)}; use ISO 8601 (2024-05-01T12:00:00Z), epoch seconds/ms "
+            f"or datetime values"
+        )
+    if missing.any() and not allow_missing:
+        raise OpsInputError(
+            f"{int(missing.sum())} timestamps are missing in column {column!r} of the {what}, "
+            f"e.g. rows {_rows(s.index, missing, None)}; drop or fill those rows"
+        )
+    try:
+        return out.astype(TS_DTYPE)
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime) as exc:
+        raise OpsInputError(
+            f"timestamps in column {column!r} of the {what} are out of range "
+            f"(1677-09-21..2262-04-11): {exc}"
+        )
+
+
+def _present_mask(s: pd.Series) -> np.ndarray:
+    """Non-missing and, for text, not blank."""
+    present = s.notna().to_numpy().copy()
+    if present.any() and (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
+        stripped = s.astype(object).str.strip()
+        present &= ~(stripped == "").fillna(False).to_numpy(dtype=bool)
+    return present
+
+
+def _parse_strings(obj: pd.Series, present: np.ndarray) -> pd.Series:
+    import warnings
+
+    index = obj.index
+    if not present.any():
+        return pd.Series(pd.NaT, index=index, dtype=TS_DTYPE)
+    vals = obj[present]
+    kinds = {type(v) for v in vals.iloc[:1000]}
+    if kinds <= {str}:
+        text = vals.astype(str).str.strip()
+        if text.str.match(_EPOCH_STR).all():
+            parsed = _epoch_to_utc(pd.to_numeric(text, errors="coerce"))
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+                left = parsed.isna().to_numpy()
+                if left.any():
+                    retry = pd.to_datetime(text[left], utc=True, format="mixed", errors="coerce")
+                    parsed = parsed.astype(TS_DTYPE)
+                    parsed[left] = retry.astype(TS_DTYPE)
+    else:
+        # Python datetimes, Timestamps, numbers or a mix: let pandas convert value by value.
+        conv = []
+        for v in vals:
+            try:
+                if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+                    ts = _epoch_to_utc(pd.Series([v])).iloc[0]
+                else:
+                    ts = pd.Timestamp(v)
+                    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+            except (ValueError, TypeError, OverflowError):
+                ts = pd.NaT
+            conv.append(ts)
+        parsed = pd.Series(pd.to_datetime(pd.Series(conv, dtype=object), utc=True),
+                           index=vals.index)
+    out = pd.Series(pd.NaT, index=index, dtype=TS_DTYPE)
+    out[present] = parsed.astype(TS_DTYPE)
+    return out
+
+
+def as_text(values: pd.Series, fill: str = "") -> pd.Series:
+    """A text column in pandas' default string dtype with missing values replaced by ``fill``.
+
+    Non-string values (numbers, ...) become their ``str()``. Already-canonical columns are
+    returned as they are (no copy), which keeps reloading a canonical frame cheap.
+    """
+    target = default_str_dtype()
+    s = values
+    plain_object = isinstance(target, np.dtype) and target == np.dtype(object)
+    if s.dtype == target:
+        if plain_object:
+            if pd.api.types.infer_dtype(s, skipna=False) == "string":
+                return s
+        elif not s.hasnans:
+            return s
+    if s.isna().any():
+        s = s.astype(object).where(s.notna(), fill)
+    return s.astype(str)
+
+
+def as_float(values: pd.Series, column: str, what: str) -> pd.Series:
+    """Numbers as float64; strings like ``"NaN"``, ``"+Inf"``, ``"1e3"`` are parsed.
+
+    Missing values stay NaN; any other text is an error naming the first rows.
+    """
+    if pd.api.types.is_bool_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
+        return values.astype("float64")
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    conv = np.empty(len(uniques) + 1, dtype="float64")
+    ok = np.ones(len(uniques) + 1, dtype=bool)
+    for i, v in enumerate(uniques):
+        try:
+            conv[i] = float(v.strip()) if isinstance(v, str) else float(v)
+        except (TypeError, ValueError):
+            conv[i] = np.nan
+            ok[i] = isinstance(v, str) and not v.strip()
+    conv[-1] = np.nan  # missing values (code -1)
+    bad = ~ok[codes]
+    if bad.any():
+        raise OpsInputError(
+            f"cannot parse {int(bad.sum())} values in column {column!r} of the {what} as numbers,"
+            f" e.g. {_rows(values.index, bad, values)}"
+        )
+    return pd.Series(conv[codes], index=values.index, name=values.name)

@@ -1,0 +1,577 @@
+"""Loaders for the canonical frames: alerts, logs, metrics and topology.
+
+See ``docs/data-model.md`` for the columns, dtypes and rules. Every loader keeps the input's
+row order and returns a default RangeIndex, so results computed on the frame align with the
+input rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import OpsInputError
+from . import _common as c
+
+__all__ = [
+    "load_alerts",
+    "load_logs",
+    "load_metrics",
+    "load_topology",
+    "SEVERITIES",
+    "LOG_LEVELS",
+    "severity_rank",
+    "normalize_severity",
+    "normalize_level",
+    "label_fingerprint",
+]
+
+#: canonical severities, most severe first
+SEVERITIES: tuple[str, ...] = ("critical", "error", "warning", "info", "unknown")
+
+#: canonical log levels, most severe first
+LOG_LEVELS: tuple[str, ...] = ("fatal", "error", "warning", "info", "debug", "trace", "unknown")
+
+# Alias -> canonical severity (lower-cased, stripped input). Numbers follow syslog (RFC 5424):
+# 0-2 critical, 3 error, 4 warning, 5-7 info; "sevN"/"pN" follow incident-priority usage.
+_SEVERITY_ALIASES: dict[str, str] = {}
+for _canon, _names in {
+    "critical": ("critical", "crit", "fatal", "emergency", "emerg", "alert", "panic", "disaster",
+                 "blocker", "p0", "p1", "sev0", "sev1", "sev-0", "sev-1", "s0", "s1", "0", "1",
+                 "2"),
+    "error": ("error", "err", "high", "major", "severe", "failure", "p2", "sev2", "sev-2", "s2",
+              "3"),
+    "warning": ("warning", "warn", "medium", "moderate", "minor", "average", "p3", "sev3",
+                "sev-3", "s3", "4"),
+    "info": ("info", "information", "informational", "notice", "low", "ok", "debug", "trace",
+             "verbose", "none", "p4", "p5", "sev4", "sev5", "sev-4", "sev-5", "s4", "s5", "5",
+             "6", "7"),
+}.items():
+    for _n in _names:
+        _SEVERITY_ALIASES[_n] = _canon
+
+_LEVEL_ALIASES: dict[str, str] = {
+    "fatal": "fatal", "critical": "fatal", "crit": "fatal", "emerg": "fatal",
+    "emergency": "fatal", "alert": "fatal", "panic": "fatal", "severe": "error", "f": "fatal",
+    "error": "error", "err": "error", "e": "error", "failure": "error",
+    "warning": "warning", "warn": "warning", "w": "warning",
+    "info": "info", "information": "info", "notice": "info", "i": "info",
+    "debug": "debug", "d": "debug", "fine": "debug",
+    "trace": "trace", "t": "trace", "finest": "trace", "finer": "trace", "verbose": "trace",
+    "v": "trace",
+}
+
+_RANK = {"critical": 4, "error": 3, "warning": 2, "info": 1, "unknown": 0}
+
+
+def _map_unique(values: pd.Series, fn: Any) -> np.ndarray:
+    """Apply ``fn`` to each distinct value only (fast on long columns with few values)."""
+    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
+    mapped = np.array([fn(v) for v in uniques] + [fn(None)], dtype=object)
+    return mapped[codes]
+
+
+def _severity_of(v: Any) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "unknown"
+    if isinstance(v, (int, np.integer, float, np.floating)) and not isinstance(v, bool):
+        v = str(int(v)) if float(v).is_integer() else str(v)
+    return _SEVERITY_ALIASES.get(str(v).strip().lower(), "unknown")
+
+
+def normalize_severity(values: Any) -> pd.Series:
+    """Map severity spellings to :data:`SEVERITIES` (unknown or missing -> ``"unknown"``).
+
+    Parameters
+    ----------
+    values : array-like
+        Severities as written by the source (``"CRIT"``, ``"P1"``, ``"warn"``, 3, NaN ...).
+
+    Returns
+    -------
+    pandas.Series
+        Canonical severities as text (see the table in ``docs/data-model.md``).
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    return c.as_text(pd.Series(_map_unique(s, _severity_of), index=s.index, name=s.name))
+
+
+def severity_rank(values: Any) -> np.ndarray:
+    """Integer rank of severities: critical 4, error 3, warning 2, info 1, unknown 0.
+
+    Non-canonical spellings are normalised first, so higher always means more severe.
+    """
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    return np.asarray(_map_unique(s, lambda v: _RANK[_severity_of(v)]), dtype="int64")
+
+
+def _level_of(v: Any) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "unknown"
+    return _LEVEL_ALIASES.get(str(v).strip().strip("[]<>:").lower(), "unknown")
+
+
+def normalize_level(values: Any) -> pd.Series:
+    """Map log level spellings to :data:`LOG_LEVELS` (``WARN`` -> ``warning``, ``E`` -> ``error``)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    return c.as_text(pd.Series(_map_unique(s, _level_of), index=s.index, name=s.name))
+
+
+# ---------------------------------------------------------------------------------------------
+# fingerprints
+
+_FNV_OFFSET = 14695981039346656037
+_FNV_PRIME = 1099511628211
+_SEP = b"\xff"
+
+
+def label_fingerprint(labels: Mapping[str, Any]) -> str:
+    """Alertmanager's label-set fingerprint: FNV-1a 64 over sorted ``name 0xff value 0xff``.
+
+    Returns 16 lower-case hex digits, as in Alertmanager's ``fingerprint`` field.
+    """
+    h = _FNV_OFFSET
+    for key in sorted(labels):
+        for part in (str(key).encode(), _SEP, str(labels[key]).encode(), _SEP):
+            for byte in part:
+                h ^= byte
+                h = (h * _FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def _labels_key(d: Any) -> tuple:
+    return tuple(sorted((str(k), str(v)) for k, v in d.items())) if d else ()
+
+
+def _fingerprints(service: pd.Series, name: pd.Series, labels: pd.Series | None) -> pd.Series:
+    """Vectorised fingerprints: rows are grouped first, each distinct label set hashed once."""
+    parts = {"service": service.to_numpy(), "name": name.to_numpy()}
+    if labels is not None:
+        # dict objects are not hashable: key them by their sorted items once per object
+        cache: dict[int, tuple] = {}
+        keys = []
+        for d in labels.to_numpy():
+            k = cache.get(id(d))
+            if k is None:
+                k = cache[id(d)] = _labels_key(d)
+            keys.append(k)
+        lab_codes, lab_uniques = pd.factorize(pd.Series(keys, dtype=object))
+        parts["labels"] = lab_codes
+    else:
+        lab_uniques = [()]
+        parts["labels"] = np.zeros(len(service), dtype="int64")
+    groups = pd.DataFrame(parts)
+    codes = groups.groupby(list(parts), sort=False, dropna=False).ngroup().to_numpy()
+    first = pd.Series(np.arange(len(codes))).groupby(codes, sort=True).first().to_numpy()
+    out = []
+    for row in first:
+        lab = dict(lab_uniques[parts["labels"][row]])
+        lab.setdefault("alertname", str(parts["name"][row]))
+        lab.setdefault("service", str(parts["service"][row]))
+        out.append(label_fingerprint(lab))
+    return c.as_text(pd.Series(np.asarray(out, dtype=object)[codes], index=service.index))
+
+
+def _parse_labels(values: pd.Series, what: str) -> pd.Series:
+    """Labels as one dict per row: dicts kept, JSON object strings parsed, missing -> {}."""
+    out: list[dict] = []
+    parsed: dict[str, dict] = {}
+    for i, v in enumerate(values.to_numpy()):
+        if isinstance(v, dict):
+            out.append(v)
+        elif v is None or (isinstance(v, float) and np.isnan(v)) or v == "":
+            out.append({})
+        elif isinstance(v, str):
+            d = parsed.get(v)
+            if d is None:
+                try:
+                    d = json.loads(v)
+                except json.JSONDecodeError:
+                    d = None
+                if not isinstance(d, dict):
+                    raise OpsInputError(
+                        f"column 'labels' of the {what} must hold dicts or JSON objects; "
+                        f"row {values.index[i]}: {c.fmt_value(v)}"
+                    )
+                parsed[v] = d
+            out.append(dict(d))
+        else:
+            raise OpsInputError(
+                f"column 'labels' of the {what} must hold dicts or JSON objects; "
+                f"row {values.index[i]} holds a {type(v).__name__}"
+            )
+    return pd.Series(out, index=values.index, dtype=object)
+
+
+# ---------------------------------------------------------------------------------------------
+# loaders
+
+
+def _frame_from(source: Any, what: str) -> pd.DataFrame:
+    from .tables import read_table
+
+    if isinstance(source, pd.DataFrame):
+        return source.copy(deep=False).reset_index(drop=True)
+    if c.is_path(source):
+        return read_table(source)
+    raise OpsInputError(
+        f"{what}: expected a file path or a pandas DataFrame, got {type(source).__name__}"
+    )
+
+
+def _is_alertmanager(data: Any) -> bool:
+    if isinstance(data, dict):
+        return isinstance(data.get("alerts"), list) and (
+            "version" in data or "groupKey" in data or "receiver" in data
+            or all(isinstance(a, dict) and "labels" in a for a in data["alerts"])
+        )
+    return (
+        isinstance(data, list)
+        and len(data) > 0
+        and all(isinstance(a, dict) for a in data)
+        and all("labels" in a and ("startsAt" in a or "annotations" in a) for a in data)
+    )
+
+
+def load_alerts(source: Any, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Load alerts/events into the canonical alerts frame.
+
+    Parameters
+    ----------
+    source : path, DataFrame, dict or list
+        A table file (CSV, TSV, JSON, JSON Lines, Parquet), a DataFrame, an Alertmanager
+        webhook payload or API v2 alert list (parsed JSON or a ``.json`` file).
+    columns : dict, optional
+        Renames your columns to canonical names before validation, e.g. ``{"ts": "timestamp"}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``timestamp`` (datetime64[ns, UTC]), ``service``, ``name``, ``severity`` (one of
+        :data:`SEVERITIES`), ``message``, ``host``, ``labels`` (dict per row), ``fingerprint``,
+        then any extra input columns; input row order, RangeIndex.
+
+    Raises
+    ------
+    OpsInputError
+        Missing required column (names the columns found), unparseable or missing timestamps
+        (names the first rows), empty input.
+    """
+    what = "alerts"
+    frame: pd.DataFrame
+    if isinstance(source, (dict, list)):
+        if _is_alertmanager(source):
+            from .alertmanager import from_alertmanager
+
+            frame = from_alertmanager(source)
+        else:
+            from .tables import records_frame
+
+            frame = records_frame(source, "the alerts JSON")
+    elif c.is_path(source) and str(source).lower().endswith((".json", ".json.gz")):
+        from .tables import read_json_file, records_frame
+
+        data = read_json_file(source)
+        if _is_alertmanager(data):
+            from .alertmanager import from_alertmanager
+
+            frame = from_alertmanager(data)
+        else:
+            frame = records_frame(data, c.source_name(source))
+    else:
+        frame = _frame_from(source, what)
+    frame = c.apply_columns(frame, columns, what)
+    c.check_not_empty(frame, what)
+    frame = c.require_columns(frame, ("timestamp", "service", "name"), what)
+    n = len(frame)
+    out: dict[str, Any] = {}
+    out["timestamp"] = c.to_utc(frame["timestamp"], "timestamp", what)
+    out["service"] = c.as_text(frame["service"])
+    out["name"] = c.as_text(frame["name"])
+    if "severity" in frame.columns:
+        out["severity"] = normalize_severity(frame["severity"])
+    else:
+        out["severity"] = c.as_text(pd.Series(np.full(n, "unknown", dtype=object)))
+    for col in ("message", "host"):
+        if col in frame.columns:
+            out[col] = c.as_text(frame[col])
+        else:
+            out[col] = c.as_text(pd.Series(np.full(n, "", dtype=object)))
+    labels = _parse_labels(frame["labels"], what) if "labels" in frame.columns else None
+    out["labels"] = (
+        labels if labels is not None else pd.Series([{} for _ in range(n)], dtype=object)
+    )
+    if "fingerprint" in frame.columns and frame["fingerprint"].notna().all():
+        out["fingerprint"] = c.as_text(frame["fingerprint"])
+    else:
+        fp = _fingerprints(out["service"], out["name"], labels)
+        if "fingerprint" in frame.columns:
+            given = frame["fingerprint"]
+            fp = c.as_text(given.astype(object).where(given.notna(), fp))
+        out["fingerprint"] = fp
+    result = pd.DataFrame({k: _plain(v, n) for k, v in out.items()})
+    extras = [col for col in frame.columns if col not in out]
+    for col in extras:
+        result[col] = frame[col].to_numpy() if not _is_ext(frame[col]) else frame[col].array
+    _parse_time_extras(result, ("acknowledged_at", "resolved_at", "ends_at", "ended_at"), what)
+    return result
+
+
+def _is_ext(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.api.extensions.ExtensionDtype)
+
+
+def _plain(s: pd.Series, n: int) -> Any:
+    """Drop the index so columns line up positionally on a fresh RangeIndex."""
+    return s.array if len(s) == n else s
+
+
+def _parse_time_extras(frame: pd.DataFrame, names: tuple[str, ...], what: str) -> None:
+    for col in names:
+        if col in frame.columns and not isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+            frame[col] = c.to_utc(frame[col], col, what, allow_missing=True)
+
+
+def load_logs(
+    source: Any,
+    columns: Mapping[str, str] | None = None,
+    service: str | None = None,
+    *,
+    year: int | None = None,
+    tz: str | None = None,
+    format: str | None = None,
+) -> pd.DataFrame:
+    """Load log records into the canonical logs frame.
+
+    Parameters
+    ----------
+    source : path, DataFrame or list of str
+        A table file/DataFrame with ``timestamp`` and ``message`` columns (``level`` and
+        ``service`` optional), a plain text log file (``.log``, ``.txt``, any other suffix,
+        ``.gz`` allowed) or a list of log lines.
+    columns : dict, optional
+        Renames table columns before validation, e.g. ``{"Content": "message"}``.
+    service : str, optional
+        Service name for every row (default: the table's ``service`` column, else the file stem).
+    year, tz, format
+        Text logs only, see :func:`jupyter_ops.io.parse_log_lines`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``timestamp`` (datetime64[ns, UTC]), ``service``, ``level`` (one of :data:`LOG_LEVELS`),
+        ``message``, then extra columns (text logs: ``line`` number, ``continuation`` flag).
+    """
+    from .tables import table_format
+
+    what = "logs"
+    if isinstance(source, (list, tuple)) and all(isinstance(x, str) for x in source):
+        from .textlog import parse_log_lines
+
+        return parse_log_lines(source, service=service or "", year=year, tz=tz, format=format)
+    if c.is_path(source) and table_format(source) is None:
+        from .textlog import read_log_file
+
+        return read_log_file(source, service=service, year=year, tz=tz, format=format)
+    frame = _frame_from(source, what)
+    frame = c.apply_columns(frame, columns, what)
+    c.check_not_empty(frame, what)
+    frame = c.require_columns(frame, ("timestamp", "message"), what)
+    n = len(frame)
+    out: dict[str, Any] = {"timestamp": c.to_utc(frame["timestamp"], "timestamp", what)}
+    if service is not None:
+        out["service"] = c.as_text(pd.Series(np.full(n, service, dtype=object)))
+    elif "service" in frame.columns:
+        out["service"] = c.as_text(frame["service"])
+    else:
+        default = c.path_stem(source) if c.is_path(source) else ""
+        out["service"] = c.as_text(pd.Series(np.full(n, default, dtype=object)))
+    if "level" in frame.columns:
+        out["level"] = normalize_level(frame["level"])
+    else:
+        from .textlog import detect_levels
+
+        out["level"] = detect_levels(c.as_text(frame["message"]))
+    out["message"] = c.as_text(frame["message"])
+    result = pd.DataFrame({k: _plain(v, n) for k, v in out.items()})
+    for col in frame.columns:
+        if col not in out:
+            result[col] = frame[col].to_numpy() if not _is_ext(frame[col]) else frame[col].array
+    return result
+
+
+def load_metrics(
+    source: Any,
+    columns: Mapping[str, str] | None = None,
+    *,
+    wide: bool | None = None,
+    service: str | None = None,
+    metric: str | None = None,
+) -> pd.DataFrame:
+    """Load metric samples into the canonical long-form metrics frame.
+
+    Parameters
+    ----------
+    source : path, DataFrame, dict
+        A table (long: ``timestamp``, ``metric``, ``value``, optional ``service``; or wide: a
+        ``timestamp`` column and one numeric column per metric), or a Prometheus HTTP API
+        response (``query``/``query_range``; parsed JSON or a ``.json`` file).
+    columns : dict, optional
+        Renames your columns before validation.
+    wide : bool, optional
+        Force wide (True) or long (False) input. Default: long when ``metric`` and ``value``
+        columns exist, else wide.
+    service : str, optional
+        Service for rows without one (default: the ``service`` column, else the file stem, else "").
+    metric : str, optional
+        Metric name for long input without a ``metric`` column, or for Prometheus series
+        (instead of ``__name__``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``timestamp`` (datetime64[ns, UTC]), ``service``, ``metric``, ``value`` (float64), then
+        extra columns (Prometheus: ``series``, the series' label set as text).
+    """
+    what = "metrics"
+    data: Any = None
+    if isinstance(source, (dict, list)):
+        data = source
+    elif c.is_path(source) and str(source).lower().endswith((".json", ".json.gz")):
+        from .tables import read_json_file
+
+        data = read_json_file(source)
+    if data is not None:
+        from .prometheus import from_prometheus, is_prometheus
+
+        if is_prometheus(data):
+            return from_prometheus(data, metric=metric, service=service)
+        from .tables import records_frame
+
+        frame = records_frame(data, "the metrics JSON")
+    else:
+        frame = _frame_from(source, what)
+    frame = c.apply_columns(frame, columns, what)
+    c.check_not_empty(frame, what)
+    frame = c.require_columns(frame, ("timestamp",), what)
+    has_long = "value" in frame.columns and ("metric" in frame.columns or metric is not None)
+    if wide is None:
+        wide = not has_long
+    default_service = service if service is not None else (
+        c.path_stem(source) if c.is_path(source) else ""
+    )
+    if wide:
+        ids = [col for col in ("timestamp", "service") if col in frame.columns]
+        values = [
+            col for col in frame.columns
+            if col not in ids and (pd.api.types.is_numeric_dtype(frame[col].dtype)
+                                   and not pd.api.types.is_bool_dtype(frame[col].dtype))
+        ]
+        if not values:
+            raise OpsInputError(
+                f"metrics have no numeric value columns; columns found: "
+                f"{c.fmt_columns(frame.columns)}. Give long form (timestamp, metric, value) or "
+                f"numeric columns, one per metric"
+            )
+        ts = c.to_utc(frame["timestamp"], "timestamp", what)
+        frame = frame.assign(timestamp=ts)
+        long = frame.melt(id_vars=ids, value_vars=values, var_name="metric", value_name="value")
+        if metric is not None and len(values) == 1:
+            long["metric"] = metric
+        frame = long
+    else:
+        frame = c.require_columns(frame, ("value",), what)
+        if "metric" not in frame.columns:
+            if metric is None:
+                frame = c.require_columns(frame, ("metric",), what)
+            frame = frame.assign(metric=metric)
+    n = len(frame)
+    out: dict[str, Any] = {"timestamp": c.to_utc(frame["timestamp"], "timestamp", what)}
+    if "service" in frame.columns:
+        out["service"] = c.as_text(frame["service"], fill=default_service)
+    else:
+        out["service"] = c.as_text(pd.Series(np.full(n, default_service, dtype=object)))
+    out["metric"] = c.as_text(frame["metric"].astype(object).map(str, na_action="ignore"))
+    out["value"] = c.as_float(frame["value"], "value", what)
+    result = pd.DataFrame({k: _plain(v, n) for k, v in out.items()})
+    for col in frame.columns:
+        if col not in out:
+            result[col] = frame[col].to_numpy() if not _is_ext(frame[col]) else frame[col].array
+    return result
+
+
+def load_topology(source: Any, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Load a service call graph into the canonical topology frame.
+
+    Parameters
+    ----------
+    source : path, DataFrame, dict or list
+        A table with ``caller`` and ``callee`` columns, a JSON edge list (``[{"caller": ..,
+        "callee": ..}]`` or ``[["a", "b"], ...]``) or an adjacency dict ``{"a": ["b", "c"]}``
+        (as parsed JSON or a ``.json`` file).
+    columns : dict, optional
+        Renames your columns before validation, e.g. ``{"source": "caller", "target": "callee"}``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``caller``, ``callee`` as text (duplicates removed, first kept; self-loops kept), then
+        extra columns; input order, RangeIndex.
+    """
+    what = "topology"
+    data: Any = None
+    if isinstance(source, (dict, list)):
+        data = source
+    elif c.is_path(source) and str(source).lower().endswith((".json", ".json.gz")):
+        from .tables import read_json_file
+
+        data = read_json_file(source)
+    if data is not None:
+        frame = _topology_json(data)
+    else:
+        frame = _frame_from(source, what)
+    frame = c.apply_columns(frame, columns, what)
+    c.check_not_empty(frame, what)
+    frame = c.require_columns(frame, ("caller", "callee"), what)
+    for col in ("caller", "callee"):
+        blank = ~c._present_mask(frame[col])
+        if blank.any():
+            rows = ", ".join(str(frame.index[i]) for i in np.flatnonzero(blank)[:3])
+            raise OpsInputError(
+                f"{int(blank.sum())} topology edges have an empty {col!r}, e.g. rows {rows}"
+            )
+    out = pd.DataFrame({"caller": c.as_text(frame["caller"]).array,
+                        "callee": c.as_text(frame["callee"]).array})
+    for col in frame.columns:
+        if col not in out.columns:
+            out[col] = frame[col].to_numpy() if not _is_ext(frame[col]) else frame[col].array
+    keep = ~out.duplicated(["caller", "callee"]).to_numpy()
+    return out[keep].reset_index(drop=True)
+
+
+def _topology_json(data: Any) -> pd.DataFrame:
+    from .tables import records_frame
+
+    if isinstance(data, dict) and data and all(
+        isinstance(v, (list, tuple, str)) or v is None for v in data.values()
+    ) and not ({"caller", "callee"} <= set(data)):
+        edges = []
+        for caller, callees in data.items():
+            if isinstance(callees, str):
+                callees = [callees]
+            for callee in callees or []:
+                edges.append((str(caller), str(callee)))
+        return pd.DataFrame(edges, columns=["caller", "callee"])
+    if isinstance(data, list) and data and all(isinstance(e, (list, tuple)) for e in data):
+        bad = [i for i, e in enumerate(data) if len(e) != 2]
+        if bad:
+            raise OpsInputError(
+                f"topology edge list rows must be [caller, callee] pairs; row {bad[0]} has "
+                f"{len(data[bad[0]])} items"
+            )
+        return pd.DataFrame([list(e) for e in data], columns=["caller", "callee"])
+    return records_frame(data, "the topology JSON")

@@ -1,0 +1,164 @@
+"""Read a table file (CSV, TSV, JSON, JSON Lines, Parquet) or pass a DataFrame through."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import OpsInputError
+
+__all__ = ["read_table", "TABLE_FORMATS", "read_json_file"]
+
+#: format name -> file suffixes (each also accepted with ``.gz``)
+TABLE_FORMATS: dict[str, tuple[str, ...]] = {
+    "csv": (".csv",),
+    "tsv": (".tsv", ".tab"),
+    "json": (".json",),
+    "jsonl": (".jsonl", ".ndjson"),
+    "parquet": (".parquet", ".pq"),
+}
+
+_SUPPORTED = "csv, tsv, json, jsonl, parquet (optionally .gz)"
+
+
+def table_format(path: str | os.PathLike[str]) -> str | None:
+    """The table format implied by a file name (``.gz`` ignored), or None."""
+    name = Path(path).name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    for fmt, suffixes in TABLE_FORMATS.items():
+        if name.endswith(suffixes):
+            return fmt
+    return None
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise OpsInputError(f"file not found: {path}")
+    if path.is_dir():
+        raise OpsInputError(f"{path} is a directory; pass a file")
+
+
+def read_json_file(path: str | os.PathLike[str]) -> Any:
+    """Parse a JSON file (``.gz`` allowed) into Python objects; errors name the file and line."""
+    p = Path(path)
+    _check_file(p)
+    opener = gzip.open if p.name.lower().endswith(".gz") else open
+    try:
+        with opener(p, "rt", encoding="utf-8-sig", errors="replace") as fh:
+            return json.load(fh)
+    except json.JSONDecodeError as exc:
+        raise OpsInputError(
+            f"{p.name} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        )
+    except (OSError, EOFError) as exc:
+        raise OpsInputError(f"cannot read {p}: {exc}")
+
+
+def records_frame(data: Any, name: str = "JSON") -> pd.DataFrame:
+    """A DataFrame from a JSON array of records, or an object holding one list of records."""
+    if isinstance(data, dict):
+        lists = [k for k, v in data.items() if isinstance(v, list)]
+        if len(lists) == 1:
+            data = data[lists[0]]
+        elif "data" in data and isinstance(data["data"], (list, dict)):
+            return records_frame(data["data"], name)
+        elif data and all(not isinstance(v, (dict, list)) for v in data.values()):
+            data = [data]
+        else:
+            raise OpsInputError(
+                f"{name} is an object with keys {', '.join(map(str, list(data)[:10]))}; expected "
+                f"an array of records or an object with exactly one list of records"
+            )
+    if not isinstance(data, list):
+        raise OpsInputError(f"{name} holds a {type(data).__name__}; expected an array of records")
+    if data and not all(isinstance(r, dict) for r in data):
+        kinds = sorted({type(r).__name__ for r in data if not isinstance(r, dict)})
+        raise OpsInputError(
+            f"{name} is an array of {', '.join(kinds)}; expected an array of objects (records)"
+        )
+    return pd.DataFrame.from_records(data) if data else pd.DataFrame()
+
+
+def read_table(source: Any, format: str | None = None) -> pd.DataFrame:
+    """Read a table from a file, or copy a DataFrame.
+
+    Parameters
+    ----------
+    source : str, os.PathLike or pandas.DataFrame
+        A CSV, TSV, JSON (array of records, or an object with one list of records), JSON Lines
+        or Parquet file; ``.gz`` compression is recognised. A DataFrame is returned as a copy.
+    format : {"csv", "tsv", "json", "jsonl", "parquet"}, optional
+        Overrides the format implied by the file suffix.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with a default RangeIndex, rows in file order.
+
+    Raises
+    ------
+    OpsInputError
+        File not found, unknown format (the message lists the supported ones), or a file that
+        cannot be parsed as its format.
+    """
+    if isinstance(source, pd.DataFrame):
+        return source.copy()
+    if not isinstance(source, (str, os.PathLike)):
+        raise OpsInputError(
+            f"expected a file path or a pandas DataFrame, got {type(source).__name__}"
+        )
+    path = Path(source)
+    fmt = (format or "").lower().lstrip(".") or table_format(path)
+    if fmt == "ndjson":
+        fmt = "jsonl"
+    if fmt not in TABLE_FORMATS:
+        what = f"format {format!r}" if format else f"file type of {path.name}"
+        raise OpsInputError(f"unknown {what}; supported formats: {_SUPPORTED}")
+    _check_file(path)
+    try:
+        if fmt == "csv":
+            frame = pd.read_csv(path, encoding_errors="replace")
+        elif fmt == "tsv":
+            frame = pd.read_csv(path, sep="\t", encoding_errors="replace")
+        elif fmt == "jsonl":
+            frame = _read_jsonl(path)
+        elif fmt == "json":
+            frame = records_frame(read_json_file(path), path.name)
+        else:
+            frame = pd.read_parquet(path)
+    except OpsInputError:
+        raise
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except ImportError as exc:
+        raise OpsInputError(f"reading {fmt} needs an optional package: {exc}")
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise OpsInputError(f"cannot read {path.name} as {fmt}: {first}")
+    return frame.reset_index(drop=True)
+
+
+def _read_jsonl(path: Path) -> pd.DataFrame:
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    records = []
+    with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise OpsInputError(f"{path.name} line {lineno} is not valid JSON: {exc.msg}")
+            if not isinstance(rec, dict):
+                raise OpsInputError(
+                    f"{path.name} line {lineno} is a JSON {type(rec).__name__}; "
+                    f"JSON Lines must hold one object per line"
+                )
+            records.append(rec)
+    return pd.DataFrame.from_records(records) if records else pd.DataFrame()

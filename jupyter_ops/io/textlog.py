@@ -1,0 +1,322 @@
+"""Plain text log files -> canonical logs frame, with the timestamp format detected.
+
+The format is chosen once per file, on a sample of lines, among :data:`LOG_FORMATS`; then all
+lines are parsed with one vectorised regex and assembled timestamps (no per-line ``strptime``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import OpsInputError
+from . import _common as c
+
+__all__ = ["parse_log_lines", "read_log_file", "detect_log_format", "detect_levels",
+           "LOG_FORMATS"]
+
+_T = r"(?P<H>\d{1,2}):(?P<M>\d{2}):(?P<S>\d{2})"
+_FRAC = r"(?:[.,](?P<f>\d{1,9}))?"
+_ZONE = r"(?:\s?(?P<z>Z(?![A-Za-z0-9])|[+-]\d{2}:?\d{2}(?!\d)|UTC(?![A-Za-z0-9])))?"
+_MON = r"(?P<b>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+
+#: name -> (regex matching at line start, example); tried in this order, ties go to the first
+LOG_FORMATS: dict[str, tuple[str, str]] = {
+    "iso8601": (
+        rf"\s*(?P<Y>\d{{4}})[-/](?P<m>\d{{2}})[-/](?P<d>\d{{2}})[T ]{_T}{_FRAC}{_ZONE}",
+        "2015-10-18 18:01:47,978 / 2024-05-01T12:00:00.123+02:00",
+    ),
+    "syslog": (
+        rf"\s*(?:<\d{{1,3}}>)?{_MON}\s+(?P<d>\d{{1,2}})\s+{_T}(?:\.(?P<f>\d{{1,9}}))?",
+        "Jun 14 15:16:01 (year from year=)",
+    ),
+    "apache_error": (
+        rf"\s*\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) {_MON} (?P<d>\d{{1,2}}) {_T}"
+        rf"(?:\.(?P<f>\d{{1,9}}))? (?P<Y>\d{{4}})\]",
+        "[Sun Dec 04 04:47:44 2005]",
+    ),
+    "clf": (
+        rf"(?P<pre>[^\[]{{0,200}}?)\[(?P<d>\d{{2}})/{_MON}/(?P<Y>\d{{4}}):{_T}"
+        r"(?:\s(?P<z>[+-]\d{4}))?\]",
+        "127.0.0.1 - - [10/Oct/2000:13:55:36 -0700]",
+    ),
+    "yy/MM/dd": (
+        rf"\s*(?P<yy>\d{{2}})/(?P<m>\d{{2}})/(?P<d>\d{{2}})\s{_T}{_FRAC}",
+        "17/06/09 20:10:40 (Spark)",
+    ),
+    "yyMMdd HHmmss": (
+        r"\s*(?P<yy>\d{2})(?P<m>\d{2})(?P<d>\d{2})\s(?P<H>\d{2})(?P<M>\d{2})(?P<S>\d{2})(?!\d)",
+        "081109 203615 (HDFS)",
+    ),
+    "yyyyMMdd-HH:mm:ss": (
+        r"\s*(?P<Y>\d{4})(?P<m>\d{2})(?P<d>\d{2})[-T ](?P<H>\d{1,2}):(?P<M>\d{1,2}):(?P<S>\d{1,2})"
+        r"(?::(?P<ms>\d{1,3})|[.,](?P<f>\d{1,9}))?(?!\d)",
+        "20171223-22:15:29:606 (HealthApp)",
+    ),
+    "epoch": (
+        r"(?P<pre>[^\s\d]\S{0,19}\s+)?(?P<E>\d{10}(?:\d{3})?(?:\.\d{1,9})?)(?![\d])",
+        "1117838570 ... / - 1117838570 ... (BGL), 1717000000123 ...",
+    ),
+}
+
+_COMPILED = {name: re.compile(rx, re.S) for name, (rx, _) in LOG_FORMATS.items()}
+_MONTHS = {m: i for i, m in enumerate(
+    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
+_SAMPLE = 400
+
+_LEVEL_WORDS = (r"FATAL|CRITICAL|CRIT|EMERG|ALERT|SEVERE|ERROR|ERR|WARNING|WARN|NOTICE|INFO|"
+                r"DEBUG|TRACE|FINEST|FINER|FINE")
+# first token after the timestamp: any case, optionally bracketed; single letters upper case
+_LEVEL_FIRST = re.compile(
+    rf"^\s*[\[(<]?(?P<lvl>(?i:{_LEVEL_WORDS})|[FEWIDTV])[\])>]?:?(?=\s|$)"
+)
+# else an upper-case level word among the first few tokens (Loghub HDFS: "148 INFO dfs...")
+_LEVEL_NEAR = re.compile(
+    rf"^\s*(?:\S+\s+){{0,8}}?[\[(<]?(?P<lvl>{_LEVEL_WORDS}|FAILURE)[\])>]?:?(?=\s|$)"
+)
+
+
+def _split_lines(text: str) -> list[str]:
+    # split on \n only (str.splitlines also splits on form feeds and other controls found in
+    # binary junk, which would shift line numbers); a trailing \r of Windows line ends goes
+    lines = text.split("\n")
+    return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
+
+
+def detect_log_format(lines: Iterable[str]) -> str | None:
+    """Name of the :data:`LOG_FORMATS` entry matching most of the given lines (None if none)."""
+    sample = [ln for ln in lines if ln.strip()]
+    best, best_n = None, 0
+    for name, rx in _COMPILED.items():
+        n = sum(1 for ln in sample if rx.match(ln))
+        if n > best_n:
+            best, best_n = name, n
+    return best
+
+
+def _sample(lines: list[str]) -> list[str]:
+    nonblank = [ln for ln in lines[: _SAMPLE * 4] if ln.strip()][:_SAMPLE]
+    if len(lines) > _SAMPLE * 4:  # and some from the rest of the file
+        step = max(1, len(lines) // _SAMPLE)
+        nonblank += [ln for ln in lines[::step] if ln.strip()][:_SAMPLE]
+    return nonblank
+
+
+def detect_levels(messages: pd.Series) -> pd.Series:
+    """Log levels found in message text (see :func:`parse_log_lines`); else ``"unknown"``."""
+    from .canonical import normalize_level
+
+    obj = messages.astype(object)
+    first = obj.str.extract(_LEVEL_FIRST, expand=False)
+    near = obj.str.extract(_LEVEL_NEAR, expand=False)
+    return normalize_level(first.where(first.notna(), near))
+
+
+def _int(col: pd.Series, fill: int = 0) -> np.ndarray:
+    return pd.to_numeric(col, errors="coerce").fillna(fill).to_numpy(dtype="int64")
+
+
+def _assemble(ext: pd.DataFrame, year: int | None, tz: str | None) -> np.ndarray:
+    """Timestamps (int64 ns since epoch, UTC; NaT as the int64 minimum) from regex groups."""
+    n = len(ext)
+    matched = ext["_ok"].to_numpy(dtype=bool)
+    if "E" in ext.columns:
+        e = ext["E"].fillna("")
+        val = pd.to_numeric(e, errors="coerce").to_numpy(dtype="float64")
+        digits = e.str.split(".").str[0].str.len().to_numpy()
+        ns = np.where(digits >= 13, val * 1e6, val * 1e9)
+        ok = np.isfinite(ns) & matched
+        out = np.full(n, np.iinfo("int64").min, dtype="int64")
+        out[ok] = np.round(ns[ok]).astype("int64")
+        return out
+    if "Y" in ext.columns:
+        years = _int(ext["Y"], 1970)
+        if "yy" in ext.columns:
+            years = np.where(ext["Y"].isna(), 2000 + _int(ext["yy"]), years)
+    elif "yy" in ext.columns:
+        years = 2000 + _int(ext["yy"])
+    else:
+        years = None
+    if "m" in ext.columns:
+        months = _int(ext["m"], 1)
+    else:
+        months = ext["b"].map(_MONTHS).fillna(1).to_numpy(dtype="int64")
+    if years is None:
+        # syslog has no year: year= (default this year) for the first line, +1 at each
+        # wrap-around (a month more than six months before the previous line's, e.g. Dec -> Jan)
+        base = year if year is not None else datetime.now(timezone.utc).year
+        m = pd.Series(np.where(matched, months, np.nan)).ffill().bfill().to_numpy()
+        wraps = np.concatenate([[0], (np.diff(m) < -6).astype("int64")]).cumsum()
+        years = base + wraps
+    days = _int(ext["d"], 1)
+    frame = pd.DataFrame({"year": years, "month": months, "day": days,
+                          "hour": _int(ext["H"]), "minute": _int(ext["M"]),
+                          "second": _int(ext["S"])})
+    local = pd.to_datetime(frame, errors="coerce").to_numpy(dtype="datetime64[ns]")
+    ns = local.astype("int64")
+    valid = ~np.isnat(local) & matched
+    valid &= (frame["hour"].to_numpy() < 24) & (frame["minute"].to_numpy() < 60)
+    if "f" in ext.columns:
+        frac = ext["f"].fillna("").str.ljust(9, "0").str[:9]
+        ns = ns + pd.to_numeric(frac, errors="coerce").fillna(0).to_numpy(dtype="int64")
+    if "ms" in ext.columns:
+        ns = ns + _int(ext["ms"]) * 1_000_000
+    offset = np.full(n, np.nan)
+    if "z" in ext.columns:
+        z = ext["z"]
+        has = z.notna().to_numpy()
+        if has.any():
+            zs = z[has].str.replace(":", "", regex=False)
+            is_utc = zs.isin(["Z", "UTC"]).to_numpy()
+            sign = np.where(zs.str[0] == "-", -1, 1)
+            hh = pd.to_numeric(zs.str[1:3], errors="coerce").fillna(0).to_numpy()
+            mm = pd.to_numeric(zs.str[3:5], errors="coerce").fillna(0).to_numpy()
+            offset[has] = np.where(is_utc, 0, sign * (hh * 60 + mm))
+    aware = ~np.isnan(offset)
+    ns = np.where(aware, ns - np.nan_to_num(offset * 60e9).astype("int64"), ns)
+    naive = valid & ~aware
+    if tz is not None and naive.any():
+        loc = pd.Series(ns[naive].view("datetime64[ns]")).dt.tz_localize(
+            tz, ambiguous="NaT", nonexistent="shift_forward"
+        ).dt.tz_convert("UTC").dt.tz_localize(None)
+        conv = loc.to_numpy(dtype="datetime64[ns]")
+        ns[naive] = conv.astype("int64")
+        valid[np.flatnonzero(naive)[np.isnat(conv)]] = False
+    ns[~valid] = np.iinfo("int64").min
+    return ns
+
+
+def parse_log_lines(
+    lines: Iterable[str],
+    service: str = "",
+    *,
+    year: int | None = None,
+    tz: str | None = None,
+    format: str | None = None,
+    source: str = "log lines",
+) -> pd.DataFrame:
+    """Parse plain text log lines into the canonical logs frame.
+
+    Parameters
+    ----------
+    lines : iterable of str
+        The lines (line ends are stripped). Blank lines are skipped.
+    service : str
+        Service name for every row.
+    year : int, optional
+        Year of the first line for formats without one (syslog); default the current UTC year.
+        The year increases at each wrap-around (December followed by January).
+    tz : str, optional
+        IANA zone of timestamps without an offset (default: taken as UTC).
+    format : str, optional
+        A :data:`LOG_FORMATS` name; default: detected on a sample of lines.
+    source : str
+        Name of the input for error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``timestamp`` (datetime64[ns, UTC]), ``service``, ``level``, ``message`` (the line
+        without its timestamp and leading level), ``line`` (1-based line number) and
+        ``continuation`` (True for lines without their own timestamp, e.g. stack traces: they
+        take the previous line's timestamp and level).
+    """
+    all_lines = lines if isinstance(lines, list) else list(lines)
+    numbers = np.array([i for i, ln in enumerate(all_lines, 1) if ln.strip()], dtype="int64")
+    kept = [all_lines[i - 1] for i in numbers]
+    if not kept:
+        raise OpsInputError(f"the logs input is empty (0 rows): {source} has no non-blank lines")
+    if format is None:
+        format = detect_log_format(_sample(kept))
+        if format is None:
+            first = c.fmt_value(kept[0], 80)
+            raise OpsInputError(
+                f"no known timestamp format in {source}; line {numbers[0]}: {first}. Supported: "
+                + "; ".join(f"{k} ({v[1]})" for k, v in LOG_FORMATS.items())
+                + ". Or load it as a table with a timestamp column"
+            )
+    elif format not in LOG_FORMATS:
+        raise OpsInputError(
+            f"unknown log format {format!r}; choose one of {', '.join(LOG_FORMATS)}"
+        )
+    regex = LOG_FORMATS[format][0] + r"(?P<rest>.*)"
+    ser = pd.Series(kept, dtype=object)
+    ext = ser.str.extract(re.compile(regex, re.S), expand=True)
+    ext["_ok"] = ext["rest"].notna()
+    ns = _assemble(ext, year, tz)
+    has_ts = ns != np.iinfo("int64").min
+    if not has_ts.any():
+        raise OpsInputError(
+            f"no line of {source} has a valid {format} timestamp; line {numbers[0]}: "
+            f"{c.fmt_value(kept[0], 80)}"
+        )
+    ts = pd.Series(np.where(has_ts, ns, np.iinfo("int64").min).view("datetime64[ns]"))
+    ts = ts.ffill().bfill().dt.tz_localize("UTC")
+    pre = ext["pre"].fillna("") if "pre" in ext.columns else pd.Series("", index=ext.index)
+    rest = ext["rest"].where(has_ts, ser)
+    pre = pre.where(has_ts, "")
+    first = rest.str.extract(_LEVEL_FIRST, expand=False)
+    near = rest.str.extract(_LEVEL_NEAR, expand=False)
+    from .canonical import normalize_level
+
+    level = normalize_level(first.where(first.notna(), near)).astype(object)
+    # a leading level token is part of the header, not of the message
+    stripped = rest.str.replace(_LEVEL_FIRST, "", n=1, regex=True)
+    rest = rest.where(first.isna(), stripped)
+    message = (pre.str.rstrip() + " " + rest.str.lstrip(" \t|:;,")).str.strip()
+    cont = ~has_ts
+    level = level.where(~(cont & (level == "unknown")).to_numpy())
+    level = level.ffill().fillna("unknown")
+    n = len(kept)
+    frame = pd.DataFrame({
+        "timestamp": ts.astype(c.TS_DTYPE),
+        "service": c.as_text(pd.Series(np.full(n, service, dtype=object))),
+        "level": c.as_text(level),
+        "message": c.as_text(message),
+        "line": numbers,
+        "continuation": cont,
+    })
+    return frame
+
+
+def read_log_file(
+    path: str | os.PathLike[str],
+    service: str | None = None,
+    *,
+    year: int | None = None,
+    tz: str | None = None,
+    format: str | None = None,
+    encoding: str = "utf-8",
+) -> pd.DataFrame:
+    """Read a plain text log file (``.gz`` allowed) with :func:`parse_log_lines`.
+
+    Bytes that are not valid in ``encoding`` are replaced by U+FFFD (never an error), so binary
+    junk in a log does not stop the load. ``service`` defaults to the file stem
+    (``HDFS_2k.log`` -> ``HDFS_2k``).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise OpsInputError(f"file not found: {p}")
+    if p.is_dir():
+        raise OpsInputError(f"{p} is a directory; pass a log file")
+    try:
+        raw = gzip.decompress(p.read_bytes()) if p.name.lower().endswith(".gz") else p.read_bytes()
+    except (OSError, EOFError) as exc:
+        raise OpsInputError(f"cannot read {p}: {exc}")
+    try:
+        text = raw.decode(encoding, errors="replace")
+    except LookupError:
+        raise OpsInputError(f"unknown encoding {encoding!r}")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return parse_log_lines(
+        _split_lines(text), service=c.path_stem(p) if service is None else service,
+        year=year, tz=tz, format=format, source=p.name,
+    )
