@@ -75,15 +75,14 @@ def tail_likelihood(a: np.ndarray, short: int, long: int, min_periods: int) -> n
 
     Like Numenta's *anomaly likelihood*: ``m_t`` = mean of ``a`` over the last ``short``
     points; its history over the ``long`` points before the current short window gives a
-    robust centre and spread; ``p`` is the Gaussian tail probability of ``m_t`` under them.
+    mean and standard deviation; ``p`` is the Gaussian tail probability of ``m_t`` under them.
     """
     s = pd.Series(a)
     m = s.rolling(short, min_periods=1).mean()
     hist = m.shift(short).rolling(long, min_periods=min_periods)
-    mu = hist.median()
-    sd = (hist.quantile(0.75) - hist.quantile(0.25)) / _IQR_SIGMA
-    sd2 = hist.std()
-    sd = np.maximum(np.maximum(sd, 0.5 * sd2.fillna(0)), 1e-3)
+    # mean/std, not median/IQR: regular spikes must widen the reference, or they alarm forever
+    mu = hist.mean()
+    sd = np.maximum(hist.std(), 1e-3)
     z = ((m - mu) / sd).to_numpy()
     return neglog10_tail(z)
 
@@ -123,3 +122,13 @@ def daily_autocorrelation(x: np.ndarray, lag: int) -> float:
     if a.std() == 0 or b.std() == 0:
         return 0.0
     return float(np.corrcoef(a, b)[0, 1])
+
+
+def spatial_outlier(x: np.ndarray, window: int, min_periods: int, tolerance: float) -> np.ndarray:
+    """True where ``x`` leaves the range of the previous ``window`` points by more than
+    ``tolerance`` times that range (Numenta's *spatial anomaly* rule, tolerance 0.05)."""
+    s = pd.Series(x).rolling(window, min_periods=min_periods)
+    hi, lo = s.max().shift(1).to_numpy(), s.min().shift(1).to_numpy()
+    span = hi - lo
+    with np.errstate(invalid="ignore"):
+        return (span > 0) & ((x > hi + tolerance * span) | (x < lo - tolerance * span))

@@ -177,9 +177,10 @@ class AnomalyDetector:
         5-minute data).
     threshold : float
         Detection threshold on the score (``-log10`` of the tail probability of the recent
-        deviation; default 4.5, i.e. p ~ 3e-5).
-    refractory : int
-        Points after a detection during which the same series is not flagged again.
+        deviation; default 6, i.e. p = 1e-6: by chance about once in a million points).
+    refractory : int, optional
+        Points after a detection during which the same series is not flagged again
+        (default: ``window``).
     short : int
         Points averaged into the recent deviation (stage 2).
     history : int
@@ -187,16 +188,19 @@ class AnomalyDetector:
     cycles : int
         Seasonal periods whose same-time values form the seasonal baseline.
     learn : float
-        Fraction of each series (of the first chunk a fresh detector sees) used for learning:
-        the ``auto`` choice and the IsolationForest are fitted on it; no detection is made
-        before the end of it. NAB calls this the *probationary period* (15 %).
+        Fraction of each series (of the first chunk a fresh detector sees) used for learning,
+        at most ``history`` points: the ``auto`` choice and the IsolationForest are fitted on
+        it; no detection is made before its end. NAB calls this the *probationary period*.
+    spatial : float
+        A value outside the range of the last ``history`` points by more than this fraction
+        of the range is a detection by itself (Numenta's spatial anomaly rule); 0 = off.
     seed : int
         Seed of the IsolationForest.
     """
 
-    def __init__(self, method: str = "auto", window: int = 288, threshold: float = 4.5,
-                 refractory: int | None = None, short: int = 3, history: int = 2016,
-                 cycles: int = 3, learn: float = 0.15, seed: int = 0,
+    def __init__(self, method: str = "auto", window: int = 288, threshold: float = 6.0,
+                 refractory: int | None = None, short: int = 10, history: int = 2016,
+                 cycles: int = 3, learn: float = 0.15, spatial: float = 0.05, seed: int = 0,
                  zcap: float = 12.0) -> None:
         if method not in ANOMALY_METHODS:
             raise OpsInputError(f"unknown anomaly method {method!r}; use one of "
@@ -219,6 +223,10 @@ class AnomalyDetector:
         self.learn = float(learn)
         self.seed = seed
         self.zcap = float(zcap)
+        if spatial < 0:
+            raise OpsInputError(f"spatial must be >= 0 (0 switches the range rule off), "
+                                f"got {spatial!r}")
+        self.spatial = float(spatial)
         self._series: dict[tuple[str, str], _SeriesState] = {}
         self._services: dict[str, _ServiceModel] = {}
 
@@ -227,7 +235,8 @@ class AnomalyDetector:
         """The configuration (for provenance)."""
         return dict(method=self.method, window=self.window, threshold=self.threshold,
                     refractory=self.refractory, short=self.short, history=self.history,
-                    cycles=self.cycles, learn=self.learn, seed=self.seed, zcap=self.zcap)
+                    cycles=self.cycles, learn=self.learn, spatial=self.spatial, seed=self.seed,
+                    zcap=self.zcap)
 
     # -- public API ----------------------------------------------------------------------
     def fit(self, metrics: Any) -> AnomalyDetector:
@@ -259,6 +268,11 @@ class AnomalyDetector:
         return pd.DataFrame(rows, columns=METHOD_COLUMNS)
 
     # -- internals -----------------------------------------------------------------------
+    def _learn_n(self, n: int) -> int:
+        """Learning points of a fresh series of ``n`` points: ``learn`` of it, at most
+        ``history`` (once the reference window is full there is nothing more to wait for)."""
+        return min(int(self.learn * n), self.history)
+
     def _run(self, df: pd.DataFrame, fitting: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
         import numpy as np
 
@@ -287,12 +301,12 @@ class AnomalyDetector:
                 st = self._new_state(key, part, fitting)
                 self._series[key] = st
             learn_n = len(part) if fitting else (
-                int(self.learn * len(part)) if key in new_series else 0)
+                self._learn_n(len(part)) if key in new_series else 0)
             if st.method == "iforest":
                 d = if_dev[key[0]].reindex(part["timestamp"]).to_numpy(dtype=float)
             else:
                 d = self._deviation(st, part)
-            s = self._score_stage(st, d)
+            s = self._score_stage(st, d, part["value"].to_numpy(dtype=float))
             f, eps = self._detect(st, key, part, s, learn_n, fitting)
             st.n_seen += len(part)
             dev[rows], score[rows], flag[rows] = d, s, f
@@ -317,7 +331,7 @@ class AnomalyDetector:
 
         from ._detectors import daily_autocorrelation
 
-        learn_n = len(part) if fitting else max(int(self.learn * len(part)), 1)
+        learn_n = len(part) if fitting else max(self._learn_n(len(part)), 1)
         x = part["value"].to_numpy()[:learn_n]
         ts = part["timestamp"].iloc[:learn_n]
         period_day = _period(part["timestamp"], "1D")
@@ -370,16 +384,23 @@ class AnomalyDetector:
         full, off = t.extend(x)
         return robust_z(full, self.window, minp)[off:]
 
-    def _score_stage(self, st: _SeriesState, dev: np.ndarray) -> np.ndarray:
+    def _score_stage(self, st: _SeriesState, dev: np.ndarray, x: np.ndarray) -> np.ndarray:
         import numpy as np
 
-        from ._detectors import Tail, tail_likelihood
+        from ._detectors import Tail, spatial_outlier, tail_likelihood
 
         a = np.minimum(np.abs(dev), self.zcap)
         t = st.tails.setdefault("a", Tail(self.history + 2 * self.short))
         full, off = t.extend(a)
         minp = max(10, min(self.history // 4, 100))
-        return tail_likelihood(full, self.short, self.history, minp)[off:]
+        score = tail_likelihood(full, self.short, self.history, minp)[off:]
+        if self.spatial > 0:
+            # a value far outside everything seen in the reference window is news by itself
+            tx = st.tails.setdefault("range", Tail(self.history))
+            fx, offx = tx.extend(x)
+            out = spatial_outlier(fx, self.history, minp, self.spatial)[offx:]
+            score = np.where(out, np.fmax(score, self.threshold), score)
+        return score
 
     def _detect(self, st: _SeriesState, key: tuple[str, str], part: pd.DataFrame,
                 score: np.ndarray,
@@ -434,7 +455,7 @@ class AnomalyDetector:
             if service in self._services:
                 continue
             wide = _wide(part)
-            n_learn = len(wide) if fitting else max(int(self.learn * len(wide)), 2)
+            n_learn = len(wide) if fitting else max(self._learn_n(len(wide)), 2)
             train = wide.iloc[:n_learn]
             centre = train.median()
             scale = (train.quantile(0.75) - train.quantile(0.25)).replace(0, np.nan)
@@ -652,9 +673,9 @@ class AnomalyResult(Result):
 # entry point
 # ---------------------------------------------------------------------------------------
 def detect_anomalies(metrics: Any, method: str = "auto", window: int = 288,
-                     threshold: float = 4.5, refractory: int | None = None, short: int = 3,
+                     threshold: float = 6.0, refractory: int | None = None, short: int = 10,
                      history: int = 2016, cycles: int = 3, learn: float = 0.15,
-                     seed: int = 0, service: str | None = None,
+                     spatial: float = 0.05, seed: int = 0, service: str | None = None,
                      metric: str | None = None) -> AnomalyResult:
     """Find anomalies in metric series (one result for the whole input).
 
@@ -670,7 +691,7 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: int = 288,
     method : {"auto", "robust", "seasonal", "iforest"}
         See :class:`AnomalyDetector`; ``auto`` picks per series and says why in
         ``result.methods``.
-    window, threshold, refractory, short, history, cycles, learn, seed
+    window, threshold, refractory, short, history, cycles, learn, spatial, seed
         See :class:`AnomalyDetector`.
     service, metric : str, optional
         Only these series.
@@ -698,7 +719,7 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: int = 288,
             raise OpsInputError(f"no metrics named {metric!r}")
     det = AnomalyDetector(method=method, window=window, threshold=threshold,
                           refractory=refractory, short=short, history=history, cycles=cycles,
-                          learn=learn, seed=seed)
+                          learn=learn, spatial=spatial, seed=seed)
     result = det.score(df)
     result.provenance = make_provenance(
         "detect_anomalies", dict(det.params, service=service, metric=metric),

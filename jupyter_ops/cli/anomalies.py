@@ -23,8 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="detector (default auto: seasonal or robust per series)")
     p.add_argument("--service", default=None, help="only this service")
     p.add_argument("--metric", default=None, help="only this metric")
-    p.add_argument("--window", type=int, default=288, help="points of baseline history")
-    p.add_argument("--threshold", type=float, default=4.5, help="score threshold (-log10 p)")
+    p.add_argument("--window", type=int, default=None,
+                   help="points of baseline history (default 288)")
+    p.add_argument("--threshold", type=float, default=None,
+                   help="score threshold, -log10 p (default 6)")
     p.add_argument("--seed", type=int, default=0, help="seed of the IsolationForest")
     p.add_argument("--report", default=None,
                    help="also write a report (.html, .md or .json by suffix)")
@@ -40,9 +42,10 @@ def run(args: argparse.Namespace) -> int:
 
     if not os.path.exists(args.metrics):
         raise OpsInputError(f"metrics file {args.metrics!r} does not exist")
-    result = detect_anomalies(args.metrics, method=args.method, window=args.window,
-                              threshold=args.threshold, seed=args.seed,
-                              service=args.service, metric=args.metric)
+    opts = {k: v for k, v in (("window", args.window), ("threshold", args.threshold))
+            if v is not None}
+    result = detect_anomalies(args.metrics, method=args.method, seed=args.seed,
+                              service=args.service, metric=args.metric, **opts)
     print(result.summary())
     if len(result.episodes):
         print(result.episodes.to_string(index=False))

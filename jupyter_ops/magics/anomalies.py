@@ -19,10 +19,10 @@ class AnomalyMagics(Magics):
               help="detector (default auto: seasonal or robust per series)")
     @argument("--service", "-s", default=None, help="only this service")
     @argument("--metric", default=None, help="only this metric")
-    @argument("--window", "-w", type=int, default=288,
+    @argument("--window", "-w", type=int, default=None,
               help="points of history behind each baseline (default 288)")
-    @argument("--threshold", "-t", type=float, default=4.5,
-              help="detection threshold on the score, -log10 p (default 4.5)")
+    @argument("--threshold", "-t", type=float, default=None,
+              help="detection threshold on the score, -log10 p (default 6)")
     @argument("--seed", type=int, default=0, help="seed of the IsolationForest")
     @argument("-o", "--output", default=None, help="store the result in this variable")
     @line_magic
@@ -44,9 +44,10 @@ class AnomalyMagics(Magics):
             from ..aiops.anomaly import detect_anomalies
 
             metrics = resolve(self.shell, args.metrics)
-            result = detect_anomalies(metrics, method=args.method, window=args.window,
-                                      threshold=args.threshold, seed=args.seed,
-                                      service=args.service, metric=args.metric)
+            opts = {k: v for k, v in (("window", args.window), ("threshold", args.threshold))
+                    if v is not None}
+            result = detect_anomalies(metrics, method=args.method, seed=args.seed,
+                                      service=args.service, metric=args.metric, **opts)
         return publish(self.shell, result, "%aiops_anomalies " + line, args.output)
 
 
