@@ -50,3 +50,8 @@ def unload_ipython_extension(ipython: Any) -> None:  # pragma: no cover - nothin
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "jupyter-ops"}]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The server extension (REST endpoints of the lab extension): :mod:`jupyter_ops.server`."""
+    return [{"module": "jupyter_ops.server"}]
