@@ -379,9 +379,9 @@ def incident_scenario(
         kind_parts.append(np.full(n_noise, 2, dtype=np.int8))
         inc_parts.append(np.zeros(n_noise, dtype=np.int64))
         acked = rng.random(n_noise) < 0.5
-        ack_parts.append(np.where(acked, ts + (rng.uniform(5, 60, n_noise) * 60e9).astype("int64"),
+        ack_parts.append(np.where(acked, ts + (rng.uniform(1, 20, n_noise) * 60e9).astype("int64"),
                                   np.iinfo("int64").min))
-        res_parts.append(ts + (rng.uniform(5, 120, n_noise) * 60e9).astype("int64"))
+        res_parts.append(ts + (rng.uniform(2, 30, n_noise) * 60e9).astype("int64"))
     # flapping: fire, resolve after 1-3 minutes, fire again 3-10 minutes later
     for f, cnt in enumerate(flap_counts):
         s = int(rng.integers(n_services))

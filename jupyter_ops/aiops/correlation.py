@@ -1,0 +1,797 @@
+"""Alert correlation: which alerts belong to the same incident, and why.
+
+``correlate(alerts, window="5min", topology=None, by=None)`` links alerts with explainable
+rules and takes the connected groups as incidents:
+
+1. **fingerprint** -- a repeat of the same alert source (same ``fingerprint``) while it is still
+   firing (before its ``resolved_at``, or within ``window``) is the same problem; an exact
+   duplicate (same fingerprint and time) is counted in ``.dedup``;
+2. **topology + time** -- an alert joins the most recent alert on the same service or on a
+   service within ``hops`` calls (either direction) of it, if that alert is at most ``window``
+   older. Alerts on unrelated services in the same minute stay apart. Without a topology (or
+   for services missing from it) time alone links (the previous alert within ``window``);
+3. **shared labels** (``by=["team"]``) -- the most recent alert with the same label value
+   within ``window``;
+4. **message similarity** -- the most recent alert on a neighbouring service whose name and
+   message are similar (token Jaccard >= ``similarity``) within ``similarity_window`` (default
+   twice ``window``), which bridges short lulls inside one incident.
+
+Links are collected vectorised (sort by time, ``searchsorted`` for "last alert on service Y
+before this one", a union of the links with :func:`scipy.sparse.csgraph.connected_components`);
+the queries run in chunks of ``chunk_size`` alerts so memory stays bounded. A million alerts
+take seconds.
+
+Noise: flapping alert sources (fire, resolve within ``flap_resolve``, fire again within
+``flap_gap``, at least ``flap_count`` times) are left out of linking and marked noise; a group
+made of one alert source (one fingerprint) whose highest severity is below ``min_severity``
+(default ``error``) is noise too. Everything else is an incident.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import OpsInputError
+from ..results import Result
+from ._incidents import (
+    SEVERITIES,
+    SEVERITY_RANK,
+    Graph,
+    canonical_alerts,
+    canonical_topology,
+    fmt_td,
+    from_ns,
+    to_ns,
+    to_timedelta,
+)
+
+__all__ = ["correlate", "Correlation", "Incident"]
+
+# link reasons, by priority (lower = preferred when explaining why an alert joined)
+R_NONE, R_DUP, R_FP, R_SAME, R_NEIGH, R_LABEL, R_SIM, R_TIME, R_ABSENT = range(9)
+_NS = 1_000_000_000
+
+
+@dataclass
+class Incident:
+    """One incident of a :class:`Correlation` (what RCA, timelines and runbooks take).
+
+    Attributes
+    ----------
+    incident_id : int
+    alerts : DataFrame
+        Its alerts (canonical columns, time order, the input index).
+    start, end : Timestamp
+        First and last alert.
+    services : tuple of str
+        Services in order of their first alert.
+    title : str
+    max_severity : str
+    topology : DataFrame or None
+        The topology the correlation used.
+    """
+
+    incident_id: int
+    alerts: pd.DataFrame
+    start: pd.Timestamp
+    end: pd.Timestamp
+    services: tuple
+    title: str
+    max_severity: str
+    topology: pd.DataFrame | None = None
+
+    def __repr__(self) -> str:
+        return (f"Incident({self.incident_id}: {self.title!r}, {len(self.alerts)} alerts, "
+                f"{self.start:%Y-%m-%d %H:%M} - {self.end:%H:%M})")
+
+
+def correlate(
+    alerts: Any,
+    window: str | pd.Timedelta = "5min",
+    topology: Any = None,
+    by: str | list[str] | None = None,
+    similarity: float | None = 0.5,
+    hops: int = 1,
+    min_severity: str = "error",
+    similarity_window: str | pd.Timedelta | None = None,
+    flap_count: int = 3,
+    flap_resolve: str | pd.Timedelta = "10min",
+    flap_gap: str | pd.Timedelta = "30min",
+    chunk_size: int = 200_000,
+) -> Correlation:
+    """Group alerts into incidents (see the module docstring for the rules).
+
+    Parameters
+    ----------
+    alerts : DataFrame or path
+        Canonical alerts (``timestamp``, ``service`` required; ``name``, ``severity``,
+        ``message``, ``fingerprint``, ``labels``, ``resolved_at`` used when present).
+    window : str or Timedelta
+        Longest gap between two linked alerts.
+    topology : DataFrame or path, optional
+        ``caller``, ``callee`` edges; cycles are fine. Without it, time alone links.
+    by : str or list of str, optional
+        Label keys (columns, or keys of the ``labels`` dicts) whose shared values link alerts.
+    similarity : float or None
+        Token-Jaccard threshold of the message-similarity link (None: off).
+    hops : int
+        How many calls apart two services may be and still link (1 = direct neighbours).
+    min_severity : str
+        Groups of a single alert source below this severity are noise.
+    similarity_window : str, optional
+        Longest gap of a similarity link (default ``2 * window``).
+    flap_count, flap_resolve, flap_gap
+        Flapping detection (needs ``resolved_at``); ``flap_count=0`` turns it off.
+    chunk_size : int
+        Alerts per vectorised batch (bounds memory).
+
+    Returns
+    -------
+    Correlation
+        ``.incidents``, ``.assignments``, ``.compression``, ``.dedup``, ``.explain(id)``.
+
+    Examples
+    --------
+    >>> from jupyter_ops.datasets import incident_scenario
+    >>> s = incident_scenario(seed=0)
+    >>> c = correlate(s.alerts, topology=s.topology)
+    >>> len(c.incidents) >= 5
+    True
+    """
+    from ..report.provenance import make_provenance
+
+    win = to_timedelta(window, "window")
+    sim_win = to_timedelta(similarity_window, "similarity_window") if similarity_window \
+        is not None else 2 * win
+    if hops < 0:
+        raise OpsInputError(f"hops={hops} must be >= 0 (0 = same service only)")
+    if similarity is not None and not 0 < similarity <= 1:
+        raise OpsInputError(f"similarity={similarity} must be in (0, 1], or None to turn it off")
+    if min_severity not in SEVERITY_RANK:
+        raise OpsInputError(f"min_severity={min_severity!r} is not one of "
+                            f"{', '.join(SEVERITIES[1:])}")
+    by_list = [by] if isinstance(by, str) else list(by or [])
+    df = canonical_alerts(alerts)
+    topo = canonical_topology(topology)
+    for key in by_list:
+        if key not in df.columns and "labels" not in df.columns:
+            raise OpsInputError(f"by={key!r}: the alerts have no column {key!r} and no 'labels' "
+                                f"column; columns found: {', '.join(map(str, df.columns))}")
+    state = _link(df, topo, win, sim_win, by_list, similarity, hops, min_severity,
+                  flap_count, to_timedelta(flap_resolve, "flap_resolve"),
+                  to_timedelta(flap_gap, "flap_gap"), max(1000, int(chunk_size)))
+    params = dict(window=str(win), topology=topo is not None, by=by_list or None,
+                  similarity=similarity, hops=hops, min_severity=min_severity,
+                  similarity_window=str(sim_win), flap_count=flap_count,
+                  flap_resolve=str(flap_resolve), flap_gap=str(flap_gap))
+    result = Correlation(df, topo, state, params)
+    result.provenance = make_provenance("correlate", params,
+                                        inputs={"alerts": _hashable(df), "topology": topo})
+    return result
+
+
+def _hashable(df: pd.DataFrame) -> pd.DataFrame:
+    # dict labels hash via their text (slow for millions of rows): hash the other columns
+    return df.drop(columns=[c for c in ("labels",) if c in df.columns])
+
+
+# ------------------------------------------------------------------------------------------
+# linking
+# ------------------------------------------------------------------------------------------
+@dataclass
+class _State:
+    component: np.ndarray  # per input row: incident id (0 = noise)
+    parent: np.ndarray     # per input row: input position of the alert it joined (-1)
+    reason: np.ndarray     # per input row: R_* code
+    aux: np.ndarray        # per input row: hop distance / label key index
+    flapping: np.ndarray   # per input row: part of a flapping source
+    duplicate: np.ndarray  # per input row: exact duplicate of an earlier row
+    graph: Graph
+    msg_cluster: np.ndarray  # per input row: message-similarity cluster (-1 = none)
+    by: list[str]
+
+
+def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_win: pd.Timedelta,
+          by: list[str], similarity: float | None, hops: int, min_severity: str,
+          flap_count: int, flap_resolve: pd.Timedelta, flap_gap: pd.Timedelta,
+          chunk: int) -> _State:
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(df)
+    ts_all = to_ns(df["timestamp"])
+    order = np.argsort(ts_all, kind="stable")  # time order -> input position
+    t = ts_all[order]
+    svc_codes, svc_uniques = pd.factorize(df["service"])
+    graph = Graph(topo, [str(s) for s in svc_uniques])
+    gcode = np.array([graph.code[str(s)] for s in svc_uniques], dtype=np.int64)
+    s = gcode[svc_codes][order]
+    f = pd.factorize(df["fingerprint"])[0][order].astype(np.int64)
+    sev_codes, sev_uniques = pd.factorize(df["severity"])
+    sev = np.array([SEVERITY_RANK.get(str(u), 0) for u in sev_uniques], dtype=np.int8)[
+        sev_codes][order]
+    res = None
+    if "resolved_at" in df.columns:
+        try:
+            r = pd.to_datetime(df["resolved_at"], utc=True, errors="coerce")
+            res = to_ns(r)[order]  # NaT = int64 min
+        except (TypeError, ValueError):
+            res = None
+    nat = np.iinfo(np.int64).min
+    w, sw = win.value, sim_win.value
+
+    # -- fingerprint: repeats, duplicates and flapping -------------------------------
+    fo = np.lexsort((np.arange(n), f))  # by fingerprint, then time
+    same = np.zeros(n, dtype=bool)
+    same[1:] = f[fo[1:]] == f[fo[:-1]]
+    a, b = fo[:-1][same[1:]], fo[1:][same[1:]]  # consecutive occurrences of one source
+    dup = np.zeros(n, dtype=bool)
+    dup[b[t[b] == t[a]]] = True
+    flap = np.zeros(n, dtype=bool)
+    if res is not None and flap_count > 0 and len(a):
+        ra = res[a]
+        cyc = (ra != nat) & (ra - t[a] <= flap_resolve.value) & (t[b] > ra) & \
+              (t[b] - ra <= flap_gap.value)
+        cycles = np.bincount(f[a][cyc], minlength=int(f.max()) + 1 if n else 0)
+        flap = cycles[f] >= flap_count
+    still = (t[b] - t[a] <= w)
+    if res is not None:
+        still |= (res[a] != nat) & (t[b] <= res[a])
+    keep = still & ~flap[a] & ~flap[b]
+    fa, fb = a[keep], b[keep]
+
+    # -- the sequence that links (flapping sources left out) -------------------------
+    live = np.flatnonzero(~flap)  # time positions
+    m = len(live)
+    pos_of = np.full(n, -1, dtype=np.int64)
+    pos_of[live] = np.arange(m)
+    lt, ls = t[live], s[live]
+
+    # best parent per time position: (reason, parent time position, aux)
+    best_r = np.full(n, R_NONE, dtype=np.int8)
+    best_p = np.full(n, -1, dtype=np.int64)
+    best_x = np.zeros(n, dtype=np.int16)
+
+    def offer(child: np.ndarray, parent: np.ndarray, reason: int, aux: np.ndarray | int = 0):
+        """Record a link as the explanation when nothing better explains ``child``."""
+        if not len(child):
+            return
+        aux = np.broadcast_to(np.asarray(aux, dtype=np.int16), child.shape)
+        # most recent parent first so that it wins among equal reasons
+        o = np.lexsort((-parent, child))
+        child, parent, aux = child[o], parent[o], aux[o]
+        first = np.ones(len(child), dtype=bool)
+        first[1:] = child[1:] != child[:-1]
+        child, parent, aux = child[first], parent[first], aux[first]
+        better = (best_r[child] == R_NONE) | (best_r[child] > reason)
+        c = child[better]
+        best_r[c] = reason
+        best_p[c] = parent[better]
+        best_x[c] = aux[better]
+
+    edges_a: list[np.ndarray] = [fa]
+    edges_b: list[np.ndarray] = [fb]
+    dmask = t[fb] == t[fa]
+    offer(fb[dmask], fa[dmask], R_DUP)
+    offer(fb[~dmask], fa[~dmask], R_FP)
+
+    # -- topology + time -------------------------------------------------------------
+    known = graph.in_topology[ls] if topo is not None else np.zeros(m, dtype=bool)
+    if m:
+        prev_any = np.arange(m) - 1  # previous live alert, any service
+        ok = prev_any >= 0
+        ok[ok] &= lt[ok] - lt[prev_any[ok]] <= w
+        if topo is None:
+            idx = np.flatnonzero(ok)
+            edges_a.append(live[prev_any[idx]])
+            edges_b.append(live[idx])
+            offer(live[idx], live[prev_any[idx]], R_TIME)
+        else:
+            # services missing from the topology: time alone links them
+            idx = np.flatnonzero(ok & ~known)
+            edges_a.append(live[prev_any[idx]])
+            edges_b.append(live[idx])
+            offer(live[idx], live[prev_any[idx]], R_ABSENT)
+        # same service (and, with a topology, neighbours within `hops`)
+        if topo is not None:
+            indptr, nbr, dist = graph.hops(hops)
+        else:
+            indptr = np.arange(graph.n + 1)
+            nbr = np.arange(graph.n)
+            dist = np.zeros(graph.n, dtype=np.int16)
+        key_sorted, key_pos = _keys(ls, m)
+        for lo in range(0, m, chunk):
+            hi = min(m, lo + chunk)
+            i = np.arange(lo, hi)
+            qi, qn, qd = _expand(i, ls, indptr, nbr, dist)
+            j = _last_before(key_sorted, key_pos, qn, qi, m)
+            good = (j >= 0) & (lt[qi] - lt[np.maximum(j, 0)] <= w)
+            ci, cj, cd = qi[good], j[good], qd[good]
+            edges_a.append(live[cj])
+            edges_b.append(live[ci])
+            offer(live[ci][cd == 0], live[cj][cd == 0], R_SAME)
+            offer(live[ci][cd > 0], live[cj][cd > 0], R_NEIGH, cd[cd > 0])
+
+        # -- shared labels ---------------------------------------------------------------
+        for k, key in enumerate(by):
+            codes = _label_codes(df, key)[order][live]
+            has = codes >= 0
+            lo_ = np.lexsort((np.arange(m), codes))
+            sm = np.zeros(m, dtype=bool)
+            sm[1:] = (codes[lo_[1:]] == codes[lo_[:-1]]) & has[lo_[1:]]
+            pa, pb = lo_[:-1][sm[1:]], lo_[1:][sm[1:]]
+            g = lt[pb] - lt[pa] <= w
+            edges_a.append(live[pa[g]])
+            edges_b.append(live[pb[g]])
+            offer(live[pb[g]], live[pa[g]], R_LABEL, k)
+
+    # -- message similarity --------------------------------------------------------------
+    cl_all = np.full(n, -1, dtype=np.int64)
+    if similarity is not None and m:
+        cl_in = _message_clusters(df, similarity, graph)
+        cl_all = cl_in[order]
+        cl = cl_all[live]
+        combo = pd.factorize(pd.Series(cl) * (graph.n + 1) + ls)[0].astype(np.int64)
+        # neighbours of (cluster, service) = (cluster, neighbour service)
+        if topo is not None:
+            indptr, nbr, dist = graph.hops(hops)
+        else:  # no topology: any service
+            indptr = np.arange(0, graph.n * graph.n + 1, graph.n)
+            nbr = np.tile(np.arange(graph.n), graph.n)
+            dist = np.zeros(graph.n * graph.n, dtype=np.int16)
+        lookup = pd.Series(np.arange(combo.max() + 1 if m else 0),
+                           index=pd.Index(cl * (graph.n + 1) + ls).unique()
+                           if m else pd.Index([]))
+        key_sorted, key_pos = _keys(combo, m)
+        for lo in range(0, m, chunk):
+            hi = min(m, lo + chunk)
+            i = np.arange(lo, hi)
+            qi, qn, qd = _expand(i, ls, indptr, nbr, dist)
+            qc = lookup.reindex(cl[qi] * (graph.n + 1) + qn).to_numpy()
+            hasc = ~np.isnan(qc) & (cl[qi] >= 0)
+            qi, qc = qi[hasc], qc[hasc].astype(np.int64)
+            j = _last_before(key_sorted, key_pos, qc, qi, m)
+            good = (j >= 0) & (lt[qi] - lt[np.maximum(j, 0)] <= sw)
+            ci, cj = qi[good], j[good]
+            edges_a.append(live[cj])
+            edges_b.append(live[ci])
+            offer(live[ci], live[cj], R_SIM)
+
+    # -- groups --------------------------------------------------------------------------
+    ea = np.concatenate(edges_a) if edges_a else np.zeros(0, np.int64)
+    eb = np.concatenate(edges_b) if edges_b else np.zeros(0, np.int64)
+    g = coo_matrix((np.ones(len(ea), dtype=np.int8), (ea, eb)), shape=(n, n))
+    _, comp = connected_components(g, directed=False)
+    # per component: distinct sources, highest severity, first alert time
+    n_comp = int(comp.max()) + 1 if n else 0
+    first_src = np.full(n_comp, -1, dtype=np.int64)
+    first_src[comp[::-1]] = f[::-1]
+    multi = np.zeros(n_comp, dtype=bool)
+    np.logical_or.at(multi, comp, f != first_src[comp])
+    max_sev = np.zeros(n_comp, dtype=np.int8)
+    np.maximum.at(max_sev, comp, sev)
+    noise_comp = ~multi & (max_sev < SEVERITY_RANK[min_severity])
+    is_noise = noise_comp[comp] | flap
+    # incident ids 1..K in order of their first alert (t is sorted, so first seen = earliest)
+    comp_first = np.full(n_comp, n, dtype=np.int64)
+    np.minimum.at(comp_first, comp, np.arange(n))
+    inc_comps = np.flatnonzero(~noise_comp)
+    inc_comps = inc_comps[np.argsort(comp_first[inc_comps], kind="stable")]
+    comp_id = np.zeros(n_comp, dtype=np.int64)
+    comp_id[inc_comps] = np.arange(1, len(inc_comps) + 1)
+    ids_t = np.where(is_noise, 0, comp_id[comp])
+
+    # back to input order
+    inv = np.empty(n, dtype=np.int64)
+    inv[order] = np.arange(n)
+    component = np.empty(n, dtype=np.int64)
+    component[order] = ids_t
+    parent = np.full(n, -1, dtype=np.int64)
+    has_p = best_p >= 0
+    parent[order[has_p]] = order[best_p[has_p]]
+    reason = np.empty(n, dtype=np.int8)
+    reason[order] = best_r
+    aux = np.empty(n, dtype=np.int16)
+    aux[order] = best_x
+    flapping = np.empty(n, dtype=bool)
+    flapping[order] = flap
+    duplicate = np.empty(n, dtype=bool)
+    duplicate[order] = dup
+    msg_cluster = np.empty(n, dtype=np.int64)
+    msg_cluster[order] = cl_all
+    return _State(component, parent, reason, aux, flapping, duplicate, graph, msg_cluster, by)
+
+
+def _keys(code: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ``code * m + position`` keys (for "last alert with this code before i")."""
+    key = code.astype(np.int64) * m + np.arange(m, dtype=np.int64)
+    o = np.argsort(key, kind="stable")
+    return key[o], np.arange(m, dtype=np.int64)[o]
+
+
+def _last_before(key_sorted: np.ndarray, key_pos: np.ndarray, code: np.ndarray,
+                 pos: np.ndarray, m: int) -> np.ndarray:
+    """Position of the last alert with ``code`` strictly before ``pos`` (-1 if none)."""
+    q = code.astype(np.int64) * m + pos
+    j = np.searchsorted(key_sorted, q, side="left") - 1
+    ok = j >= 0
+    jj = np.maximum(j, 0)
+    ok &= key_sorted[jj] // m == code
+    return np.where(ok, key_pos[jj], -1)
+
+
+def _expand(i: np.ndarray, svc: np.ndarray, indptr: np.ndarray, nbr: np.ndarray,
+            dist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(alert, neighbouring service, hops) pairs for the alerts ``i``."""
+    start = indptr[svc[i]]
+    cnt = indptr[svc[i] + 1] - start
+    qi = np.repeat(i, cnt)
+    offs = np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+    k = np.repeat(start, cnt) + offs
+    return qi, nbr[k].astype(np.int64), dist[k]
+
+
+def _label_codes(df: pd.DataFrame, key: str) -> np.ndarray:
+    if key in df.columns:
+        vals = df[key]
+    else:
+        vals = pd.Series([d.get(key) if isinstance(d, dict) else _label_from_text(d, key)
+                          for d in df["labels"]], index=df.index, dtype=object)
+    codes = pd.factorize(vals.astype(object).where(vals.notna(), None))[0]
+    return codes.astype(np.int64)
+
+
+def _label_from_text(value: Any, key: str) -> Any:
+    if isinstance(value, str):  # "k=v,k2=v2"
+        for part in re.split(r"[,;]\s*", value):
+            k, sep, v = part.partition("=")
+            if sep and k.strip() == key:
+                return v.strip()
+    return None
+
+
+def label_value(labels: Any, key: str) -> Any:
+    return labels.get(key) if isinstance(labels, dict) else _label_from_text(labels, key)
+
+
+_TOKEN = re.compile(r"[a-z][a-z0-9_]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def tokens(text: str, drop: frozenset = frozenset()) -> frozenset:
+    """Lower-case word tokens of a name/message (CamelCase split, digits and services dropped)."""
+    words = _TOKEN.findall(_CAMEL.sub(" ", text).lower())
+    return frozenset(w for w in words if w not in drop and not w.isdigit())
+
+
+def jaccard(a: frozenset, b: frozenset) -> float:
+    if not a and not b:
+        return 1.0
+    return len(a & b) / len(a | b)
+
+
+def _message_clusters(df: pd.DataFrame, threshold: float, graph: Graph) -> np.ndarray:
+    """Cluster ids of ``name + message`` texts whose token Jaccard >= threshold."""
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    text = df["name"] + " " + df["message"]
+    codes, uniques = pd.factorize(text)
+    drop = frozenset(w for s in graph.names for w in _TOKEN.findall(s.lower())) | {
+        "critical", "error", "warning", "info", "unknown"}
+    toks = [tokens(str(u), drop) for u in uniques]
+    u = len(uniques)
+    if u > 20_000:  # too many distinct texts for pairwise similarity: exact text only
+        return codes.astype(np.int64)
+    vocab: dict[str, int] = {}
+    rows, cols = [], []
+    for r, ts in enumerate(toks):
+        for w in ts:
+            rows.append(r)
+            cols.append(vocab.setdefault(w, len(vocab)))
+    x = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                          shape=(u, max(1, len(vocab))))
+    inter = (x @ x.T).tocoo()
+    size = np.asarray(x.sum(axis=1)).ravel()
+    union = size[inter.row] + size[inter.col] - inter.data
+    jac = np.where(union > 0, inter.data / np.maximum(union, 1), 1.0)
+    keep = jac >= threshold
+    g = sparse.coo_matrix((np.ones(int(keep.sum())), (inter.row[keep], inter.col[keep])),
+                          shape=(u, u))
+    _, lab = connected_components(g, directed=False)
+    return lab[codes].astype(np.int64)
+
+
+# ------------------------------------------------------------------------------------------
+# result
+# ------------------------------------------------------------------------------------------
+class Correlation(Result):
+    """Alerts grouped into incidents.
+
+    Attributes
+    ----------
+    alerts : DataFrame
+        The canonical alerts (input order and index).
+    incidents : DataFrame
+        One row per incident: ``incident_id``, ``start``, ``end``, ``duration``, ``services``
+        (in order of first alert), ``n_services``, ``alerts``, ``sources`` (distinct
+        fingerprints), ``max_severity``, ``title``.
+    assignments : Series
+        Aligned with the input: the incident id of each alert (``Int64``), ``<NA>`` for noise.
+    compression : float
+        ``1 - incidents / alerts``.
+    dedup : dict
+        ``alerts``, ``exact_duplicates``, ``repeats`` (same source while still firing),
+        ``sources`` (distinct fingerprints), ``flapping_alerts``, ``flapping_sources``,
+        ``noise_alerts``.
+    topology : DataFrame or None
+    params : dict
+    """
+
+    kind = "correlation"
+
+    def __init__(self, alerts: pd.DataFrame, topology: pd.DataFrame | None, state: _State,
+                 params: dict[str, Any]) -> None:
+        super().__init__()
+        self.alerts = alerts
+        self.topology = topology
+        self.params = params
+        self._s = state
+        ids = state.component
+        self.assignments = pd.Series(ids, index=alerts.index, dtype="Int64",
+                                     name="incident_id").mask(ids == 0)
+        self.incidents = self._incident_table()
+        n = len(alerts)
+        self.compression = 1.0 - len(self.incidents) / n if n else 0.0
+        fp_repeat = int(((state.reason == R_FP)).sum())
+        self.dedup = {
+            "alerts": n,
+            "exact_duplicates": int(state.duplicate.sum()),
+            "repeats": fp_repeat,
+            "sources": int(alerts["fingerprint"].nunique()),
+            "flapping_alerts": int(state.flapping.sum()),
+            "flapping_sources": int(alerts.loc[state.flapping, "fingerprint"].nunique()),
+            "noise_alerts": int((ids == 0).sum()),
+        }
+
+    def _incident_table(self) -> pd.DataFrame:
+        a = self.alerts
+        ids = self._s.component
+        sel = ids > 0
+        cols = ["incident_id", "start", "end", "duration", "services", "n_services", "alerts",
+                "sources", "max_severity", "title"]
+        if not sel.any():
+            return pd.DataFrame({c: [] for c in cols})
+        sub = pd.DataFrame({
+            "incident_id": ids[sel],
+            "timestamp": from_ns(to_ns(a["timestamp"])[sel]),
+            "service": a["service"].to_numpy()[sel],
+            "name": a["name"].to_numpy()[sel],
+            "fingerprint": a["fingerprint"].to_numpy()[sel],
+            "sev": a["severity"].map(SEVERITY_RANK).fillna(0).astype(int).to_numpy()[sel],
+        })
+        g = sub.groupby("incident_id", sort=True)
+        out = g.agg(start=("timestamp", "min"), end=("timestamp", "max"),
+                    alerts=("timestamp", "size"), sources=("fingerprint", "nunique"),
+                    sev=("sev", "max"))
+        first = sub.groupby(["incident_id", "service"], sort=False)["timestamp"].min() \
+            .reset_index().sort_values(["incident_id", "timestamp"], kind="stable")
+        services = first.groupby("incident_id", sort=True)["service"].agg(tuple)
+        # the title names the first alert of the highest severity
+        sub["neg_sev"] = -sub["sev"]
+        head = sub.sort_values(["incident_id", "neg_sev", "timestamp"], kind="stable") \
+            .groupby("incident_id", sort=True).head(1).set_index("incident_id")
+        out["services"] = services
+        out["n_services"] = out["services"].map(len)
+        out["max_severity"] = [SEVERITIES[int(v)] for v in out["sev"]]
+        out["duration"] = out["end"] - out["start"]
+        out["title"] = [
+            f"{head.at[i, 'name']} on {head.at[i, 'service']}"
+            + (f" (+{ns - 1} service{'s' if ns > 2 else ''})" if ns > 1 else "")
+            for i, ns in zip(out.index, out["n_services"], strict=False)]
+        out = out.reset_index()
+        return out[cols]
+
+    # -- access ------------------------------------------------------------------------
+    def incident(self, incident_id: int) -> Incident:
+        """One incident with its alerts (for :func:`rank_root_causes`, :func:`timeline`)."""
+        row = self._row(incident_id)
+        mask = (self._s.component == int(incident_id))
+        alerts = self.alerts[mask].sort_values("timestamp", kind="stable")
+        return Incident(int(incident_id), alerts, row["start"], row["end"],
+                        tuple(row["services"]), str(row["title"]), str(row["max_severity"]),
+                        self.topology)
+
+    def _row(self, incident_id: Any) -> pd.Series:
+        try:
+            iid = int(incident_id)
+        except (TypeError, ValueError):
+            raise OpsInputError(f"incident id must be a number, got {incident_id!r}")
+        rows = self.incidents[self.incidents["incident_id"] == iid]
+        if rows.empty:
+            raise OpsInputError(f"no incident {iid}; incident ids run from 1 to "
+                                f"{len(self.incidents)}")
+        return rows.iloc[0]
+
+    def explain(self, incident_id: int, max_rows: int = 500) -> pd.DataFrame:
+        """Why each alert of an incident joined it: one row per alert, in time order.
+
+        Columns: ``alert`` (input index), ``timestamp``, ``service``, ``name``, ``severity``,
+        ``joined`` (input index of the alert it was linked to, ``<NA>`` for the first),
+        ``reason`` (in words).
+        """
+        self._row(incident_id)
+        s = self._s
+        pos = np.flatnonzero(s.component == int(incident_id))
+        a = self.alerts
+        ts = from_ns(to_ns(a["timestamp"]))
+        pos = pos[np.argsort(ts[pos], kind="stable")][:max_rows]
+        idx = a.index
+        svc = a["service"].to_numpy()
+        rows = []
+        for k, p in enumerate(pos):
+            r, q = int(s.reason[p]), int(s.parent[p])
+            reason = self._reason(p, r, q)
+            if q < 0 and k > 0:
+                reason = ("no earlier alert matched it; later alerts link it to this incident"
+                          + reason[len("first alert of the incident"):])
+            rows.append({
+                "alert": idx[p], "timestamp": ts[p], "service": svc[p],
+                "name": a["name"].iat[p], "severity": a["severity"].iat[p],
+                "joined": idx[q] if q >= 0 else None,
+                "reason": reason,
+            })
+        out = pd.DataFrame(rows)
+        out["timestamp"] = pd.to_datetime(out["timestamp"], utc=True)
+        out["joined"] = out["joined"].astype("object")
+        return out
+
+    def explain_text(self, incident_id: int, max_lines: int = 60) -> str:
+        """:meth:`explain` as plain text lines."""
+        ex = self.explain(incident_id, max_rows=max_lines)
+        row = self._row(incident_id)
+        lines = [f"incident {int(incident_id)}: {row['title']} ({row['alerts']} alerts, "
+                 f"{row['n_services']} services)"]
+        for r in ex.itertuples():
+            lines.append(f"- {r.timestamp:%H:%M:%S} {r.service} {r.name} [{r.severity}]: "
+                         f"{r.reason}")
+        if row["alerts"] > max_lines:
+            lines.append(f"... {row['alerts'] - max_lines} more alerts")
+        return "\n".join(lines)
+
+    def _reason(self, p: int, r: int, q: int) -> str:
+        a = self.alerts
+        idx = a.index
+        graph = self._s.graph
+        svc = a["service"].iat[p]
+        absent = self.topology is not None and not graph.in_topology[graph.code[svc]]
+        note = f"; service {svc!r} is not in the topology, so only time and labels group it" \
+            if absent else ""
+        if q < 0:
+            return "first alert of the incident" + note
+        dt = (a["timestamp"].iat[p] - a["timestamp"].iat[q]).total_seconds()
+        other = f"alert {idx[q]}"
+        qsvc = a["service"].iat[q]
+        if r == R_DUP:
+            return f"exact duplicate of {other} (same fingerprint and time)" + note
+        if r == R_FP:
+            return (f"same fingerprint as {other} ({a['name'].iat[q]} on {qsvc}), still firing, "
+                    f"{fmt_td(dt)} later") + note
+        if r == R_SAME:
+            return f"within {fmt_td(dt)} of {other} on the same service {qsvc}" + note
+        if r == R_NEIGH:
+            hop = int(self._s.aux[p])
+            rel = self._relation(svc, qsvc) if hop == 1 else f"{hop} calls apart"
+            return (f"within {fmt_td(dt)} of {other} on neighbouring service {qsvc} "
+                    f"({rel})") + note
+        if r == R_LABEL:
+            key = self._s.by[int(self._s.aux[p])]
+            val = a[key].iat[p] if key in a.columns else label_value(a["labels"].iat[p], key)
+            return f"shared label {key}={val} with {other} on {qsvc}, {fmt_td(dt)} later" + note
+        if r == R_SIM:
+            drop = frozenset(w for s in graph.names for w in _TOKEN.findall(s.lower()))
+            ta = tokens(f"{a['name'].iat[p]} {a['message'].iat[p]}", drop)
+            tb = tokens(f"{a['name'].iat[q]} {a['message'].iat[q]}", drop)
+            return (f"message similar to {other} on {qsvc} (token Jaccard "
+                    f"{jaccard(ta, tb):.2f}), {fmt_td(dt)} later") + note
+        if r == R_TIME:
+            return f"within {fmt_td(dt)} of {other} on {qsvc} (no topology given: time only)"
+        if r == R_ABSENT:
+            return (f"within {fmt_td(dt)} of {other} on {qsvc}: service {svc!r} is not in the "
+                    "topology, so time alone links it")
+        return "linked"  # pragma: no cover
+
+    def _relation(self, a: str, b: str) -> str:
+        t = self.topology
+        if t is None:
+            return "neighbours"
+        if ((t["caller"] == a) & (t["callee"] == b)).any():
+            return f"{a} calls {b}"
+        if ((t["caller"] == b) & (t["callee"] == a)).any():
+            return f"{b} calls {a}"
+        return "neighbours"  # pragma: no cover
+
+    # -- Result ------------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        return "Alert correlation"
+
+    def summary(self) -> str:
+        n = len(self.alerts)
+        return (f"{n:,} alerts -> {len(self.incidents):,} incidents "
+                f"({self.compression:.1%} compression); {self.dedup['noise_alerts']:,} alerts "
+                f"left as noise, {self.dedup['exact_duplicates']:,} exact duplicates")
+
+    def figures(self) -> list[dict[str, Any]]:
+        d = self.dedup
+        return [
+            {"label": "alerts", "value": d["alerts"]},
+            {"label": "incidents", "value": len(self.incidents)},
+            {"label": "compression", "value": round(self.compression, 4),
+             "status": "ok" if self.compression >= 0.9 else "warn"},
+            {"label": "noise alerts", "value": d["noise_alerts"],
+             "hint": "flapping sources and lone low-severity alerts"},
+            {"label": "duplicates", "value": d["exact_duplicates"]},
+            {"label": "flapping sources", "value": d["flapping_sources"],
+             "status": "warn" if d["flapping_sources"] else "ok"},
+        ]
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        inc = self.incidents.copy()
+        inc["services"] = inc["services"].map(lambda s: ", ".join(s))
+        inc["duration"] = inc["duration"].map(lambda d: fmt_td(d.total_seconds()))
+        return {"incidents": inc}
+
+    def explanations(self) -> list[tuple[str, str]]:
+        p = self.params
+        rules = (
+            f"Alerts were linked when: the same source re-fired while still firing; an alert "
+            f"on the same service or a service within {p['hops']} call(s) fired at most "
+            f"{p['window']} earlier" + ("" if p["topology"] else " (no topology: any service)")
+            + (f"; they share label(s) {', '.join(p['by'])}" if p["by"] else "")
+            + (f"; their messages are similar (token Jaccard >= {p['similarity']}) within "
+               f"{p['similarity_window']}" if p["similarity"] else "")
+            + f". Linked groups are incidents, except lone sources below {p['min_severity']} "
+            "and flapping sources (noise).")
+        out = [("How alerts were grouped", rules)]
+        for iid in self.incidents["incident_id"].head(3):
+            out.append((f"Why incident {iid}", self.explain_text(int(iid), max_lines=15)))
+        return out
+
+    def chart_data(self, max_incidents: int = 8, bins: int = 96) -> pd.DataFrame:
+        """Alerts per time bin and incident (top incidents by size; the rest grouped)."""
+        a = self.alerts
+        ts = a["timestamp"]
+        lo, hi = ts.min(), ts.max()
+        span = max((hi - lo).total_seconds(), 60.0)
+        step = pd.Timedelta(seconds=max(60, int(np.ceil(span / bins / 60.0)) * 60))
+        binned = ts.dt.floor(step)
+        top = set(self.incidents.nlargest(max_incidents, "alerts")["incident_id"])
+        ids = self._s.component
+        label = np.where(ids == 0, "noise", "other incidents").astype(object)
+        for iid in top:
+            label[ids == iid] = f"#{iid}"
+        d = pd.DataFrame({"time": binned.to_numpy(), "group": label})
+        out = d.groupby(["time", "group"], sort=True).size().reset_index(name="alerts")
+        out["time"] = pd.to_datetime(out["time"], utc=True)
+        return out
+
+    def charts(self) -> dict[str, Any]:
+        import altair as alt
+
+        if not len(self.alerts):
+            return {}
+        data = self.chart_data()
+        data["time"] = data["time"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        chart = alt.Chart(data).mark_bar().encode(
+            x=alt.X("time:T", title="time (UTC)"),
+            y=alt.Y("alerts:Q", title="alerts"),
+            color=alt.Color("group:N", title="incident"),
+            tooltip=["time:T", "group:N", "alerts:Q"],
+        ).properties(width=640, height=200)
+        return {"alerts_by_incident": chart}
