@@ -58,6 +58,10 @@ def _canonical(metrics: Any) -> pd.DataFrame:
         raise OpsInputError(f"metrics must be a DataFrame or a file path, got "
                             f"{type(metrics).__name__}")
     cols = {str(c).lower(): c for c in metrics.columns}
+    if "timestamp" in cols and "value" not in cols and "metric" not in cols and \
+            len(metrics.columns) > 1:
+        metrics = _from_wide(metrics)
+        cols = {str(c).lower(): c for c in metrics.columns}
     missing = [c for c in ("timestamp", "value") if c not in cols]
     if missing:
         raise OpsInputError(
@@ -113,27 +117,27 @@ def _first_bad_timestamp(ts: pd.Series) -> Any:
 
 
 def _read(path: Any) -> pd.DataFrame:
-    """A metrics file through the project's loader when present, else CSV/Parquet/JSON."""
+    """A metrics file: Prometheus JSON through :func:`jupyter_ops.io.load_metrics`, tables
+    through :func:`jupyter_ops.io.read_table` (then validated here)."""
     import os
-
-    import pandas as pd
 
     from .. import io as _io
 
     if not os.path.exists(path):
         raise FileNotFoundError(f"metrics file {str(path)!r} does not exist")
-    try:
-        loader = _io.load_metrics
-    except AttributeError:
-        loader = None
-    if loader is not None:
-        return loader(path)
-    p = str(path).lower()
-    if p.endswith((".parquet", ".pq")):
-        return pd.read_parquet(path)
-    if p.endswith((".json", ".jsonl")):
-        return pd.read_json(path, lines=p.endswith(".jsonl"))
-    return pd.read_csv(path)
+    if str(path).lower().endswith((".json", ".json.gz")):
+        try:
+            return _io.load_metrics(path)
+        except OpsInputError:
+            pass  # not a Prometheus response: read it as a table below
+    return _io.read_table(path)
+
+
+def _from_wide(metrics: pd.DataFrame) -> pd.DataFrame:
+    """A wide frame (timestamp + one numeric column per metric) through the canonical loader."""
+    from .. import io as _io
+
+    return _io.load_metrics(metrics, wide=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -398,7 +402,7 @@ class AnomalyDetector:
             # a value far outside everything seen in the reference window is news by itself
             tx = st.tails.setdefault("range", Tail(self.history))
             fx, offx = tx.extend(x)
-            out = spatial_outlier(fx, self.history, minp, self.spatial)[offx:]
+            out = spatial_outlier(fx, self.history, max(minp, self.history // 2), self.spatial)[offx:]
             score = np.where(out, np.fmax(score, self.threshold), score)
         return score
 
