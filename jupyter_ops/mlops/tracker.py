@@ -377,6 +377,7 @@ class TrackedRun:
                 self.artifacts["notes.txt"] = "\n".join(self.notes) + "\n"
             self.set_tags({"jupyter_ops.wall_time_s": f"{self._duration:.3f}"})
             self._write_artifacts()
+            self._refresh()
         finally:
             try:
                 active = mlflow.active_run()
@@ -393,6 +394,19 @@ class TrackedRun:
                 if self in _STACK:
                     _STACK.remove(self)
         return RunCard(self)
+
+    def _refresh(self) -> None:
+        # the card shows what the store holds, including what autolog or mlflow.log_* added
+        try:
+            data = self.client.get_run(self.run_id).data
+        except Exception:
+            return
+        params = dict(data.params)
+        params.update(self.params)
+        self.params = params
+        metrics = dict(data.metrics)
+        metrics.update(self.latest_metrics)
+        self.latest_metrics = metrics
 
     def _write_artifacts(self) -> None:
         if not self.artifacts:
@@ -703,12 +717,37 @@ def _enable_autolog(run: TrackedRun) -> None:
         run.notes.append(f"sklearn autolog unavailable: {type(e).__name__}")
         return
     _install_fit_recorder()
+    _skip_requirement_inference(run)
     msk.autolog(log_input_examples=False, log_model_signatures=True, log_models=True,
                 log_datasets=False, silent=True, log_post_training_metrics=True)
     run._cleanup.append(lambda: msk.autolog(disable=True, silent=True))
 
 
 _RECORDER_INSTALLED = False
+
+
+def _skip_requirement_inference(run: TrackedRun) -> None:
+    """Use the sklearn flavor's default requirements instead of MLflow's inference.
+
+    MLflow infers a logged model's pip requirements by loading it in a subprocess (~2 s per
+    ``fit`` here). For scikit-learn models the flavor's defaults (scikit-learn and the
+    serializer, pinned to the installed versions) are what that inference finds, and
+    ``environment.json`` records the full environment anyway. Set
+    ``JUPYTER_OPS_INFER_REQUIREMENTS=1`` to keep MLflow's inference.
+    """
+    if os.environ.get("JUPYTER_OPS_INFER_REQUIREMENTS") == "1":
+        return
+    import mlflow.models as mm
+
+    original = mm.infer_pip_requirements
+
+    def defaults(model_uri: Any, flavor: Any, fallback: Any = None, *a: Any, **k: Any) -> Any:
+        if flavor == "sklearn" and fallback is not None:
+            return list(fallback)
+        return original(model_uri, flavor, fallback, *a, **k)
+
+    mm.infer_pip_requirements = defaults
+    run._cleanup.append(lambda: setattr(mm, "infer_pip_requirements", original))
 
 
 def _install_fit_recorder() -> None:
