@@ -222,7 +222,10 @@ def _present_mask(s: pd.Series) -> np.ndarray:
     """Non-missing and, for text, not blank."""
     present = s.notna().to_numpy().copy()
     if present.any() and (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
-        stripped = s.astype(object).str.strip()
+        try:
+            stripped = s.astype(object).str.strip()
+        except AttributeError:  # no strings at all (e.g. Python datetimes)
+            return present
         present &= ~(stripped == "").fillna(False).to_numpy(dtype=bool)
     return present
 

@@ -176,34 +176,69 @@ def _fingerprints(service: pd.Series, name: pd.Series, labels: pd.Series | None)
     return c.as_text(pd.Series(np.asarray(out, dtype=object)[codes], index=service.index))
 
 
+def _label_dict(v: Any) -> dict | None:
+    """A labels value as a dict (None if it is not one).
+
+    Accepts dicts, JSON objects, Python-literal dicts (what ``DataFrame.to_csv`` writes for a
+    dict column; parsed with ``ast.literal_eval``, never ``eval``) and lists of key/value pairs
+    (Parquet map columns). Keys with missing values are dropped (Parquet struct columns fill
+    absent keys with None).
+    """
+    if isinstance(v, dict):
+        d = v
+    elif isinstance(v, str):
+        text = v.strip()
+        try:
+            d = json.loads(text)
+        except json.JSONDecodeError:
+            import ast
+
+            try:
+                d = ast.literal_eval(text) if text.startswith("{") else None
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                d = None
+    elif isinstance(v, (list, tuple, np.ndarray)):
+        try:
+            d = {str(k): val for k, val in v}
+        except (TypeError, ValueError):
+            return None
+    else:
+        return None
+    if not isinstance(d, dict):
+        return None
+    if any(val is None or (isinstance(val, float) and np.isnan(val)) for val in d.values()):
+        d = {k: val for k, val in d.items()
+             if not (val is None or (isinstance(val, float) and np.isnan(val)))}
+    return d
+
+
 def _parse_labels(values: pd.Series, what: str) -> pd.Series:
-    """Labels as one dict per row: dicts kept, JSON object strings parsed, missing -> {}."""
+    """Labels as one dict per row (see :func:`_label_dict`); missing or "" -> {}."""
     out: list[dict] = []
     parsed: dict[str, dict] = {}
     for i, v in enumerate(values.to_numpy()):
-        if isinstance(v, dict):
+        if isinstance(v, dict) and not any(val is None for val in v.values()):
             out.append(v)
-        elif v is None or (isinstance(v, float) and np.isnan(v)) or v == "":
+            continue
+        if v is None or (isinstance(v, float) and np.isnan(v)) or (
+            isinstance(v, str) and not v.strip()
+        ):
             out.append({})
-        elif isinstance(v, str):
-            d = parsed.get(v)
-            if d is None:
-                try:
-                    d = json.loads(v)
-                except json.JSONDecodeError:
-                    d = None
-                if not isinstance(d, dict):
-                    raise OpsInputError(
-                        f"column 'labels' of the {what} must hold dicts or JSON objects; "
-                        f"row {values.index[i]}: {c.fmt_value(v)}"
-                    )
-                parsed[v] = d
-            out.append(dict(d))
-        else:
+            continue
+        if isinstance(v, str) and v in parsed:
+            out.append(dict(parsed[v]))
+            continue
+        d = _label_dict(v)
+        if d is None:
+            shown = c.fmt_value(v) if isinstance(v, str) else f"a {type(v).__name__}"
             raise OpsInputError(
                 f"column 'labels' of the {what} must hold dicts or JSON objects; "
-                f"row {values.index[i]} holds a {type(v).__name__}"
+                f"row {values.index[i]}: {shown}"
             )
+        if isinstance(v, str):
+            parsed[v] = d
+            d = dict(d)
+        out.append(d)
     return pd.Series(out, index=values.index, dtype=object)
 
 
