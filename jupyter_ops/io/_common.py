@@ -162,7 +162,8 @@ def _epoch_to_utc(num: pd.Series) -> pd.Series:
     if pd.api.types.is_integer_dtype(num.dtype):
         out = pd.to_datetime(num, unit=unit, utc=True)
     else:
-        ns = np.round(vals.to_numpy() * scale)
+        # float64 holds epoch seconds to ~0.2 us: round to whole microseconds, not to noise
+        ns = np.round(vals.to_numpy() * (scale / 1000.0)) * 1000.0
         bad = ~np.isfinite(ns) | (np.abs(ns) > 9.2e18)
         ns[bad] = 0
         out = pd.Series(ns.astype("int64").view("datetime64[ns]"), index=num.index)

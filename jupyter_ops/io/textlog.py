@@ -128,13 +128,15 @@ def _assemble(ext: pd.DataFrame, year: int | None, tz: str | None) -> np.ndarray
     n = len(ext)
     matched = ext["_ok"].to_numpy(dtype=bool)
     if "E" in ext.columns:
-        e = ext["E"].fillna("")
-        val = pd.to_numeric(e, errors="coerce").to_numpy(dtype="float64")
-        digits = e.str.split(".").str[0].str.len().to_numpy()
-        ns = np.where(digits >= 13, val * 1e6, val * 1e9)
-        ok = np.isfinite(ns) & matched
-        out = np.full(n, np.iinfo("int64").min, dtype="int64")
-        out[ok] = np.round(ns[ok]).astype("int64")
+        # integer and fraction apart: float64 would blur milliseconds of a 13-digit epoch
+        parts = ext["E"].fillna("0").str.partition(".")
+        whole = pd.to_numeric(parts[0], errors="coerce").fillna(0).to_numpy(dtype="int64")
+        is_ms = parts[0].str.len().to_numpy() >= 13
+        unit = np.where(is_ms, 1_000_000, 1_000_000_000)
+        frac = parts[2].str.ljust(9, "0").str[:9]
+        frac_ns = pd.to_numeric(frac, errors="coerce").fillna(0).to_numpy(dtype="int64")
+        out = whole * unit + frac_ns // np.where(is_ms, 1000, 1)
+        out[~matched] = np.iinfo("int64").min
         return out
     if "Y" in ext.columns:
         years = _int(ext["Y"], 1970)
