@@ -163,10 +163,11 @@ def _epoch_to_utc(num: pd.Series) -> pd.Series:
         out = pd.to_datetime(num, unit=unit, utc=True)
     else:
         # float64 holds epoch seconds to ~0.2 us: round to whole microseconds, not to noise
-        ns = np.round(vals.to_numpy() * (scale / 1000.0)) * 1000.0
-        bad = ~np.isfinite(ns) | (np.abs(ns) > 9.2e18)
-        ns[bad] = 0
-        out = pd.Series(ns.astype("int64").view("datetime64[ns]"), index=num.index)
+        us = np.round(vals.to_numpy() * (scale / 1000.0))
+        bad = ~np.isfinite(us) | (np.abs(us) > 9.2e15)
+        us[bad] = 0
+        ns = us.astype("int64") * 1000
+        out = pd.Series(ns.view("datetime64[ns]"), index=num.index)
         out = out.where(~bad).dt.tz_localize("UTC")
     return out
 

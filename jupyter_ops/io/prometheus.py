@@ -121,5 +121,5 @@ def from_prometheus(
 
 def _seconds_to_utc(seconds: np.ndarray) -> pd.Series:
     # Prometheus times are float seconds with millisecond precision
-    ns = (np.round(seconds * 1e6) * 1000).astype("int64")
+    ns = np.round(seconds * 1e6).astype("int64") * 1000  # int before *1000: exact ms
     return pd.Series(ns.view("datetime64[ns]")).dt.tz_localize("UTC")
