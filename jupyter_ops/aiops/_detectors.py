@@ -124,11 +124,28 @@ def daily_autocorrelation(x: np.ndarray, lag: int) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
-def spatial_outlier(x: np.ndarray, window: int, min_periods: int, tolerance: float) -> np.ndarray:
-    """True where ``x`` leaves the range of the previous ``window`` points by more than
-    ``tolerance`` times that range (Numenta's *spatial anomaly* rule, tolerance 0.05)."""
-    s = pd.Series(x).rolling(window, min_periods=min_periods)
-    hi, lo = s.max().shift(1).to_numpy(), s.min().shift(1).to_numpy()
-    span = hi - lo
+def spatial_outlier_running(x: np.ndarray, hi: float, lo: float, count: int,
+                            min_periods: int, tolerance: float
+                            ) -> tuple[np.ndarray, float, float, int]:
+    """True where ``x`` leaves the range of *all* earlier points by more than ``tolerance``
+    times that range (Numenta's *spatial anomaly* rule, tolerance 0.05).
+
+    ``hi``, ``lo``, ``count`` are the running state before ``x``; returns the flags and the
+    new state. No flag until ``min_periods`` non-missing points are behind the range.
+    """
+    v = np.asarray(x, dtype=float)
+    ok = ~np.isnan(v)
+    filled_hi = np.where(ok, v, -np.inf)
+    filled_lo = np.where(ok, v, np.inf)
+    run_hi = np.maximum.accumulate(np.concatenate([[hi], filled_hi]))[:-1]
+    run_lo = np.minimum.accumulate(np.concatenate([[lo], filled_lo]))[:-1]
+    run_n = count + np.concatenate([[0], np.cumsum(ok)])[:-1]
+    span = run_hi - run_lo
     with np.errstate(invalid="ignore"):
-        return (span > 0) & ((x > hi + tolerance * span) | (x < lo - tolerance * span))
+        out = (ok & (run_n >= min_periods) & np.isfinite(span) & (span > 0)
+               & ((v > run_hi + tolerance * span) | (v < run_lo - tolerance * span)))
+    if len(v):
+        hi = max(hi, float(filled_hi.max()))
+        lo = min(lo, float(filled_lo.min()))
+        count += int(ok.sum())
+    return out, hi, lo, count

@@ -151,6 +151,10 @@ class _SeriesState:
     n_seen: int = 0
     tails: dict = field(default_factory=dict)
     since_flag: int = 10 ** 9
+    learn_n: int = 0
+    range_hi: float = float("-inf")
+    range_lo: float = float("inf")
+    range_n: int = 0
     episode: dict | None = None
     last_ts: Any = None
 
@@ -196,8 +200,8 @@ class AnomalyDetector:
         at most ``history`` points: the ``auto`` choice and the IsolationForest are fitted on
         it; no detection is made before its end. NAB calls this the *probationary period*.
     spatial : float
-        A value outside the range of the last ``history`` points by more than this fraction
-        of the range is a detection by itself (Numenta's spatial anomaly rule); 0 = off.
+        A value outside the range of all earlier points by more than this fraction of the
+        range is a detection by itself (Numenta's spatial anomaly rule); 0 = off.
     seed : int
         Seed of the IsolationForest.
     """
@@ -272,10 +276,17 @@ class AnomalyDetector:
         return pd.DataFrame(rows, columns=METHOD_COLUMNS)
 
     # -- internals -----------------------------------------------------------------------
-    def _learn_n(self, n: int) -> int:
+    def _learn_n(self, n: int, period: int | None = None) -> int:
         """Learning points of a fresh series of ``n`` points: ``learn`` of it, at most
-        ``history`` (once the reference window is full there is nothing more to wait for)."""
-        return min(int(self.learn * n), self.history)
+        ``history`` (once the reference window is full there is nothing more to wait for).
+
+        With ``method="auto"`` and a daily ``period``, learning covers two days when the
+        series holds at least three, so that the seasonal check has something to see.
+        """
+        k = int(self.learn * n)
+        if self.method == "auto" and period and n >= 3 * period and self.learn > 0:
+            k = max(k, 2 * period + 1)
+        return min(k, self.history)
 
     def _run(self, df: pd.DataFrame, fitting: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
         import numpy as np
@@ -304,8 +315,7 @@ class AnomalyDetector:
             if st is None:
                 st = self._new_state(key, part, fitting)
                 self._series[key] = st
-            learn_n = len(part) if fitting else (
-                self._learn_n(len(part)) if key in new_series else 0)
+            learn_n = len(part) if fitting else (st.learn_n if key in new_series else 0)
             if st.method == "iforest":
                 d = if_dev[key[0]].reindex(part["timestamp"]).to_numpy(dtype=float)
             else:
@@ -333,12 +343,20 @@ class AnomalyDetector:
     def _new_state(self, key: tuple[str, str], part: pd.DataFrame,
                    fitting: bool) -> _SeriesState:
 
+
+        period_day = _period(part["timestamp"], "1D")
+        learn_n = len(part) if fitting else self._learn_n(len(part), period_day)
+        x = part["value"].to_numpy()[:max(learn_n, 1)]
+        ts = part["timestamp"].iloc[:max(learn_n, 1)]
+        st = self._choose(key, x, ts, part, period_day)
+        st.learn_n = learn_n
+        return st
+
+    def _choose(self, key: tuple[str, str], x: np.ndarray, ts: pd.Series, part: pd.DataFrame,
+                period_day: int | None) -> _SeriesState:
+        """The method of a new series (``auto``: seasonal if periodic, else robust)."""
         from ._detectors import daily_autocorrelation
 
-        learn_n = len(part) if fitting else max(self._learn_n(len(part)), 1)
-        x = part["value"].to_numpy()[:learn_n]
-        ts = part["timestamp"].iloc[:learn_n]
-        period_day = _period(part["timestamp"], "1D")
         if self.method in ("robust", "iforest"):
             st = _SeriesState(self.method, f"{self.method} chosen by the caller")
         elif self.method == "seasonal":
@@ -371,19 +389,22 @@ class AnomalyDetector:
         return st
 
     def _deviation(self, st: _SeriesState, part: pd.DataFrame) -> np.ndarray:
+        import numpy as np
+
         from ._detectors import Tail, robust_z, seasonal_residual
 
         x = part["value"].to_numpy(dtype=float)
         minp = max(3, min(self.window // 4, 30))
         if st.method == "seasonal":
-            t = st.tails.setdefault("x", Tail(st.period * self.cycles))
+            t = st.tails.setdefault("x", Tail(max(st.period * self.cycles, self.window)))
             full, off = t.extend(x)
             resid = seasonal_residual(full, st.period, self.cycles)[off:]
-            # until a full cycle is seen, the series itself stands in for its residual
             t2 = st.tails.setdefault("r", Tail(self.window))
             fullr, offr = t2.extend(resid)
             z = robust_z(fullr, self.window, minp)[offr:]
-            return z
+            # until a cycle (and a window of residuals) is seen, the plain robust z stands in
+            plain = robust_z(full, self.window, minp)[off:]
+            return np.where(np.isnan(z), plain, z)
         t = st.tails.setdefault("x", Tail(self.window))
         full, off = t.extend(x)
         return robust_z(full, self.window, minp)[off:]
@@ -391,7 +412,7 @@ class AnomalyDetector:
     def _score_stage(self, st: _SeriesState, dev: np.ndarray, x: np.ndarray) -> np.ndarray:
         import numpy as np
 
-        from ._detectors import Tail, spatial_outlier, tail_likelihood
+        from ._detectors import Tail, tail_likelihood
 
         a = np.minimum(np.abs(dev), self.zcap)
         t = st.tails.setdefault("a", Tail(self.history + 2 * self.short))
@@ -400,11 +421,22 @@ class AnomalyDetector:
         score = tail_likelihood(full, self.short, self.history, minp)[off:]
         if self.spatial > 0:
             # a value far outside everything seen in the reference window is news by itself
-            tx = st.tails.setdefault("range", Tail(self.history))
-            fx, offx = tx.extend(x)
-            out = spatial_outlier(fx, self.history, max(minp, self.history // 2), self.spatial)[offx:]
+            out = self._spatial(st, x, max(minp, self.history // 2))
             score = np.where(out, np.fmax(score, self.threshold), score)
+        # a missing value has no score (the average above would carry the last one on)
+        score[np.isnan(x)] = np.nan
         return score
+
+    def _spatial(self, st: _SeriesState, x: np.ndarray, min_periods: int) -> np.ndarray:
+        """Numenta's spatial rule on the running (all-time) range: True where ``x`` leaves
+        ``[lo - tol * span, hi + tol * span]`` of everything before it; the range must rest on
+        ``min_periods`` points. Running max/min/count are the whole streaming state."""
+
+        from ._detectors import spatial_outlier_running
+
+        out, st.range_hi, st.range_lo, st.range_n = spatial_outlier_running(
+            x, st.range_hi, st.range_lo, st.range_n, min_periods, self.spatial)
+        return out
 
     def _detect(self, st: _SeriesState, key: tuple[str, str], part: pd.DataFrame,
                 score: np.ndarray,

@@ -1,0 +1,259 @@
+"""detect_anomalies / AnomalyDetector: methods, streaming, determinism and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jupyter_ops.aiops import AnomalyDetector, AnomalyResult, detect_anomalies
+from jupyter_ops.errors import OpsInputError
+
+N = 3000  # 5-minute points: ~10 days
+
+
+def frame(values, service="svc", metric="cpu", freq="5min", start="2026-01-01"):
+    values = np.asarray(values, dtype=float)
+    return pd.DataFrame({
+        "timestamp": pd.date_range(start, periods=len(values), freq=freq, tz="UTC"),
+        "service": service, "metric": metric, "value": values})
+
+
+def noise(n=N, seed=0, level=10.0):
+    return level + np.random.default_rng(seed).normal(0, 1, n)
+
+
+def daily(n=N, seed=0):
+    t = np.arange(n)
+    return 50 + 20 * np.sin(2 * np.pi * t / 288) + np.random.default_rng(seed).normal(0, 1, n)
+
+
+def flagged(res: AnomalyResult) -> np.ndarray:
+    return np.flatnonzero(res.anomalies["is_anomaly"].to_numpy())
+
+
+# -- methods on synthetic series -------------------------------------------------------------
+@pytest.mark.parametrize("method", ["robust", "auto"])
+def test_spike_is_detected_at_its_onset(method):
+    x = noise()
+    x[2000] = 25  # a 15-sigma spike
+    res = detect_anomalies(frame(x), method=method)
+    assert 2000 in flagged(res)
+    ep = res.episodes
+    assert len(ep) >= 1
+    assert (ep["onset"] == res.anomalies["timestamp"].iloc[2000]).any()
+    assert set(ep.columns) >= {"service", "metric", "onset", "end", "peak_score", "method"}
+
+
+def test_level_shift_is_detected_within_a_few_points():
+    x = noise()
+    x[2000:] += 6
+    hits = flagged(detect_anomalies(frame(x), method="robust"))
+    assert any(2000 <= i <= 2010 for i in hits)
+    # one alert for the onset, not one per shifted point
+    assert len(hits) <= 3
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("method", ["robust", "auto"])
+def test_pure_noise_raises_almost_nothing(seed, method):
+    res = detect_anomalies(frame(noise(seed=seed)), method=method)
+    assert len(flagged(res)) <= 2  # <= 0.07 % of 3,000 points
+
+
+def test_daily_pattern_is_not_flagged_and_auto_picks_seasonal():
+    res = detect_anomalies(frame(daily()))
+    m = res.methods.iloc[0]
+    assert m["method"] == "seasonal" and m["period"] == 288
+    assert "daily autocorrelation" in m["reason"]
+    assert len(flagged(res)) <= 1
+
+
+def test_seasonal_finds_a_value_normal_for_the_day_but_not_for_the_hour():
+    x = daily()
+    trough = 2000 + (216 - 2000 % 288) % 288  # sin at its minimum (value ~30)
+    x[trough:trough + 6] = 55  # within the daily range 30..70: only the profile knows
+    res = detect_anomalies(frame(x), method="seasonal")
+    assert any(trough <= i <= trough + 6 for i in flagged(res))
+    assert res.methods.iloc[0]["method"] == "seasonal"
+
+
+def test_auto_picks_robust_without_periodicity_and_says_why():
+    res = detect_anomalies(frame(noise()))
+    m = res.methods.iloc[0]
+    assert m["method"] == "robust" and "autocorrelation" in m["reason"]
+    short = detect_anomalies(frame(noise(200)))
+    assert "no daily profile" in short.methods.iloc[0]["reason"]
+
+
+def test_anomalies_frame_has_one_row_per_input_point_in_input_order():
+    a = frame(noise(seed=1), service="a")
+    b = frame(noise(seed=2), service="b")
+    mixed = pd.concat([a, b]).sample(frac=1, random_state=0).reset_index(drop=True)
+    res = detect_anomalies(mixed, method="robust")
+    out = res.anomalies
+    assert len(out) == len(mixed)
+    assert list(out.columns[:6]) == ["timestamp", "service", "metric", "value", "score",
+                                     "is_anomaly"]
+    pd.testing.assert_series_equal(out["timestamp"], mixed["timestamp"], check_names=False)
+    assert (out["value"].to_numpy() == mixed["value"].to_numpy()).all()
+    # the same numbers as scoring each series alone
+    alone = detect_anomalies(a, method="robust").anomalies
+    mine = out[out["service"] == "a"].sort_values("timestamp")
+    np.testing.assert_allclose(mine["score"].to_numpy(), alone["score"].to_numpy(),
+                               equal_nan=True)
+
+
+# -- streaming -------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["robust", "seasonal"])
+def test_fit_then_score_equals_scoring_the_concatenation(method):
+    x = daily(4000, seed=3) if method == "seasonal" else noise(4000, seed=3)
+    x[3000] += 30
+    x[3500:] += 8
+    df = frame(x)
+    whole = detect_anomalies(df, method=method).anomalies.iloc[2500:].reset_index(drop=True)
+    det = AnomalyDetector(method=method).fit(df.iloc[:2500])
+    part = det.score(df.iloc[2500:3200])
+    rest = det.score(df.iloc[3200:])
+    streamed = pd.concat([part.anomalies, rest.anomalies], ignore_index=True)
+    for col in ("deviation", "score"):
+        np.testing.assert_allclose(streamed[col].to_numpy(), whole[col].to_numpy(),
+                                   equal_nan=True, rtol=1e-9)
+    assert (streamed["is_anomaly"].to_numpy() == whole["is_anomaly"].to_numpy()).all()
+    assert streamed["is_anomaly"].sum() >= 2  # the spike and the shift
+    assert det.methods_frame().iloc[0]["points"] == 4000
+
+
+def test_fit_flags_nothing_and_unfitted_series_learn_first():
+    df = frame(noise())
+    det = AnomalyDetector(method="robust")
+    assert det.fit(df.iloc[:1000]) is det
+    res = det.score(df.iloc[1000:])
+    assert len(res.anomalies) == 2000 and res.anomalies["score"].notna().all()
+
+
+# -- IsolationForest -------------------------------------------------------------------------
+def service_frame(seed=0, n=2000):
+    rng = np.random.default_rng(seed)
+    cpu = 40 + rng.normal(0, 3, n)
+    latency = 2 * cpu + rng.normal(0, 2, n)
+    errors = np.abs(rng.normal(0.01, 0.003, n))
+    cpu[1500:1520] += 30
+    latency[1500:1520] += 80
+    errors[1500:1520] += 0.05
+    parts = [frame(v, service="api", metric=m) for m, v in
+             (("cpu", cpu), ("latency_ms", latency), ("error_rate", errors))]
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_iforest_is_deterministic_by_seed_and_finds_the_joint_anomaly():
+    df = service_frame()
+    a = detect_anomalies(df, method="iforest", seed=0)
+    b = detect_anomalies(df, method="iforest", seed=0)
+    c = detect_anomalies(df, method="iforest", seed=1)
+    np.testing.assert_array_equal(a.anomalies["score"].to_numpy(), b.anomalies["score"].to_numpy())
+    assert not np.allclose(a.anomalies["deviation"], c.anomalies["deviation"])
+    hits = a.detections
+    assert len(hits) and hits["timestamp"].min() == df["timestamp"].iloc[1500]
+    assert set(a.methods["method"]) == {"iforest"}
+
+
+# -- bad input -------------------------------------------------------------------------------
+def test_missing_columns_are_named_with_the_columns_found():
+    with pytest.raises(OpsInputError, match=r"missing column\(s\) timestamp.*found ts, v"):
+        detect_anomalies(pd.DataFrame({"ts": [1], "v": [2]}))
+
+
+def test_unparseable_timestamp_and_non_numeric_value_are_named():
+    with pytest.raises(OpsInputError, match="unparseable value 'yesterday'"):
+        detect_anomalies(pd.DataFrame({"timestamp": ["2026-01-01", "yesterday"],
+                                       "value": [1, 2]}))
+    with pytest.raises(OpsInputError, match="value is not numeric at row 1"):
+        detect_anomalies(pd.DataFrame({"timestamp": ["2026-01-01", "2026-01-02"],
+                                       "value": ["1", "high"]}))
+
+
+def test_bad_parameters_raise_clear_errors():
+    with pytest.raises(OpsInputError, match="unknown anomaly method 'magic'"):
+        detect_anomalies(frame(noise(10)), method="magic")
+    with pytest.raises(OpsInputError, match="window must be"):
+        detect_anomalies(frame(noise(10)), window=0)
+    with pytest.raises(OpsInputError, match="no metrics for service 'nope'"):
+        detect_anomalies(frame(noise(10)), service="nope")
+
+
+def test_empty_frame_gives_an_empty_result():
+    empty = pd.DataFrame(columns=["timestamp", "service", "metric", "value"])
+    res = detect_anomalies(empty)
+    assert len(res.anomalies) == 0 and len(res.episodes) == 0 and len(res.methods) == 0
+    assert "0 anomalous episode(s)" in res.summary()
+    assert res.to_payload()["charts"] == []
+
+
+def test_nan_values_are_skipped_and_never_flagged():
+    x = noise()
+    x[1500:1600] = np.nan
+    x[2000] = 25
+    res = detect_anomalies(frame(x), method="robust")
+    out = res.anomalies
+    assert not out["is_anomaly"].iloc[1500:1600].any()
+    assert out["score"].iloc[1500:1600].isna().all()
+    assert 2000 in flagged(res)
+
+
+def test_constant_series_is_quiet_and_a_step_in_it_is_found():
+    flat = detect_anomalies(frame(np.full(N, 5.0)))
+    assert len(flagged(flat)) == 0
+    assert np.isfinite(flat.anomalies["deviation"].iloc[500:]).all()
+    x = np.full(N, 5.0)
+    x[2000:] = 9.0
+    assert any(2000 <= i <= 2005 for i in flagged(detect_anomalies(frame(x))))
+
+
+def test_single_point_and_tiny_series_work():
+    res = detect_anomalies(frame([3.0]))
+    assert len(res.anomalies) == 1 and not res.anomalies["is_anomaly"].any()
+    assert res.methods.iloc[0]["points"] == 1
+    assert len(detect_anomalies(frame([1.0, 2.0, 3.0])).anomalies) == 3
+
+
+def test_series_without_service_and_metric_columns_is_one_series():
+    df = pd.DataFrame({"timestamp": pd.date_range("2026-01-01", periods=50, freq="h"),
+                       "value": np.arange(50.0)})
+    res = detect_anomalies(df)
+    assert res.methods[["service", "metric"]].values.tolist() == [["all", "value"]]
+    assert str(res.anomalies["timestamp"].dt.tz) == "UTC"
+
+
+# -- result ----------------------------------------------------------------------------------
+def test_result_payload_chart_is_aggregated_and_provenance_is_set():
+    x = noise(20000)
+    x[15000] = 30
+    res = detect_anomalies(frame(x, freq="min"))
+    payload = res.to_payload()
+    spec = payload["charts"][0]["spec"]
+    rows = spec["datasets"] if "datasets" in spec else {}
+    n_rows = sum(len(v) for v in rows.values())
+    assert 0 < n_rows <= 200 + 500  # bins + capped markers, not 20,000 raw rows
+    assert payload["provenance"]["seed"] == 0
+    assert payload["provenance"]["params"]["threshold"] == 6.0
+    assert "metrics" in payload["provenance"]["inputs"]
+    assert res.anomalies["timestamp"].iloc[15000] in set(res.episodes["onset"])
+    assert res.onsets()["onset"].is_monotonic_increasing
+
+
+def test_episode_onsets_match_incident_scenario_root_causes():
+    from jupyter_ops.datasets import incident_scenario
+
+    sc = incident_scenario(seed=0)
+    res = detect_anomalies(sc.metrics)
+    learned_until = sc.metrics["timestamp"].min() + pd.Timedelta(minutes=int(0.15 * 1440))
+    checked = 0
+    for inc in sc.truth.incidents.itertuples():
+        if inc.start < learned_until:
+            continue  # inside the learning period: nothing is flagged there by design
+        ep = res.episodes[res.episodes["service"] == inc.root_cause]
+        lag = (ep["onset"] - inc.start).dt.total_seconds() / 60
+        assert ((lag >= -2) & (lag <= 5)).any(), (inc.root_cause, inc.start)
+        checked += 1
+    assert checked >= 3

@@ -1,0 +1,105 @@
+"""%aiops_anomalies (real IPython shell) and ``jupyter-ops aiops anomalies`` (exit codes)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from IPython.core.error import UsageError
+
+from jupyter_ops.aiops import AnomalyResult
+from jupyter_ops.cli import main
+from jupyter_ops.report.session import session_log
+
+
+def metrics(spike: bool = True, n: int = 2000) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    parts = []
+    for service in ("api", "db"):
+        for metric in ("cpu", "latency_ms"):
+            v = 50 + rng.normal(0, 2, n)
+            if spike and service == "db" and metric == "latency_ms":
+                v[1500:1510] += 40
+            parts.append(pd.DataFrame({
+                "timestamp": pd.date_range("2026-01-05", periods=n, freq="min", tz="UTC"),
+                "service": service, "metric": metric, "value": v}))
+    return pd.concat(parts, ignore_index=True)
+
+
+def test_magic_stores_result_and_logs_it(ip):
+    ip.user_ns["m"] = metrics()
+    res = ip.run_line_magic("aiops_anomalies", "m -o found")
+    assert isinstance(res, AnomalyResult)
+    assert ip.user_ns["found"] is res
+    first = res.episodes.iloc[0]
+    assert (first["service"], first["metric"]) == ("db", "latency_ms")
+    assert [e.call for e in session_log().entries] == ["%aiops_anomalies m -o found"]
+    bundle = res._repr_mimebundle_()
+    assert "Metric anomalies" in bundle["text/plain"]
+    assert bundle["application/vnd.jupyter-ops.result+json"]["tables"][0]["name"] == "episodes"
+
+
+def test_magic_options_and_file_input(ip, tmp_path):
+    path = tmp_path / "m.csv"
+    metrics().to_csv(path, index=False)
+    res = ip.run_line_magic("aiops_anomalies",
+                            f"{path} --method robust --service db --metric latency_ms -t 5")
+    assert set(res.methods["service"]) == {"db"} and set(res.methods["metric"]) == {"latency_ms"}
+    assert res.params["threshold"] == 5.0 and set(res.methods["method"]) == {"robust"}
+    ip.user_ns["m"] = metrics()
+    res = ip.run_line_magic("aiops_anomalies", "m --method iforest --seed 3")
+    assert res.params["seed"] == 3 and set(res.methods["method"]) == {"iforest"}
+
+
+def test_magic_errors_are_one_line_usage_errors(ip):
+    with pytest.raises(UsageError, match="neither a variable in this notebook"):
+        ip.run_line_magic("aiops_anomalies", "nothing_here")
+    ip.user_ns["bad"] = pd.DataFrame({"time": [1], "v": [2]})
+    with pytest.raises(UsageError, match=r"missing column\(s\) timestamp, value; found time, v"):
+        ip.run_line_magic("aiops_anomalies", "bad")
+    ip.user_ns["m"] = metrics(n=50)
+    with pytest.raises(UsageError, match="no metrics for service 'web'"):
+        ip.run_line_magic("aiops_anomalies", "m --service web")
+    with pytest.raises(UsageError, match="invalid choice"):
+        ip.run_line_magic("aiops_anomalies", "m --method psychic")
+    with pytest.raises(UsageError, match="-o needs a Python variable name"):
+        ip.run_line_magic("aiops_anomalies", "m -o 1x")
+    assert len(session_log()) == 0
+
+
+def test_cli_exit_codes_and_report(tmp_path, capsys):
+    spiky, quiet = tmp_path / "spiky.csv", tmp_path / "quiet.csv"
+    metrics().to_csv(spiky, index=False)
+    metrics(spike=False).query("service == 'api' and metric == 'cpu'").to_csv(quiet,
+                                                                               index=False)
+    report = tmp_path / "anomalies.json"
+    scores = tmp_path / "scores.csv"
+    assert main(["aiops", "anomalies", str(spiky), "--report", str(report),
+                 "--csv", str(scores)]) == 1
+    out = capsys.readouterr().out
+    assert "latency_ms" in out and "episode" in out
+    doc = json.loads(report.read_text())
+    assert "Metric anomalies" in json.dumps(doc)
+    assert len(pd.read_csv(scores)) == 8000
+    assert main(["aiops", "anomalies", str(quiet)]) == 0
+    assert main(["aiops", "anomalies", str(tmp_path / "missing.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("when,what\n1,2\n")
+    assert main(["aiops", "anomalies", str(bad)]) == 2
+    assert "missing column(s) timestamp" in capsys.readouterr().err
+    assert main(["aiops", "anomalies", str(spiky), "--window", "1"]) == 2
+    assert "window must be" in capsys.readouterr().err
+
+
+def test_demo_step_adds_the_anomalies_to_the_report(tmp_path):
+    from jupyter_ops.cli import anomalies
+    from jupyter_ops.cli.demo import DemoContext
+
+    ctx = DemoContext(tmp_path, seed=0)
+    anomalies.demo(ctx)
+    path = ctx.report.save(tmp_path / "r.md")
+    text = open(path, encoding="utf-8").read()
+    assert "Metric anomalies" in text and "episode" in text
