@@ -1,0 +1,171 @@
+"""JupyterLab with the jupyter-ops extension, as a person uses it, in Debian's Chromium.
+
+One real ``jupyter lab`` (127.0.0.1, token) and one page for the whole module; the tests run
+in order like a session: open the notebook and run it, look at the rendered result, open the
+Ops sidebar, export the report from the command palette, check that hostile text stays text,
+and use a widget. Each step saves a screenshot in ``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ._lab import KERNEL_IDLE_JS, wait_lab_ready, write_notebook
+
+HOSTILE = '<img src=x onerror="document.body.dataset.pwned=1">'
+
+CELLS = [
+    ("markdown", "# Checkout investigation\nA browser-test notebook for the jupyter-ops extension."),
+    ("code", "%load_ext jupyter_ops\n"
+             "from jupyter_ops import aiops\n"
+             "from jupyter_ops.datasets import incident_scenario\n"
+             "scenario = incident_scenario(seed=0)"),
+    ("code", "%aiops_anomalies scenario.metrics -o anomalies"),
+    ("code", "# a hostile alert name and message on every checkout alert\n"
+             f"hostile = {HOSTILE!r}\n"
+             "alerts = scenario.alerts.copy()\n"
+             "checkout = alerts['service'] == 'checkout'\n"
+             "alerts['name'] = alerts['name'].where(~checkout, hostile)\n"
+             "alerts['message'] = alerts['message'].where(~checkout, hostile)\n"
+             "ip = get_ipython()\n"
+             "if 'aiops_correlate' in ip.magics_manager.magics['line']:\n"
+             "    corr = ip.run_line_magic('aiops_correlate', 'alerts --topology scenario.topology')\n"
+             "else:\n"
+             "    corr = aiops.correlate(alerts, topology=scenario.topology)\n"
+             "corr"),
+    ("code", "%%mlops_track -e browser-test -n browser-run\n"
+             "alpha = 0.5\n"
+             "{'accuracy': 0.91}"),
+]
+
+
+def shot(page, artifacts, name: str) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"))
+
+
+def run_command(page, command: str, args: dict | None = None):
+    return page.evaluate("([c, a]) => window.jupyterapp.commands.execute(c, a)",
+                         [command, args or {}])
+
+
+@pytest.fixture(scope="module")
+def notebook(lab, lab_root):
+    write_notebook(lab_root / "investigation.ipynb", CELLS)
+    return "investigation.ipynb"
+
+
+def test_open_notebook_run_and_see_result(page, lab, notebook, artifacts):
+    t0 = time.perf_counter()
+    page.goto(lab.lab_url(notebook))
+    wait_lab_ready(page)
+    page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell")
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=60000)
+    print(f"lab + notebook + kernel ready in {time.perf_counter() - t0:.1f}s")
+    run_command(page, "notebook:run-all-cells")
+    # the anomalies result: cards, a table and a chart drawn by vega (svg)
+    result = page.locator(".jp-OpsResult .jops-result[data-kind='anomalies']")
+    result.wait_for(timeout=90000)
+    assert result.locator(".jops-title").inner_text() == "Metric anomalies"
+    cards = result.locator(".jops-card")
+    assert cards.count() >= 3
+    assert result.locator(".jops-card.jops-status-warn").count() >= 1
+    table = result.locator(".jops-table").first
+    assert table.locator("tbody tr").count() > 0
+    result.locator(".jops-chart-view svg").first.wait_for(timeout=30000)
+    # the last cells finished too (correlation and the tracked run)
+    page.locator(".jops-result[data-kind='correlation']").wait_for(timeout=60000)
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=60000)
+    result.scroll_into_view_if_needed()
+    shot(page, artifacts, "01-result-rendered")
+    assert page.js_errors == []
+
+
+def test_table_sorts_filters_and_pages(page, artifacts):
+    result = page.locator(".jops-result[data-kind='anomalies']")
+    # the "methods" table has one row per series (36): sort, filter, page
+    section = result.locator("details.jops-table-section").nth(1)
+    section.locator("summary").click()
+    table = section.locator(".jops-table")
+    table.wait_for()
+    status = table.locator(".jops-table-status")
+    assert status.inner_text().startswith("1–25 of 36")
+    table.locator(".jops-next").click()
+    assert status.inner_text().startswith("26–36 of 36")
+    header = table.locator("th").first
+    header.click()
+    assert header.get_attribute("aria-sort") == "ascending"
+    first = table.locator("tbody tr td").first.inner_text()
+    header.click()
+    assert header.get_attribute("aria-sort") == "descending"
+    assert table.locator("tbody tr td").first.inner_text() >= first
+    table.locator(".jops-table-filter").fill("checkout")
+    assert "(filtered from 36)" in status.inner_text()
+    for cell in table.locator("tbody tr").all_inner_texts():
+        assert "checkout" in cell.lower()
+    section.scroll_into_view_if_needed()
+    shot(page, artifacts, "02-table-filtered")
+
+
+def test_hostile_alert_text_is_shown_as_text(page, artifacts):
+    corr = page.locator(".jops-result[data-kind='correlation']")
+    cell = corr.locator("td", has_text="<img src=x onerror=").first
+    cell.wait_for()
+    assert HOSTILE in cell.inner_text()
+    # no element was made from it, and its handler never ran
+    assert page.locator(".jp-OutputArea img").count() == 0
+    assert page.evaluate("() => document.body.dataset.pwned") is None
+    cell.scroll_into_view_if_needed()
+    shot(page, artifacts, "03-hostile-text")
+
+
+def test_sidebar_lists_results_and_runs(page, artifacts):
+    page.locator(".jp-SideBar.jp-mod-left [data-id='jupyter-ops-sidebar']").click()
+    sidebar = page.locator("#jupyter-ops-sidebar")
+    sidebar.wait_for()
+    items = sidebar.locator(".jops-sb-result")
+    items.first.wait_for()
+    titles = items.locator(".jops-sb-title").all_inner_texts()
+    assert "Metric anomalies" in titles
+    assert "Alert correlation" in titles
+    # newest first: the correlation ran after the anomalies
+    assert titles.index("Alert correlation") < titles.index("Metric anomalies")
+    # click: the notebook scrolls to (and activates) the cell of that result
+    items.filter(has_text="Metric anomalies").first.click()
+    page.wait_for_function(
+        "() => !!document.querySelector('.jp-Cell.jp-mod-active .jops-result[data-kind=anomalies]')")
+    # the tracked run shows in the MLflow list (from the server extension)
+    sidebar.locator(".jops-sb-refresh").click()
+    sidebar.locator(".jops-sb-run", has_text="browser-run").wait_for(timeout=30000)
+    shot(page, artifacts, "04-sidebar")
+
+
+def test_export_report_from_palette(page, lab, lab_root, artifacts):
+    report = lab_root / "investigation-report.html"
+    assert not report.exists()
+    page.locator(".jp-NotebookPanel .jp-Notebook").first.click()
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator(".lm-CommandPalette-input")
+    palette.wait_for()
+    palette.fill("Export ops report")
+    page.locator(".lm-CommandPalette-item", has_text="Export ops report").first.click()
+    status = page.locator("#jupyter-ops-sidebar .jops-sb-export-status.jops-ok")
+    status.wait_for(timeout=60000)
+    assert "investigation-report.html" in status.inner_text()
+    assert report.exists()
+    html = report.read_text(encoding="utf-8")
+    assert "Metric anomalies" in html
+    shot(page, artifacts, "05-exported")
+
+
+def test_insert_template_from_toolbar_menu(page, artifacts):
+    nb = page.locator(".jp-NotebookPanel").first
+    before = nb.locator(".jp-Cell").count()
+    nb.locator(".jp-OpsToolbarButton").click()
+    page.locator(".jp-OpsMenu .lm-Menu-item", has_text="Insert drift check").click()
+    assert nb.locator(".jp-Cell").count() == before + 1
+    active = nb.locator(".jp-Cell.jp-mod-active .jp-InputArea-editor")
+    assert "%mlops_drift" in active.inner_text()
+    active.scroll_into_view_if_needed()
+    shot(page, artifacts, "06-template-inserted")
