@@ -195,11 +195,9 @@ def to_utc(values: pd.Series, column: str = "timestamp", what: str = "input",
     elif pd.api.types.is_numeric_dtype(dtype):
         out = _epoch_to_utc(s)
     else:
-        obj = s.astype(object)
-        present = _present_mask(s)
-        out = _parse_strings(obj, present)
+        out = _parse_strings(s)
     missing = out.isna().to_numpy()
-    bad = missing & _present_mask(s)
+    bad = missing & _present_mask(s) if missing.any() else missing
     if bad.any():
         raise OpsInputError(
             f"cannot parse {int(bad.sum())} timestamps in column {column!r} of the {what}, e.g. "
@@ -232,45 +230,57 @@ def _present_mask(s: pd.Series) -> np.ndarray:
     return present
 
 
-def _parse_strings(obj: pd.Series, present: np.ndarray) -> pd.Series:
+def _parse_strings(s: pd.Series) -> pd.Series:
+    """Text (or mixed objects) to UTC; unparseable and blank values become NaT."""
     import warnings
 
-    index = obj.index
-    if not present.any():
-        return pd.Series(pd.NaT, index=index, dtype=TS_DTYPE)
-    vals = obj[present]
-    kinds = {type(v) for v in vals.iloc[:1000]}
-    if kinds <= {str}:
-        text = vals.astype(str).str.strip()
-        if text.str.match(_EPOCH_STR).all():
-            parsed = _epoch_to_utc(pd.to_numeric(text, errors="coerce"))
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                parsed = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
-                left = parsed.isna().to_numpy()
-                if left.any():
-                    retry = pd.to_datetime(text[left], utc=True, format="mixed", errors="coerce")
-                    parsed = parsed.astype(TS_DTYPE)
-                    parsed[left] = retry.astype(TS_DTYPE)
-    else:
-        # Python datetimes, Timestamps, numbers or a mix: let pandas convert value by value.
-        conv = []
-        for v in vals:
-            try:
-                if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
-                    ts = _epoch_to_utc(pd.Series([v])).iloc[0]
-                else:
-                    ts = pd.Timestamp(v)
-                    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-            except (ValueError, TypeError, OverflowError):
-                ts = pd.NaT
-            conv.append(ts)
-        parsed = pd.Series(pd.to_datetime(pd.Series(conv, dtype=object), utc=True),
-                           index=vals.index)
-    out = pd.Series(pd.NaT, index=index, dtype=TS_DTYPE)
-    out[present] = parsed.astype(TS_DTYPE)
+    obj = s.astype(object) if s.dtype != object else s
+    head = obj.dropna().iloc[:1000]
+    if not len(head):
+        return pd.Series(pd.NaT, index=s.index, dtype=TS_DTYPE)
+    if all(isinstance(v, str) for v in head):
+        if head.str.match(_EPOCH_STR).all() and s.dropna().str.match(_EPOCH_STR).all():
+            return _epoch_to_utc(pd.to_numeric(s, errors="coerce"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = pd.to_datetime(s, utc=True, format="ISO8601", errors="coerce")
+            parsed = parsed.astype(TS_DTYPE)
+            left = parsed.isna().to_numpy() & _present_mask(s)
+            if left.any():
+                # not ISO 8601: dateutil, value by value (month first for 01/02/2024)
+                text = obj[left].map(lambda v: v.strip() if isinstance(v, str) else v)
+                retry = pd.to_datetime(text, utc=True, format="mixed", errors="coerce")
+                parsed[left] = retry.astype(TS_DTYPE)
+        return parsed
+    # Python datetimes, Timestamps, numbers or a mix: convert value by value
+    present = _present_mask(s)
+    conv = []
+    for v in obj[present]:
+        try:
+            if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+                ts = _epoch_to_utc(pd.Series([v])).iloc[0]
+            else:
+                ts = pd.Timestamp(v)
+                ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        except (ValueError, TypeError, OverflowError):
+            ts = pd.NaT
+        conv.append(ts)
+    out = pd.Series(pd.NaT, index=s.index, dtype=TS_DTYPE)
+    if conv:
+        out[present] = pd.to_datetime(pd.Series(conv, dtype=object), utc=True).astype(
+            TS_DTYPE).to_numpy()
     return out
+
+
+def text_from_codes(codes: np.ndarray, uniques: Any) -> pd.Series:
+    """A text Series ``uniques[codes]`` built by a take (fast for long columns, few values)."""
+    arr = pd.array([str(u) for u in uniques], dtype=default_str_dtype())
+    return pd.Series(arr.take(np.asarray(codes, dtype="intp")))
+
+
+def constant_text(value: str, n: int) -> pd.Series:
+    """A text column of ``n`` copies of ``value``."""
+    return text_from_codes(np.zeros(n, dtype="intp"), [value])
 
 
 def as_text(values: pd.Series, fill: str = "") -> pd.Series:

@@ -68,11 +68,21 @@ _LEVEL_ALIASES: dict[str, str] = {
 _RANK = {"critical": 4, "error": 3, "warning": 2, "info": 1, "unknown": 0}
 
 
-def _map_unique(values: pd.Series, fn: Any) -> np.ndarray:
-    """Apply ``fn`` to each distinct value only (fast on long columns with few values)."""
-    codes, uniques = pd.factorize(values.astype(object), use_na_sentinel=True)
-    mapped = np.array([fn(v) for v in uniques] + [fn(None)], dtype=object)
-    return mapped[codes]
+def _codes(values: Any) -> tuple[pd.Series, np.ndarray, Any]:
+    s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    return s, codes, uniques
+
+
+def _map_unique(values: Any, fn: Any, choices: tuple[str, ...]) -> pd.Series:
+    """``fn`` (value -> one of ``choices``) applied once per distinct value, as text."""
+    s, codes, uniques = _codes(values)
+    pos = {name: i for i, name in enumerate(choices)}
+    table = np.array([pos[fn(v)] for v in uniques] + [pos[fn(None)]], dtype="intp")
+    out = c.text_from_codes(table[codes], choices)
+    out.index = s.index
+    out.name = s.name
+    return out
 
 
 def _severity_of(v: Any) -> str:
@@ -96,8 +106,7 @@ def normalize_severity(values: Any) -> pd.Series:
     pandas.Series
         Canonical severities as text (see the table in ``docs/data-model.md``).
     """
-    s = values if isinstance(values, pd.Series) else pd.Series(values)
-    return c.as_text(pd.Series(_map_unique(s, _severity_of), index=s.index, name=s.name))
+    return _map_unique(values, _severity_of, SEVERITIES)
 
 
 def severity_rank(values: Any) -> np.ndarray:
@@ -105,8 +114,9 @@ def severity_rank(values: Any) -> np.ndarray:
 
     Non-canonical spellings are normalised first, so higher always means more severe.
     """
-    s = values if isinstance(values, pd.Series) else pd.Series(values)
-    return np.asarray(_map_unique(s, lambda v: _RANK[_severity_of(v)]), dtype="int64")
+    _, codes, uniques = _codes(values)
+    table = np.array([_RANK[_severity_of(v)] for v in uniques] + [0], dtype="int64")
+    return table[codes]
 
 
 def _level_of(v: Any) -> str:
@@ -117,8 +127,7 @@ def _level_of(v: Any) -> str:
 
 def normalize_level(values: Any) -> pd.Series:
     """Map log level spellings to :data:`LOG_LEVELS` (``WARN`` -> ``warning``, ``E`` -> ``error``)."""
-    s = values if isinstance(values, pd.Series) else pd.Series(values)
-    return c.as_text(pd.Series(_map_unique(s, _level_of), index=s.index, name=s.name))
+    return _map_unique(values, _level_of, LOG_LEVELS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -143,37 +152,44 @@ def label_fingerprint(labels: Mapping[str, Any]) -> str:
     return f"{h:016x}"
 
 
-def _labels_key(d: Any) -> tuple:
-    return tuple(sorted((str(k), str(v)) for k, v in d.items())) if d else ()
+_EMPTY: frozenset = frozenset()
+
+
+def _labels_codes(labels: pd.Series) -> tuple[np.ndarray, list[dict]]:
+    """Codes of distinct label sets (order-insensitive) and one dict per code."""
+    arr = labels.to_numpy()
+    try:
+        keys = [frozenset(d.items()) if d else _EMPTY for d in arr]
+        codes, uniques = pd.factorize(pd.Series(keys, dtype=object))
+        return codes, [dict(u) for u in uniques]
+    except TypeError:  # unhashable label values (lists ...): compare their JSON text
+        text = [json.dumps(d, sort_keys=True, default=str) for d in arr]
+        codes, uniques = pd.factorize(pd.Series(text, dtype=object))
+        return codes, [json.loads(u) for u in uniques]
 
 
 def _fingerprints(service: pd.Series, name: pd.Series, labels: pd.Series | None) -> pd.Series:
-    """Vectorised fingerprints: rows are grouped first, each distinct label set hashed once."""
-    parts = {"service": service.to_numpy(), "name": name.to_numpy()}
+    """Vectorised fingerprints: rows are coded first, each distinct label set hashed once."""
+    s_codes, s_uni = pd.factorize(service)
+    n_codes, n_uni = pd.factorize(name)
     if labels is not None:
-        # dict objects are not hashable: key them by their sorted items once per object
-        cache: dict[int, tuple] = {}
-        keys = []
-        for d in labels.to_numpy():
-            k = cache.get(id(d))
-            if k is None:
-                k = cache[id(d)] = _labels_key(d)
-            keys.append(k)
-        lab_codes, lab_uniques = pd.factorize(pd.Series(keys, dtype=object))
-        parts["labels"] = lab_codes
+        l_codes, l_uni = _labels_codes(labels)
     else:
-        lab_uniques = [()]
-        parts["labels"] = np.zeros(len(service), dtype="int64")
-    groups = pd.DataFrame(parts)
-    codes = groups.groupby(list(parts), sort=False, dropna=False).ngroup().to_numpy()
-    first = pd.Series(np.arange(len(codes))).groupby(codes, sort=True).first().to_numpy()
+        l_codes, l_uni = np.zeros(len(service), dtype="intp"), [{}]
+    nn, nl = max(len(n_uni), 1), max(len(l_uni), 1)
+    combo = (s_codes.astype("int64") * nn + n_codes) * nl + l_codes
+    codes, uniques = pd.factorize(combo)
     out = []
-    for row in first:
-        lab = dict(lab_uniques[parts["labels"][row]])
-        lab.setdefault("alertname", str(parts["name"][row]))
-        lab.setdefault("service", str(parts["service"][row]))
+    for u in uniques:
+        rest, li = divmod(int(u), nl)
+        si, ni = divmod(rest, nn)
+        lab = dict(l_uni[li])
+        lab.setdefault("alertname", str(n_uni[ni]))
+        lab.setdefault("service", str(s_uni[si]))
         out.append(label_fingerprint(lab))
-    return c.as_text(pd.Series(np.asarray(out, dtype=object)[codes], index=service.index))
+    fp = c.text_from_codes(codes, out)
+    fp.index = service.index
+    return fp
 
 
 def _label_dict(v: Any) -> dict | None:
@@ -214,9 +230,12 @@ def _label_dict(v: Any) -> dict | None:
 
 def _parse_labels(values: pd.Series, what: str) -> pd.Series:
     """Labels as one dict per row (see :func:`_label_dict`); missing or "" -> {}."""
+    arr = values.to_numpy()
+    if all(type(v) is dict for v in arr) and not any(None in d.values() for d in arr):
+        return pd.Series(arr, index=values.index, dtype=object)  # already canonical
     out: list[dict] = []
     parsed: dict[str, dict] = {}
-    for i, v in enumerate(values.to_numpy()):
+    for i, v in enumerate(arr):
         if isinstance(v, dict) and not any(val is None for val in v.values()):
             out.append(v)
             continue
@@ -330,12 +349,12 @@ def load_alerts(source: Any, columns: Mapping[str, str] | None = None) -> pd.Dat
     if "severity" in frame.columns:
         out["severity"] = normalize_severity(frame["severity"])
     else:
-        out["severity"] = c.as_text(pd.Series(np.full(n, "unknown", dtype=object)))
+        out["severity"] = c.constant_text("unknown", n)
     for col in ("message", "host"):
         if col in frame.columns:
             out[col] = c.as_text(frame[col])
         else:
-            out[col] = c.as_text(pd.Series(np.full(n, "", dtype=object)))
+            out[col] = c.constant_text("", n)
     labels = _parse_labels(frame["labels"], what) if "labels" in frame.columns else None
     out["labels"] = (
         labels if labels is not None else pd.Series([{} for _ in range(n)], dtype=object)
@@ -419,12 +438,12 @@ def load_logs(
     n = len(frame)
     out: dict[str, Any] = {"timestamp": c.to_utc(frame["timestamp"], "timestamp", what)}
     if service is not None:
-        out["service"] = c.as_text(pd.Series(np.full(n, service, dtype=object)))
+        out["service"] = c.constant_text(service, n)
     elif "service" in frame.columns:
         out["service"] = c.as_text(frame["service"])
     else:
         default = c.path_stem(source) if c.is_path(source) else ""
-        out["service"] = c.as_text(pd.Series(np.full(n, default, dtype=object)))
+        out["service"] = c.constant_text(default, n)
     if "level" in frame.columns:
         out["level"] = normalize_level(frame["level"])
     else:
@@ -529,7 +548,7 @@ def load_metrics(
     if "service" in frame.columns:
         out["service"] = c.as_text(frame["service"], fill=default_service)
     else:
-        out["service"] = c.as_text(pd.Series(np.full(n, default_service, dtype=object)))
+        out["service"] = c.constant_text(default_service, n)
     out["metric"] = c.as_text(frame["metric"].astype(object).map(str, na_action="ignore"))
     out["value"] = c.as_float(frame["value"], "value", what)
     result = pd.DataFrame({k: _plain(v, n) for k, v in out.items()})

@@ -279,7 +279,7 @@ def parse_log_lines(
     n = len(kept)
     frame = pd.DataFrame({
         "timestamp": ts.astype(c.TS_DTYPE),
-        "service": c.as_text(pd.Series(np.full(n, service, dtype=object))),
+        "service": c.constant_text(service, n),
         "level": c.as_text(level),
         "message": c.as_text(message),
         "line": numbers,
