@@ -257,3 +257,13 @@ def test_episode_onsets_match_incident_scenario_root_causes():
         assert ((lag >= -2) & (lag <= 5)).any(), (inc.root_cause, inc.start)
         checked += 1
     assert checked >= 3
+
+
+def test_episode_running_at_the_end_is_reported_as_ongoing():
+    x = noise()
+    x[2990:] += 20
+    res = detect_anomalies(frame(x), method="robust")
+    last = res.episodes.iloc[-1]
+    assert bool(last["ongoing"]) and last["onset"] == res.anomalies["timestamp"].iloc[2990]
+    closed = detect_anomalies(frame(np.r_[x[:2995], noise(100, seed=9)]), method="robust")
+    assert not closed.episodes["ongoing"].any()

@@ -38,7 +38,7 @@ ANOMALY_METHODS = ("auto", "robust", "seasonal", "iforest")
 ANOMALY_COLUMNS = ["timestamp", "service", "metric", "value", "score", "is_anomaly",
                    "deviation", "method"]
 EPISODE_COLUMNS = ["service", "metric", "onset", "end", "points", "peak_score", "peak_value",
-                   "method"]
+                   "method", "ongoing"]
 METHOD_COLUMNS = ["service", "metric", "method", "reason", "points", "period"]
 
 _DEFAULT_SERVICE = "all"
@@ -280,13 +280,14 @@ class AnomalyDetector:
         """Learning points of a fresh series of ``n`` points: ``learn`` of it, at most
         ``history`` (once the reference window is full there is nothing more to wait for).
 
-        With ``method="auto"`` and a daily ``period``, learning covers two days when the
-        series holds at least three, so that the seasonal check has something to see.
+        With ``method="auto"`` and a daily ``period``, learning covers two days (even beyond
+        ``history``) when the series holds at least three, so that the seasonal check has
+        something to see.
         """
-        k = int(self.learn * n)
+        k = min(int(self.learn * n), self.history)
         if self.method == "auto" and period and n >= 3 * period and self.learn > 0:
             k = max(k, 2 * period + 1)
-        return min(k, self.history)
+        return k
 
     def _run(self, df: pd.DataFrame, fitting: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
         import numpy as np
@@ -326,6 +327,9 @@ class AnomalyDetector:
             dev[rows], score[rows], flag[rows] = d, s, f
             used[rows] = st.method
             episodes.extend(eps)
+            if st.episode is not None and not fitting:
+                # still above the low threshold at the end of the chunk: report it as ongoing
+                episodes.append(_close(st.episode, st, ongoing=True))
         return self._frame(df, dev, score, flag, used), _episodes_frame(episodes)
 
     def _frame(self, df: pd.DataFrame, dev: np.ndarray, score: np.ndarray, flag: np.ndarray,
@@ -528,9 +532,10 @@ def _wide(part: pd.DataFrame) -> pd.DataFrame:
     return wide.ffill()
 
 
-def _close(ep: dict, st: _SeriesState) -> dict:
-    return dict(service=ep["key"][0], metric=ep["key"][1], onset=ep["onset"], end=ep["end"], points=ep["points"],
-                peak_score=ep["peak"], peak_value=ep["peak_value"], method=st.method)
+def _close(ep: dict, st: _SeriesState, ongoing: bool = False) -> dict:
+    return dict(service=ep["key"][0], metric=ep["key"][1], onset=ep["onset"], end=ep["end"],
+                points=ep["points"], peak_score=ep["peak"], peak_value=ep["peak_value"],
+                method=st.method, ongoing=ongoing)
 
 
 def _episodes_frame(eps: list[dict]) -> pd.DataFrame:
@@ -576,7 +581,8 @@ class AnomalyResult(Result):
     episodes : DataFrame
         One row per anomalous episode: ``service``, ``metric``, ``onset``, ``end``,
         ``points`` (points above half the threshold), ``peak_score``, ``peak_value``,
-        ``method``. Sorted by onset.
+        ``method``, ``ongoing`` (still above half the threshold at the last point scored; a
+        streaming detector reports it again, updated, with the next chunk). Sorted by onset.
     methods : DataFrame
         Per series: ``service``, ``metric``, ``method`` (what ``auto`` picked), ``reason``,
         ``points`` seen so far, ``period`` (points per season, 0 if none).
