@@ -136,7 +136,7 @@ export class TableView {
     for (const row of v.rows) {
       const tr = el('tr');
       row.forEach((value, i) => {
-        const td = el('td', `jops-col-${types[i]}`, cellText(value));
+        const td = el('td', `jops-col-${types[i]}`, cellText(value, types[i]));
         if (value === null) {
           td.classList.add('jops-null');
         }

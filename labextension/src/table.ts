@@ -39,12 +39,29 @@ export function initialState(pageSize = DEFAULT_PAGE_SIZE): ITableState {
   return { sortColumn: -1, sortDirection: 'asc', filter: '', page: 0, pageSize };
 }
 
-/** Text of a cell as shown in the table. */
-export function cellText(v: Cell): string {
+const ISO_RE = /^(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d(?::\d\d)?)(\.\d+)?(Z|[+-]\d\d:?\d\d)?$/;
+
+/**
+ * Text of a cell as shown in the table: floats to 6 significant digits, ISO timestamps
+ * as `YYYY-MM-DD HH:MM:SS[.mmm]` (the zone only when it is not UTC). Sorting always
+ * uses the raw value.
+ */
+export function cellText(v: Cell, type: ColumnType = 'string'): string {
   if (v === null) {
     return '';
   }
-  return typeof v === 'string' ? v : String(v);
+  if (typeof v === 'number') {
+    return Number.isInteger(v) ? String(v) : String(Number(v.toPrecision(6)));
+  }
+  if (typeof v === 'string' && type === 'datetime') {
+    const m = ISO_RE.exec(v);
+    if (m) {
+      const frac = m[3] ? m[3].slice(0, 4).replace(/\.?0+$/, '') : '';
+      const zone = !m[4] || m[4] === 'Z' || /^[+-]00:?00$/.test(m[4]) ? '' : ` ${m[4]}`;
+      return `${m[1]} ${m[2]}${frac}${zone}`;
+    }
+  }
+  return String(v);
 }
 
 function compareKey(v: Cell, type: ColumnType): number | string | null {
@@ -96,8 +113,10 @@ export class TableModel {
 
   private haystack(): string[] {
     if (this._haystack === null) {
+      const types = this.table.columns.map(c => c.type);
+      // filter on what the user sees
       this._haystack = this.table.rows.map(r =>
-        r.map(cellText).join('\u0000').toLowerCase()
+        r.map((v, i) => cellText(v, types[i])).join('\u0000').toLowerCase()
       );
     }
     return this._haystack;

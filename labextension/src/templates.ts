@@ -51,7 +51,7 @@ export function incidentTemplate(s: IOpsSettings): string {
 export function trackedTrainingTemplate(s: IOpsSettings): string {
   const lines = ['%%mlops_track --experiment my-experiment'];
   if (s.trackingUri) {
-    lines[0] += ` --tracking-uri ${s.trackingUri}`;
+    lines[0] += ` --uri ${s.trackingUri}`;
   }
   lines.push(
     '# parameters, metrics and the model of this cell are logged to MLflow',
