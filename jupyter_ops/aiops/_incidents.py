@@ -44,7 +44,7 @@ def _cols(frame: pd.DataFrame, limit: int = 20) -> str:
 def _read_path(path: Any, kind: str) -> pd.DataFrame:
     from .. import io
 
-    loader = getattr(io, f"load_{kind}", None)
+    loader = getattr(io, f"load_{kind}", None) or getattr(io, "read_table", None)
     if loader is not None:
         return loader(path)
     raise OpsInputError(f"cannot read {kind} from {path!r}: jupyter_ops.io.load_{kind} is "

@@ -1,13 +1,140 @@
-"""CLI subcommands for this capability (filled in by its issue).
+"""``jupyter-ops aiops correlate|rca|metrics``: incident investigation from the command line.
 
-``register(sub)`` adds parsers; the optional ``demo(ctx)`` adds this capability's part of
-``jupyter-ops demo`` (see :mod:`jupyter_ops.cli.demo`).
+``demo(ctx)`` adds correlation, root causes, a timeline and ops metrics of the demo's incident
+scenario to ``jupyter-ops demo``'s report.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("alerts", help="alerts file (CSV, JSON, JSON Lines, Parquet, Alertmanager)")
+    p.add_argument("--topology", "-T", default=None, help="service graph file (caller, callee)")
+    p.add_argument("--window", "-w", default="5min", help="longest gap between linked alerts")
+    p.add_argument("--by", default=None, help="label keys that link alerts, comma separated")
+    p.add_argument("--report", default=None,
+                   help="also write a report (.html, .md or .json) with the results")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """No subcommands yet."""
+    p = sub.add_parser("correlate", help="group alerts into incidents",
+                       description="Group alerts into incidents (dedup, topology, time, labels, "
+                       "message similarity) and print the incidents.")
+    _common(p)
+    p.add_argument("--assignments", default=None,
+                   help="write each alert's incident id to this CSV file")
+    p.set_defaults(func=run_correlate)
+
+    p = sub.add_parser("rca", help="rank root-cause candidates of each incident",
+                       description="Correlate the alerts, then rank the root-cause candidates "
+                       "of each incident with the evidence.")
+    _common(p)
+    p.add_argument("--metrics", "-m", default=None, help="metrics file (anomalies are detected)")
+    p.add_argument("--deploys", "-d", default=None, help="change events file")
+    p.add_argument("--top", type=int, default=3, help="candidates per incident")
+    p.set_defaults(func=run_rca)
+
+    p = sub.add_parser("metrics", help="MTTA, MTTR, noise and alert fatigue",
+                       description="Correlate the alerts, then report MTTD/MTTA/MTTR, the "
+                       "false-positive rate and alert fatigue.")
+    _common(p)
+    p.set_defaults(func=run_metrics)
+
+
+def _correlate(args: argparse.Namespace) -> Any:
+    from ..aiops.correlation import correlate
+    from ..io import load_alerts, load_topology
+
+    alerts = load_alerts(args.alerts)
+    topo = load_topology(args.topology) if args.topology else None
+    by = [b.strip() for b in args.by.split(",")] if args.by else None
+    return alerts, correlate(alerts, window=args.window, topology=topo, by=by)
+
+
+def _report(args: argparse.Namespace, results: list[Any], call: str) -> None:
+    if not args.report:
+        return
+    from ..report import Report
+
+    rep = Report(f"jupyter-ops aiops {call}")
+    for r in results:
+        rep.add(r, call="jupyter-ops aiops " + call + " " + " ".join(sys.argv[3:]))
+    path = rep.save(args.report)
+    print(f"wrote {path}")
+
+
+def _print(text: str) -> None:
+    print(text)
+
+
+def run_correlate(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    _, corr = _correlate(args)
+    _print(corr.summary())
+    with pd.option_context("display.width", 160, "display.max_colwidth", 60):
+        _print(corr.tables()["incidents"].head(30).to_string(index=False))
+    if args.assignments:
+        corr.assignments.to_frame().to_csv(args.assignments, index_label="alert")
+        print(f"wrote {args.assignments}")
+    _report(args, [corr], "correlate")
+    return 0
+
+
+def run_rca(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ..aiops.rootcause import RootCauses, rank_root_causes
+    from ..io import load_metrics
+
+    _, corr = _correlate(args)
+    metrics = load_metrics(args.metrics) if args.metrics else None
+    ranking = rank_root_causes(corr, metrics=metrics, deploys=args.deploys, top=args.top)
+    res = RootCauses(ranking)
+    _print(res.summary())
+    with pd.option_context("display.width", 200, "display.max_colwidth", 120):
+        _print(ranking[["incident_id", "rank", "service", "score", "evidence"]].head(60)
+               .to_string(index=False))
+    _report(args, [corr, res], "rca")
+    return 0
+
+
+def run_metrics(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from ..aiops.opsmetrics import ops_metrics
+
+    alerts, corr = _correlate(args)
+    om = ops_metrics(corr.alerts, corr)
+    _print(om.summary())
+    with pd.option_context("display.width", 160):
+        _print(om.metrics.to_string(index=False))
+    _report(args, [corr, om], "metrics")
+    return 0
+
+
+def demo(ctx: Any) -> None:
+    """Correlation, root causes, the biggest incident's timeline and ops metrics."""
+    from ..aiops.correlation import correlate
+    from ..aiops.opsmetrics import ops_metrics
+    from ..aiops.rootcause import RootCauses, rank_root_causes
+    from ..aiops.timelines import timeline
+
+    s = ctx.incidents
+    corr = correlate(s.alerts, topology=s.topology)
+    ctx.report.add(corr, call="correlate(scenario.alerts, topology=scenario.topology)")
+    ranking = rank_root_causes(corr, metrics=s.metrics, deploys=s.deploys, top=3)
+    ctx.report.add(RootCauses(ranking), call="rank_root_causes(corr, metrics=scenario.metrics, "
+                   "deploys=scenario.deploys)")
+    if len(corr.incidents):
+        biggest = int(corr.incidents.sort_values("alerts", ascending=False)["incident_id"]
+                      .iloc[0])
+        tl = timeline(corr.incident(biggest), logs=s.logs, deploys=s.deploys)
+        ctx.report.add(tl, call=f"timeline(corr.incident({biggest}), logs=scenario.logs, "
+                       "deploys=scenario.deploys)")
+    ctx.report.add(ops_metrics(s.alerts, s.truth), call="ops_metrics(scenario.alerts, "
+                   "scenario.truth)")
