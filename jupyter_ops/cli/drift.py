@@ -1,13 +1,189 @@
-"""CLI subcommands for this capability (filled in by its issue).
+"""``jupyter-ops mlops drift|quality|monitor|profile``: drift checks usable as CI gates.
 
-``register(sub)`` adds parsers; the optional ``demo(ctx)`` adds this capability's part of
-``jupyter-ops demo`` (see :mod:`jupyter_ops.cli.demo`).
+Exit status: 0 nothing found, 1 a finding (dataset drift, a critical quality issue, retrain
+advised), 2 bad input.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """No subcommands yet."""
+    p = sub.add_parser(
+        "drift", help="compare two datasets column by column; exit 1 when the dataset drifts",
+        description="Compare CUR with REF (CSV/Parquet/JSON tables, or a profile .json for REF "
+        "made by 'jupyter-ops mlops profile'). Exit 1 when the dataset drifts (the share of "
+        "drifted features reaches --drift-share), 0 otherwise, 2 on bad input.")
+    p.add_argument("reference", help="reference table file or saved profile (.json)")
+    p.add_argument("current", help="current table file")
+    p.add_argument("--columns", help="comma-separated columns to test")
+    p.add_argument("--target", help="label column (tested, not counted)")
+    p.add_argument("--prediction", help="model output column (tested, not counted)")
+    p.add_argument("--method", default="auto", help="auto, ks, wasserstein, chisquare, psi, jensenshannon")
+    p.add_argument("--threshold", type=float, help="drift threshold for every column")
+    p.add_argument("--correction", choices=["bonferroni", "bh"])
+    p.add_argument("--drift-share", type=float, default=0.5)
+    p.add_argument("--no-multivariate", action="store_true", help="skip the domain classifier")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--report", help="also write a report (.html, .md or .json)")
+    p.set_defaults(func=run_drift)
+
+    q = sub.add_parser("quality", help="data quality issues; exit 1 on a critical issue",
+                       description="Check DATA (optionally against --reference). Exit 1 when a "
+                       "critical issue is found.")
+    q.add_argument("data")
+    q.add_argument("--reference", help="reference table file or saved profile (.json)")
+    q.add_argument("--report", help="also write a report (.html, .md or .json)")
+    q.set_defaults(func=run_quality)
+
+    m = sub.add_parser("monitor", help="model metrics per window; exit 1 when retraining is advised",
+                       description="Metrics per time window of a scored table with outcomes. "
+                       "Exit 1 when a retrain is advised.")
+    m.add_argument("data")
+    m.add_argument("--time", default="timestamp")
+    m.add_argument("--y-true", default="target")
+    m.add_argument("--y-pred", default="prediction")
+    m.add_argument("--y-score")
+    m.add_argument("--window", default="1D")
+    m.add_argument("--reference", help="reference table file")
+    m.add_argument("--kpi", help="comma-separated metrics deciding retraining")
+    m.add_argument("--patience", type=int, default=2)
+    m.add_argument("--report", help="also write a report (.html, .md or .json)")
+    m.set_defaults(func=run_monitor)
+
+    pr = sub.add_parser("profile", help="save a reference profile (JSON) for later drift checks",
+                        description="Summarise DATA into a small mergeable profile (JSON).")
+    pr.add_argument("data")
+    pr.add_argument("out", help="profile file to write (.json)")
+    pr.set_defaults(func=run_profile)
+
+
+def _table(path: str) -> Any:
+    """Read a table; text columns that are ISO timestamps (CSV, JSON) become datetimes."""
+    import pandas as pd
+
+    from ..io import read_table
+
+    df = read_table(path)
+    for c in df.columns:
+        s = df[c]
+        if pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype):
+            head = s.dropna().head(50)
+            if not len(head) or not head.map(lambda v: isinstance(v, str) and len(v) >= 10
+                                             and v[:4].isdigit() and v[4] == "-").all():
+                continue
+            try:
+                df[c] = pd.to_datetime(s, utc=True, format="ISO8601")
+            except (ValueError, TypeError):
+                pass
+    return df
+
+
+def _reference(path: str) -> Any:
+    from ..mlops.profiling import SCHEMA, Profile
+
+    if path.lower().endswith(".json") and Path(path).is_file():
+        with open(path, encoding="utf-8") as f:
+            if SCHEMA in f.read(200):
+                return Profile.load(path)
+    return _table(path)
+
+
+def _report(result: Any, path: str | None, call: str) -> None:
+    if not path:
+        return
+    from ..report import Report
+
+    out = Report(result.title).add(result, call=call).save(path)
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def run_drift(args: argparse.Namespace) -> int:
+    from ..mlops.driftcheck import drift
+
+    ref = _reference(args.reference)
+    cur = _table(args.current)
+    cols = [c.strip() for c in args.columns.split(",")] if args.columns else None
+    r = drift(ref, cur, columns=cols, target=args.target, prediction=args.prediction,
+              method=args.method, threshold=args.threshold, correction=args.correction,
+              drift_share=args.drift_share, multivariate=False if args.no_multivariate else None,
+              seed=args.seed)
+    print(r.summary())
+    with _wide():
+        print(r.columns[["column", "kind", "test", "statistic", "p_value", "threshold", "drifted"]]
+              .to_string(index=False))
+    for _, s in r.skipped.iterrows():
+        print(f"skipped {s['column']}: {s['reason']}")
+    _report(r, args.report, " ".join(["jupyter-ops mlops drift", args.reference, args.current]))
+    return 1 if r.dataset_drift else 0
+
+
+def run_quality(args: argparse.Namespace) -> int:
+    from ..mlops.quality import check_quality
+
+    r = check_quality(_table(args.data),
+                      reference=_reference(args.reference) if args.reference else None)
+    print(r.summary())
+    for _, i in r.issues.iterrows():
+        print(f"{i['severity']:8s} {i['message']}")
+    _report(r, args.report, f"jupyter-ops mlops quality {args.data}")
+    return 0 if r.ok else 1
+
+
+def run_monitor(args: argparse.Namespace) -> int:
+    from ..mlops.monitoring import monitor
+
+    r = monitor(_table(args.data), time=args.time, y_true=args.y_true, y_pred=args.y_pred,
+                y_score=args.y_score, window=args.window,
+                reference=_table(args.reference) if args.reference else None,
+                kpi=[k.strip() for k in args.kpi.split(",")] if args.kpi else None,
+                patience=args.patience)
+    print(r.summary())
+    _report(r, args.report, f"jupyter-ops mlops monitor {args.data}")
+    return 1 if r.retrain else 0
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    from ..mlops.profiling import profile
+
+    p = profile(_table(args.data))
+    out = p.save(args.out)
+    print(f"wrote {out} ({p.n_rows:,} rows, {len(p.columns)} columns)")
+    return 0
+
+
+def demo(ctx: Any) -> None:
+    """Drift, quality and monitoring on the demo's drift scenario."""
+    from ..mlops.driftcheck import drift
+    from ..mlops.monitoring import monitor
+    from ..mlops.quality import check_quality
+
+    s = ctx.drift
+    ctx.report.add(
+        "## Drift, data quality and model monitoring\n\nA churn model trained on four weeks "
+        "of data (reference) meets two weeks of production data (current) in which some "
+        f"features drift from {s.drift_start:%Y-%m-%d %H:%M} UTC. Injected: "
+        + ", ".join(f"{r.column} ({r.how})" for r in s.truth.itertuples() if r.how != "none") + ".")
+    ctx.report.add(drift(s.reference, s.current, columns=s.features, target="target",
+                         prediction="prediction", seed=ctx.seed),
+                   call="mlops.drift(reference, current, columns=features, target='target', "
+                        "prediction='prediction')")
+    ctx.report.add(check_quality(s.current, reference=s.reference),
+                   call="mlops.check_quality(current, reference=reference)")
+    ctx.report.add(monitor(s.current, y_score="score", reference=s.reference, features=s.features),
+                   call="mlops.monitor(current, y_score='score', reference=reference)")
+
+
+class _wide:
+    def __enter__(self) -> None:
+        import pandas as pd
+
+        self._ctx = pd.option_context("display.width", 160, "display.max_columns", 20)
+        self._ctx.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        self._ctx.__exit__(*exc)

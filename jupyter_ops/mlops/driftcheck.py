@@ -240,7 +240,8 @@ def drift(
     drift_share : float
         Dataset drift when at least this share of the tested features drifted.
     multivariate : bool, optional
-        Run the domain classifier (default: when the reference is a frame).
+        Run the domain classifier (default True; with a profile as reference it is skipped
+        and ``multivariate`` says why).
     seed : int
         Seed of the domain classifier's sampling, model and permutations.
     log : bool
@@ -376,7 +377,7 @@ def drift(
                                         "n_cur", "note"])
     table = _verdicts(table, correction)
     mv = None
-    if multivariate or (multivariate is None and not is_profile):
+    if multivariate is not False:
         if is_profile:
             mv = {"skipped": "the reference is a profile: the domain classifier needs rows"}
         else:

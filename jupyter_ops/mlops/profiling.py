@@ -243,9 +243,10 @@ def _sketch_values(c: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     pv, pc = rep(c["pos"][0]), np.asarray(c["pos"][1], dtype="int64")
     vals = np.concatenate([-nv[::-1], [0.0] if c["zero"] else [], pv])
     cnts = np.concatenate([nc[::-1], [c["zero"]] if c["zero"] else [], pc]).astype("int64")
-    # min and max are exact: clamp the outer representatives to them
+    # min and max are exact: the outer buckets are represented by them
     if len(vals):
         vals = np.clip(vals, c["min"], c["max"])
+        vals[0], vals[-1] = c["min"], c["max"]
     return vals, cnts
 
 

@@ -211,7 +211,7 @@ def check_quality(df: pd.DataFrame, reference: Any = None,
             add("critical", c, "dtype_change", st.dtype, rs.dtype,
                 f"{c!r} changed type: {rs.dtype} ({rs.kind}) -> {st.dtype} ({st.kind})")
             continue
-        if rs.dtype != st.dtype:
+        if rs.dtype != st.dtype and not (st.kind == "datetime" and _same_tz(rs.dtype, st.dtype)):
             add("warning", c, "dtype_change", st.dtype, rs.dtype,
                 f"{c!r} changed dtype: {rs.dtype} -> {st.dtype}")
         # unseen categories
@@ -265,6 +265,11 @@ def check_quality(df: pd.DataFrame, reference: Any = None,
         "jupyter_ops.mlops.check_quality", {"schema": schema},
         {"df": df, "reference": ref_in}, None)
     return result
+
+
+def _same_tz(a: str, b: str) -> bool:
+    """Datetime dtypes that differ only in their unit (ns vs us): not a real change."""
+    return a.split(",")[1:] == b.split(",")[1:]
 
 
 _KINDS = {"numeric", "categorical", "datetime", "text"}
