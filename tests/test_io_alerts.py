@@ -307,7 +307,7 @@ def test_alertmanager_webhook_mapping():
     assert got["labels"].iloc[1] == {"alertname": "Down", "service": "db", "app": "x"}
     assert got["fingerprint"].iloc[0] == "5fb6d8d6a1c3b0a1"
     assert got["fingerprint"].iloc[1] == label_fingerprint(
-        {"alertname": "Down", "service": "db", "app": "x"})
+        {"alertname": "Down", "service": "db", "app": "x"})  # the labels alone, as Alertmanager
     assert got["status"].tolist() == ["resolved", "firing"]
     assert got["resolved_at"].iloc[0] == pd.Timestamp("2024-05-01T11:00:00Z")
     assert pd.isna(got["resolved_at"].iloc[1])  # 0001-01-01 means "not set"
@@ -380,3 +380,22 @@ def test_one_million_rows_load():
     assert len(got) == n
     assert got["fingerprint"].nunique() == 6
     assert set(got["severity"].unique()) == {"critical", "warning"}
+
+
+def test_fingerprint_equals_a_real_alertmanager_fingerprint():
+    # label set and fingerprint as sent by an Alertmanager webhook (public test payload)
+    labels = {
+        "alertname": "Deployment", "app_kubernetes_io_instance": "eric-oss-common-base",
+        "app_kubernetes_io_managed_by": "Helm", "app_kubernetes_io_name":
+        "eric-pm-kube-state-metrics", "app_kubernetes_io_version": "2.1.0_10",
+        "chart": "eric-pm-kube-state-metrics-2.1.0_10", "deployment": "eric-log-transformer",
+        "instance": "192.168.69.53:8080", "job": "eric-pm-kube-state-metrics",
+        "kubernetes_name": "eric-pm-kube-state-metrics",
+        "kubernetes_namespace": "eric-eo-cm-ci406", "namespace": "eric-eo-cm-ci406",
+        "severity": "Warning",
+    }
+    assert label_fingerprint(labels) == "fbab788ec4c1018b"
+    # the loader computes the same when a payload lacks the field
+    got = load_alerts([{"labels": labels, "annotations": {}, "startsAt": "2022-07-29T11:13:27Z"}])
+    assert got["service"].iloc[0] == "eric-pm-kube-state-metrics"  # from the job label
+    assert got["fingerprint"].iloc[0] == "fbab788ec4c1018b"

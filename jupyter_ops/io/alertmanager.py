@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import OpsInputError
+from .canonical import label_fingerprint
 
 __all__ = ["from_alertmanager"]
 
@@ -33,7 +34,8 @@ def from_alertmanager(payload: Any) -> pd.DataFrame:
         Columns ``timestamp`` (``startsAt``), ``service`` (label ``service``, else ``job``, else
         ``app``), ``name`` (``alertname``), ``severity`` (label), ``message`` (annotation
         ``summary``, else ``description``), ``host`` (``instance``), ``labels`` (all labels),
-        ``fingerprint``, ``status`` (``firing``/``resolved``, or the API state such as
+        ``fingerprint`` (given, else computed from the labels exactly as Alertmanager does),
+        ``status`` (``firing``/``resolved``, or the API state such as
         ``active``/``suppressed``), ``resolved_at`` (``endsAt`` of resolved alerts, else
         missing) and ``generator_url``. Pass it to :func:`load_alerts` for the canonical dtypes
         (``load_alerts`` does this itself when given the payload).
@@ -73,7 +75,8 @@ def from_alertmanager(payload: Any) -> pd.DataFrame:
             "message": ann.get("summary") or ann.get("description") or ann.get("message") or "",
             "host": labels.get("instance", ""),
             "labels": dict(labels),
-            "fingerprint": a.get("fingerprint"),
+            # Alertmanager's own fingerprint, or the same hash of the label set when absent
+            "fingerprint": a.get("fingerprint") or label_fingerprint(labels),
             "status": status or "",
             "resolved_at": ends if resolved else None,
             "generator_url": a.get("generatorURL", ""),
