@@ -80,10 +80,23 @@ def probe(uri: str, timeout: float = PROBE_TIMEOUT) -> None:
 @contextlib.contextmanager
 def fast_http() -> Iterator[None]:
     """Few retries and a short timeout for MLflow REST calls (restored afterwards)."""
-    saved = {k: os.environ.get(k) for k in ("MLFLOW_HTTP_REQUEST_MAX_RETRIES",
-                                            "MLFLOW_HTTP_REQUEST_TIMEOUT")}
-    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
-    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "5"
+    with env(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0", MLFLOW_HTTP_REQUEST_TIMEOUT="5",
+             MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT="true"):
+        yield
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Keep MLflow from printing run URLs to stdout (core code never prints)."""
+    with env(MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT="true"):
+        yield
+
+
+@contextlib.contextmanager
+def env(**values: str) -> Iterator[None]:
+    """Set environment variables for the block, then restore them."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
     try:
         yield
     finally:

@@ -259,10 +259,15 @@ class TrackedRun:
         self.error: str | None = None
         self.artifacts: dict[str, str] = {}  # artifact file -> text, written at the end
         self._pending: list[Any] = []
+        # points already written to a remote server, kept to re-create the run offline
+        self._keep_sent = _store.is_remote(uri)
+        self._sent: list[Any] = []
+        self.tags: dict[str, str] = {}
         self._t0 = time.perf_counter()
         self._duration: float | None = None
         self._restore: Any = None  # callables run at finish (autolog off, URI back, ...)
         self._cleanup: list[Any] = []
+        self.span = False  # started by start_run(): spans cells until stop_run()
 
     # -- logging ------------------------------------------------------------------------
     def log_metric(self, key: str, value: Any, step: int | None = None,
@@ -318,6 +323,7 @@ class TrackedRun:
         from mlflow.entities import RunTag
 
         batch = [RunTag(_clean_key(k), str(v)[:5000]) for k, v in tags.items()]
+        self.tags.update({t.key: t.value for t in batch})
         for i in range(0, len(batch), PARAM_BATCH):
             self._safe(self.client.log_batch, self.run_id, tags=batch[i:i + PARAM_BATCH])
 
@@ -341,11 +347,17 @@ class TrackedRun:
     def flush(self) -> None:
         """Write buffered metric points (batches of at most 1,000)."""
         while self._pending:
-            chunk, self._pending = self._pending[:BATCH_SIZE], self._pending[BATCH_SIZE:]
+            chunk = self._pending[:BATCH_SIZE]
             self._safe(self.client.log_batch, self.run_id, metrics=chunk)
+            self._pending = self._pending[BATCH_SIZE:]
+            if self._keep_sent:
+                self._sent.extend(chunk)
 
     def _safe(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
+            if self._keep_sent:  # remote: fail fast instead of minutes of retries
+                with _store.fast_http():
+                    return fn(*args, **kwargs)
             return fn(*args, **kwargs)
         except Exception as e:
             if _store.is_connection_error(e):
@@ -367,24 +379,26 @@ class TrackedRun:
         self._duration = time.perf_counter() - self._t0
         self.status = status
         self.error = error
+        moved = False
         try:
-            self.flush()
-            if error:
-                self.artifacts["traceback.txt"] = error
-            if self.datasets:
-                self.artifacts["datasets.json"] = json.dumps(self.datasets, indent=1)
-            if self.notes:
-                self.artifacts["notes.txt"] = "\n".join(self.notes) + "\n"
-            self.set_tags({"jupyter_ops.wall_time_s": f"{self._duration:.3f}"})
-            self._write_artifacts()
-            self._refresh()
+            try:
+                with _store.quiet():
+                    self._finish_records(error)
+            except OpsConnectionError as e:
+                if self.buffered or not _store.is_remote(self.uri):
+                    raise
+                _pop_fluent(self.run_id)
+                self._move_to_buffer(e)
+                moved = True
         finally:
             try:
-                active = mlflow.active_run()
-                if active is not None and active.info.run_id == self.run_id:
-                    mlflow.end_run(status)
-                else:
-                    self.client.set_terminated(self.run_id, status)
+                if not moved:
+                    with _store.quiet():
+                        active = mlflow.active_run()
+                        if active is not None and active.info.run_id == self.run_id:
+                            mlflow.end_run(status)
+                        else:
+                            self.client.set_terminated(self.run_id, status)
             finally:
                 self.end_ms = _now_ms()
                 for fn in reversed(self._cleanup):
@@ -395,6 +409,50 @@ class TrackedRun:
                     _STACK.remove(self)
         return RunCard(self)
 
+    def _move_to_buffer(self, reason: BaseException) -> None:
+        """The server went away mid-run: re-create the whole run in the offline buffer."""
+        from mlflow.entities import Param
+
+        from . import offline
+
+        lost = self.run_id
+        buri = offline.buffer_uri()
+        bc = _store.client(buri)
+        exp = offline.buffer_experiment(bc, self.experiment_name)
+        tags = dict(self.tags)
+        tags.update({offline.TARGET_TAG: self.target_uri,
+                     offline.TARGET_EXP_TAG: self.experiment_name,
+                     "jupyter_ops.partial_server_run_id": lost})
+        tags.pop("mlflow.parentRunId", None)
+        created = bc.create_run(exp.experiment_id, start_time=self.start_ms, tags=tags,
+                                run_name=self.run_name)
+        self.uri, self.client, self.run_id = buri, bc, created.info.run_id
+        self.buffered, self.experiment_id = True, exp.experiment_id
+        params = [Param(k, v) for k, v in self.params.items()]
+        for i in range(0, len(params), PARAM_BATCH):
+            bc.log_batch(self.run_id, params=params[i:i + PARAM_BATCH])
+        self._pending = self._sent + self._pending
+        self._sent = []
+        self.notes.append(f"server {self.target_uri} went away during the run; run {lost} there "
+                          "is incomplete, the full run is in the offline buffer")
+        self._finish_records(self.error)
+        bc.set_terminated(self.run_id, self.status)
+        warnings.warn(f"{reason}; the run was moved to the offline buffer "
+                      f"{_store.display_uri(buri)}; push it later with %mlops_track sync "
+                      "(or mlops.sync())", stacklevel=4)
+
+    def _finish_records(self, error: str | None) -> None:
+        self.flush()
+        if error:
+            self.artifacts["traceback.txt"] = error
+        if self.datasets:
+            self.artifacts["datasets.json"] = json.dumps(self.datasets, indent=1)
+        if self.notes:
+            self.artifacts["notes.txt"] = "\n".join(self.notes) + "\n"
+        self.set_tags({"jupyter_ops.wall_time_s": f"{self._duration:.3f}"})
+        self._write_artifacts()
+        self._refresh()
+
     def _refresh(self) -> None:
         # the card shows what the store holds, including what autolog or mlflow.log_* added
         try:
@@ -404,8 +462,8 @@ class TrackedRun:
         params = dict(data.params)
         params.update(self.params)
         self.params = params
-        metrics = dict(data.metrics)
-        metrics.update(self.latest_metrics)
+        metrics = dict(self.latest_metrics)  # the cell's own metrics first on the card
+        metrics.update({k: v for k, v in data.metrics.items() if k not in metrics})
         self.latest_metrics = metrics
 
     def _write_artifacts(self) -> None:
@@ -550,14 +608,17 @@ def _tracking_uri_state() -> str | None:
 
 def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any] | None,
            params: Mapping[str, Any] | None, autolog: bool, nested: bool,
-           tracking_uri: str | None, source: str | None, resume: str | bool | None
-           ) -> TrackedRun:
+           tracking_uri: str | None, source: str | None, resume: str | bool | None,
+           stacklevel: int = 3) -> TrackedRun:
     import mlflow
     from mlflow.exceptions import MlflowException
 
     from . import offline
 
     target = _store.resolve_uri(tracking_uri)
+    span = current_run()
+    if not nested and span is not None and span.span:
+        nested = True  # a tracked cell inside %mlops_track start ... stop is a child run
     parent = current_run() if nested else None
     if nested and parent is None and mlflow.active_run() is None:
         nested = False
@@ -575,7 +636,7 @@ def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any]
             uri, buffered = offline.buffer_uri(), True
             warnings.warn(f"{e}; run recorded in the offline buffer {_store.display_uri(uri)}; "
                           "push it later with %mlops_track sync (or mlops.sync())",
-                          stacklevel=3)
+                          stacklevel=stacklevel)
     c = _store.client(uri)
     exp_name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or "Default"
     try:
@@ -648,6 +709,7 @@ def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any]
             info = created.info
             run = TrackedRun(uri, target, exp_name, exp.experiment_id, info.run_id,
                              info.run_name, buffered, c, start_ms)
+            run.tags.update({_clean_key(k): v[:5000] for k, v in all_tags.items()})
             _push_active(created, nested)
     except BaseException:
         if saved_uri != uri:
@@ -685,6 +747,16 @@ def _push_active(run_obj: Any, nested: bool) -> None:
         stack.append(fluent.ActiveRun(run_obj))
     except Exception:  # internal API moved: fall back to resuming through the public API
         mlflow.start_run(run_id=run_obj.info.run_id, nested=nested)
+
+
+def _pop_fluent(run_id: str) -> None:
+    """Forget ``run_id`` as MLflow's active run without contacting its store."""
+    from mlflow.tracking import fluent
+
+    with contextlib.suppress(Exception):
+        stack = fluent._active_run_stack.get()
+        if stack and stack[-1].info.run_id == run_id:
+            stack.pop()
 
 
 def _last_run_of_cell(c: Any, exp: Any, sys_tags: Mapping[str, str]) -> str | None:
@@ -845,7 +917,7 @@ def track(experiment: str | None = None, run_name: str | None = None,
     unchanged; ``KeyboardInterrupt`` ends it as ``KILLED``.
     """
     run = _begin(experiment, run_name, tags, params, autolog, nested, tracking_uri, source,
-                 resume)
+                 resume, stacklevel=4)
     try:
         yield run
     except KeyboardInterrupt as e:
@@ -862,7 +934,9 @@ def start_run(experiment: str | None = None, run_name: str | None = None,
               tags: Mapping[str, Any] | None = None, params: Mapping[str, Any] | None = None,
               autolog: bool = True, tracking_uri: str | None = None) -> TrackedRun:
     """Start a tracked run that spans cells; end it with :func:`stop_run`."""
-    return _begin(experiment, run_name, tags, params, autolog, False, tracking_uri, None, None)
+    run = _begin(experiment, run_name, tags, params, autolog, False, tracking_uri, None, None)
+    run.span = True
+    return run
 
 
 def stop_run(status: str = "FINISHED") -> RunCard:
