@@ -1,0 +1,398 @@
+"""The template miner's state: masking cache, distinct masked lines and their grouping.
+
+Pipeline for a batch of lines (see ``docs/logs.md`` for the pedigree):
+
+1. user masks (if any) replace their matches with ``<*>``;
+2. every digit run becomes ``0`` (the line's *shape*; one C-level regex over the whole batch);
+3. a dictionary maps each shape to a *key*: the shape with the built-in masks applied (the
+   mask regex runs only on a shape never seen before, so real logs mask at dictionary speed);
+4. keys (distinct masked lines, with counts, first/last line and time) are grouped into
+   templates by a frequency rule in the spirit of Brain (Yu et al., 2023): within keys of the
+   same token count, the tokens that share the key's most common position-wise frequency form
+   its constant pattern; the other positions are variables when they take ``threshold`` or more
+   distinct values (or differ only in masked parts), otherwise they split the group.
+
+Grouping runs on the distinct keys (thousands, not millions of lines) and is recomputed from
+all keys after each batch, so mining in batches gives exactly the one-shot result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any
+
+import numpy as np
+
+from ._masking import WILDCARD, Masker, collapse_digits, compile_user, normalize_masks
+
+STATE_VERSION = 1
+#: lines per internal chunk (bounds the temporary memory of the batch regex)
+CHUNK = 65536
+#: keys with more tokens than this are not merged with others (e.g. 1 MB garbage lines)
+MAX_TOKENS = 256
+
+_TOKEN = re.compile(r"\S+")
+_SKELETON = re.compile(r"<\*>|\W")
+_RUN = re.compile(r"(?:<\*>){2,}")
+_NAT = np.iinfo(np.int64).min
+
+
+class _ShapeCache(dict):
+    """shape -> key id; a miss masks the shape (the only place the big regex runs)."""
+
+    def __init__(self, state: ParserState) -> None:
+        super().__init__()
+        self.state = state
+
+    def __missing__(self, shape: str) -> int:
+        kid = self.state._key_of(self.state._mask(shape))
+        self[shape] = kid
+        return kid
+
+
+class ParserState:
+    """Mergeable, JSON-serialisable state of the miner (no per-line data)."""
+
+    def __init__(self, masks: Any = None, threshold: int = 4) -> None:
+        self.masks = normalize_masks(masks)
+        self.threshold = int(threshold)
+        self._user = compile_user(self.masks)
+        self._mask = Masker()
+        self._cache = _ShapeCache(self)
+        self.keys: list[str] = []
+        self._key_index: dict[str, int] = {}
+        self.count = np.zeros(0, dtype=np.int64)
+        self.first_line = np.zeros(0, dtype=np.int64)
+        self.last_line = np.zeros(0, dtype=np.int64)
+        self.first_ts = np.zeros(0, dtype=np.int64)
+        self.last_ts = np.zeros(0, dtype=np.int64)
+        self.example: list[str] = []
+        self.n_lines = 0
+        # grouping (recomputed by regroup)
+        self.key_group = np.zeros(0, dtype=np.int64)
+        self.templates: list[str] = []
+
+    # -- adding lines -----------------------------------------------------------------------
+    def _key_of(self, key: str) -> int:
+        kid = self._key_index.get(key)
+        if kid is None:
+            kid = len(self.keys)
+            self._key_index[key] = kid
+            self.keys.append(key)
+            self.example.append("")
+        return kid
+
+    def key_ids(self, lines: list[str]) -> np.ndarray:
+        """Key id of each line (adds new keys; does not count)."""
+        out = np.empty(len(lines), dtype=np.int64)
+        cache = self._cache
+        for start in range(0, len(lines), CHUNK):
+            chunk = lines[start:start + CHUNK]
+            if self._user is not None:
+                chunk = [self._user.sub(WILDCARD, s) for s in chunk]
+            big = "\n".join(chunk)
+            if big.count("\n") == len(chunk) - 1:
+                shapes = collapse_digits(big).split("\n")
+            else:  # some "line" holds a newline itself: collapse one by one
+                shapes = [collapse_digits(s) for s in chunk]
+            out[start:start + len(chunk)] = [cache[s] for s in shapes]
+        return out
+
+    def add(self, lines: list[str], ts: np.ndarray | None = None) -> np.ndarray:
+        """Count a batch of lines (``ts``: int64 ns per line, NaT as int64 min) -> key ids."""
+        n_before = len(self.keys)
+        ids = self.key_ids(lines)
+        n_keys = len(self.keys)
+        grow = n_keys - n_before
+        if grow:
+            self.count = np.concatenate([self.count, np.zeros(grow, np.int64)])
+            self.first_line = np.concatenate([self.first_line, np.full(grow, -1, np.int64)])
+            self.last_line = np.concatenate([self.last_line, np.full(grow, -1, np.int64)])
+            self.first_ts = np.concatenate([self.first_ts, np.full(grow, _NAT, np.int64)])
+            self.last_ts = np.concatenate([self.last_ts, np.full(grow, _NAT, np.int64)])
+        if len(ids):
+            self.count += np.bincount(ids, minlength=n_keys)
+            uniq, first = np.unique(ids, return_index=True)
+            new = self.first_line[uniq] < 0
+            for k, i in zip(uniq[new].tolist(), first[new].tolist(), strict=True):
+                self.example[k] = lines[i]
+            self.first_line[uniq[new]] = first[new] + self.n_lines
+            rev_uniq, rev_first = np.unique(ids[::-1], return_index=True)
+            self.last_line[rev_uniq] = len(ids) - 1 - rev_first + self.n_lines
+            if ts is not None:
+                ok = ts != _NAT
+                if ok.any():
+                    k_ok, t_ok = ids[ok], ts[ok]
+                    first_ts = np.full(n_keys, np.iinfo(np.int64).max, np.int64)
+                    np.minimum.at(first_ts, k_ok, t_ok)
+                    last_ts = np.full(n_keys, _NAT, np.int64)
+                    np.maximum.at(last_ts, k_ok, t_ok)
+                    seen = first_ts != np.iinfo(np.int64).max
+                    cur = self.first_ts
+                    self.first_ts = np.where(seen & ((cur == _NAT) | (first_ts < cur)), first_ts, cur)
+                    self.last_ts = np.maximum(self.last_ts, last_ts)
+        self.n_lines += len(ids)
+        return ids
+
+    # -- grouping ---------------------------------------------------------------------------
+    def regroup(self) -> None:
+        """Group all keys into templates (deterministic; ordered by first appearance)."""
+        toks: list[list[str]] = []
+        seps: list[list[str]] = []
+        for k in self.keys:
+            t, s = _split(k)
+            toks.append(t)
+            seps.append(s)
+        groups = _group(toks, self.threshold)
+        final: list[tuple[list[int], str]] = []
+        for g in groups:
+            template = _template(g, toks, seps)
+            if len(g) == 1:
+                final.append((g, template))
+                continue
+            parts = template.split(WILDCARD)
+            ok = [i for i in g if match_params(parts, self.keys[i]) is not None]
+            if len(ok) == len(g):
+                final.append((g, template))
+                continue
+            # keys that are no instance of the template (whitespace that differs next to a
+            # constant) keep their own template, so parameters always reproduce the line
+            if ok:
+                final.append((ok, _template(ok, toks, seps)))
+            for i in g:
+                if i not in set(ok):
+                    final.append(([i], _RUN.sub(WILDCARD, self.keys[i])))
+        final.sort(key=lambda x: min(x[0]))
+        key_group = np.zeros(len(self.keys), dtype=np.int64)
+        for gi, (members, _) in enumerate(final):
+            key_group[members] = gi
+        self.key_group = key_group
+        self.templates = [t for _, t in final]
+
+    # -- persistence ------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        def ts_list(a: np.ndarray) -> list[int | None]:
+            return [None if v == _NAT else int(v) for v in a.tolist()]
+
+        return {
+            "version": STATE_VERSION,
+            "masks": [list(m) for m in self.masks],
+            "threshold": self.threshold,
+            "n_lines": self.n_lines,
+            "keys": list(self.keys),
+            "count": self.count.tolist(),
+            "first_line": self.first_line.tolist(),
+            "last_line": self.last_line.tolist(),
+            "first_ts": ts_list(self.first_ts),
+            "last_ts": ts_list(self.last_ts),
+            "example": list(self.example),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ParserState:
+        state = cls(masks=[tuple(m) for m in d.get("masks", [])], threshold=d.get("threshold", 4))
+        state.keys = [str(k) for k in d["keys"]]
+        state._key_index = {k: i for i, k in enumerate(state.keys)}
+        n = len(state.keys)
+        state.count = np.asarray(d["count"], dtype=np.int64).reshape(n)
+        state.first_line = np.asarray(d["first_line"], dtype=np.int64).reshape(n)
+        state.last_line = np.asarray(d["last_line"], dtype=np.int64).reshape(n)
+        state.first_ts = np.asarray([_NAT if v is None else v for v in d["first_ts"]],
+                                    dtype=np.int64).reshape(n)
+        state.last_ts = np.asarray([_NAT if v is None else v for v in d["last_ts"]],
+                                   dtype=np.int64).reshape(n)
+        state.example = [str(e) for e in d["example"]]
+        state.n_lines = int(d["n_lines"])
+        state.regroup()
+        return state
+
+
+def _split(key: str) -> tuple[list[str], list[str]]:
+    """Tokens and the whitespace around them (``len(seps) == len(tokens) + 1``)."""
+    toks: list[str] = []
+    seps: list[str] = []
+    pos = 0
+    for m in _TOKEN.finditer(key):
+        seps.append(key[pos:m.start()])
+        toks.append(m.group())
+        pos = m.end()
+    seps.append(key[pos:])
+    return toks, seps
+
+
+def _group(toks: list[list[str]], threshold: int) -> list[list[int]]:
+    by_len: dict[int, list[int]] = {}
+    groups: list[list[int]] = []
+    for i, t in enumerate(toks):
+        if len(t) > MAX_TOKENS:
+            groups.append([i])
+        else:
+            by_len.setdefault(len(t), []).append(i)
+    for n, idx in by_len.items():
+        if n == 0 or len(idx) == 1:
+            groups.append(idx)
+            continue
+        freq = [Counter() for _ in range(n)]
+        for i in idx:
+            for p, tok in enumerate(toks[i]):
+                freq[p][tok] += 1
+        # the key's "longest common pattern": tokens sharing its most common frequency
+        roots: dict[tuple, list[int]] = {}
+        for i in idx:
+            t = toks[i]
+            fs = [freq[p][t[p]] for p in range(n)]
+            best = max(Counter(fs).items(), key=lambda x: (x[1], x[0]))[0]
+            root = (best,) + tuple(t[p] if fs[p] == best else None for p in range(n))
+            roots.setdefault(root, []).append(i)
+        for root, members in roots.items():
+            subs = [members]
+            for p in range(n):
+                if root[p + 1] is not None:
+                    continue
+                values = {toks[i][p] for i in members}
+                if len(values) == 1 or len(values) >= threshold:
+                    continue
+                if len({_SKELETON.sub("", v) for v in values}) == 1:
+                    continue  # differ only in masked parts: a variable
+                new: list[list[int]] = []
+                for s in subs:
+                    by_value: dict[str, list[int]] = {}
+                    for i in s:
+                        by_value.setdefault(toks[i][p], []).append(i)
+                    new.extend(by_value.values())
+                subs = new
+            groups.extend(subs)
+    return groups
+
+
+def _common_prefix(values: list[str]) -> str:
+    lo, hi = min(values), max(values)
+    n = 0
+    for a, b in zip(lo, hi, strict=False):
+        if a != b:
+            break
+        n += 1
+    return lo[:n]
+
+
+def _safe_prefix(p: str) -> str:
+    """A common prefix of masked tokens, cut before any (partial) wildcard."""
+    i = p.find(WILDCARD)
+    if i >= 0:
+        p = p[:i]
+    for partial in ("<*", "<"):
+        if p.endswith(partial):
+            return p[: -len(partial)]
+    return p
+
+
+def _safe_suffix(s: str) -> str:
+    i = s.rfind(WILDCARD)
+    if i >= 0:
+        s = s[i + len(WILDCARD):]
+    for partial in ("*>", ">"):
+        if s.startswith(partial):
+            return s[len(partial):]
+    return s
+
+
+def _variable(values: list[str]) -> str:
+    prefix = _safe_prefix(_common_prefix(values))
+    suffix = _safe_suffix(_common_prefix([v[::-1] for v in values])[::-1])
+    shortest = min(len(v) for v in values)
+    if len(prefix) + len(suffix) > shortest:
+        suffix = suffix[len(prefix) + len(suffix) - shortest:]
+    return prefix + WILDCARD + suffix
+
+
+def _template(members: list[int], toks: list[list[str]], seps: list[list[str]]) -> str:
+    first = members[0]
+    if len(members) == 1:
+        return _RUN.sub(WILDCARD, "".join(_interleave(seps[first], toks[first])))
+    n = len(toks[first])
+    out_toks: list[str] = []
+    var = []
+    for p in range(n):
+        values = list(dict.fromkeys(toks[i][p] for i in members))
+        if len(values) == 1:
+            out_toks.append(values[0])
+            var.append(False)
+        else:
+            out_toks.append(_variable(values))
+            var.append(True)
+    out_seps: list[str] = []
+    for g in range(n + 1):
+        values = list(dict.fromkeys(seps[i][g] for i in members))
+        if len(values) == 1:
+            out_seps.append(values[0])
+        elif g < n and var[g]:
+            out_seps.append(_common_prefix(values))  # the rest goes into the variable
+        elif g > 0 and var[g - 1]:
+            out_seps.append(_common_prefix([v[::-1] for v in values])[::-1])
+        else:
+            out_seps.append(values[0])
+    return _RUN.sub(WILDCARD, "".join(_interleave(out_seps, out_toks)))
+
+
+def _interleave(seps: list[str], toks: list[str]) -> list[str]:
+    out = [seps[0]]
+    for t, s in zip(toks, seps[1:], strict=True):
+        out.append(t)
+        out.append(s)
+    return out
+
+
+def match_params(parts: list[str], text: str) -> list[str] | None:
+    """Values of the wildcards of a template (split at ``<*>`` into ``parts``) in ``text``.
+
+    Leftmost match of each literal; falls back to a regular expression when that fails.
+    Returns None when ``text`` is no instance of the template.
+    """
+    if len(parts) == 1:
+        return [] if text == parts[0] else None
+    first, last = parts[0], parts[-1]
+    end = len(text) - len(last)
+    if end < len(first) or not text.startswith(first) or not text.endswith(last):
+        return None
+    pos = len(first)
+    out: list[str] = []
+    for lit in parts[1:-1]:
+        j = text.find(lit, pos, end) if lit else pos
+        if j < 0:
+            return _match_regex(parts, text)
+        out.append(text[pos:j])
+        pos = j + len(lit)
+    if pos > end:
+        return _match_regex(parts, text)
+    out.append(text[pos:end])
+    return out
+
+
+_REGEX_CACHE: dict[tuple[str, ...], re.Pattern[str]] = {}
+
+
+def _match_regex(parts: list[str], text: str) -> list[str] | None:
+    if len(text) > 100_000:  # keep the backtracking fallback away from huge lines
+        return None
+    key = tuple(parts)
+    rx = _REGEX_CACHE.get(key)
+    if rx is None:
+        if len(_REGEX_CACHE) > 512:
+            _REGEX_CACHE.clear()
+        rx = re.compile("(.*?)".join(re.escape(p) for p in parts), re.DOTALL)
+        _REGEX_CACHE[key] = rx
+    m = rx.fullmatch(text)
+    return list(m.groups()) if m else None
+
+
+def render(template: str, params: list[str]) -> str:
+    """Put parameter values back into a template (the inverse of :func:`match_params`)."""
+    parts = template.split(WILDCARD)
+    if len(params) != len(parts) - 1:
+        raise ValueError(f"template has {len(parts) - 1} wildcards, got {len(params)} values")
+    out = [parts[0]]
+    for v, p in zip(params, parts[1:], strict=True):
+        out.append(v)
+        out.append(p)
+    return "".join(out)

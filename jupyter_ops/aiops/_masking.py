@@ -1,0 +1,169 @@
+"""Generic variable masks for log template mining (one configuration for all logs).
+
+Every built-in pattern treats a run of digits as one unit (``\\d+``, never ``\\d{4}``), so
+masking a line gives the same result as masking the line with each digit run replaced by
+``0``. The miner relies on this: it collapses digit runs first (one fast C-level regex) and
+caches the masked result per collapsed *shape*, so the full mask regex runs once per shape,
+not once per line.
+
+Patterns never match whitespace except where a value is naturally written with it (textual
+dates like ``Jul  1 07:57:30 2005`` and sizes like ``5.2 KB``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from ..errors import OpsInputError
+
+#: the marker that replaces a variable in a template
+WILDCARD = "<*>"
+
+# Each entry: (name, regex, what it masks). Order matters: at a position the first
+# alternative that matches wins, so specific shapes come before the generic fallbacks.
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+_DAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+# token boundaries of the "word containing a digit" rule
+_LB = r"(?<![^\s=(\[{,:;'\"<])"
+_LA = r"(?![^\s)\]},:;'\">])"
+
+BUILTIN_MASKS: list[tuple[str, str, str]] = [
+    ("url", r"\b[A-Za-z][\w+.-]*://[^\s\"'<>]+", "URLs (scheme://...)"),
+    ("date_text",
+     rf"(?<![A-Za-z])(?:{_DAY},?\s+)?{_MONTH}\s+\d+(?:,?\s+\d+:\d+(?::\d+)?(?:[.,]\d+)?)?"
+     r"(?:,?\s+\d+)?(?![\w:])",
+     "textual dates and times: Fri Jul  1 07:57:30 2005, Jun 17"),
+    ("datetime",
+     r"(?<![\w.-])\d+[-/.]\d+[-/.]\d+(?:[T ]\d+:\d+(?::\d+)?(?:[.,]\d+)?(?:Z|[+-]\d+(?::\d+)?)?)?"
+     r"(?![\w/.-])",
+     "ISO and numeric dates with optional time: 2015-10-18 18:01:47,978"),
+    ("time", r"\d+:\d+:\d+(?:[.,:]\d+)?", "times of day: 18:01:47.978"),
+    ("size", r"\d+(?:\.\d+)?\s?(?:[KMGTPE]i?B|[kmgtp]b|B|bytes?)(?![\w])",
+     "sizes with a unit: 850.0 B, 5.2 KB, 12MiB, 512 bytes"),
+    ("ip_port", r"(?<![\w.])(?:\d+\.){3}\d+(?::\d+)?(?![\w.])",
+     "IPv4 addresses with an optional port: 10.0.0.1:8080"),
+    ("ipv6_mac", r"(?<![\w:])(?=[0-9a-fA-F:]*\d)(?:[0-9a-fA-F]*:){2,7}[0-9a-fA-F]+(?![\w:])",
+     "IPv6 and MAC addresses: fe80::1, 5c:50:15:36:bc:03"),
+    ("hex", r"\b0[xX][0-9a-fA-F]+\b", "hex numbers: 0x1f3a"),
+    ("host",
+     r"(?<![\w.-])(?:[A-Za-z0-9-]+\.)+(?:com|net|org|edu|gov|mil|info|biz|io)(?![\w.-])"
+     r"|(?<![\w.-])[A-Za-z0-9-]+\.(?:[A-Za-z0-9-]+\.)+[a-z]{2}(?![\w.-])",
+     "host names: ns.example.com, a.b.example.de"),
+    ("host_port", r"(?<![\w.-])[A-Za-z][\w.-]*:\d+(?![\w.:])", "host:port: db-1:5432"),
+    ("path", r"(?<![\w.])(?:[A-Za-z]:)?(?:[\\/][\w.@%+~$-]+){2,}[\\/]?",
+     "file paths with two or more parts: /var/log/app.log, C:\\temp\\x"),
+    ("word_with_digit", rf"{_LB}(?=[\w.-]*\d)[\w-]+(?:\.[\w-]+)*{_LA}",
+     "any other word containing a digit: blk_-123, core.2275, appattempt_1_0020, uuids"),
+    ("number", r"[-+]?\d+(?:\.\d+)*", "remaining numbers: 42, -7, 3.14, 1.2.3"),
+]
+
+_TO_ZERO = str.maketrans("123456789", "000000000")
+_ZEROS = re.compile("00+")
+
+
+def collapse_digits(text: str) -> str:
+    r"""Replace each run of ASCII digits with ``0`` (the cache key of a line's shape).
+
+    ``str.translate`` then a literal-prefixed regex: about 3x faster than ``re.sub(r"\d+")``.
+    """
+    return _ZEROS.sub("0", text.translate(_TO_ZERO))
+
+
+def normalize_masks(masks: Any) -> list[tuple[str, str]]:
+    """User masks -> ``[(name, regex)]``; accepts regex strings, pairs or a dict.
+
+    Raises
+    ------
+    OpsInputError
+        When a mask is not a string/pair or does not compile.
+    """
+    if masks is None:
+        return []
+    if isinstance(masks, str):
+        masks = [masks]
+    if isinstance(masks, dict):
+        items: Iterable[Any] = masks.items()
+    else:
+        items = masks
+    out: list[tuple[str, str]] = []
+    for i, m in enumerate(items):
+        if isinstance(m, str):
+            name, pattern = f"user{i + 1}", m
+        elif isinstance(m, (tuple, list)) and len(m) == 2 and all(isinstance(x, str) for x in m):
+            name, pattern = m[0], m[1]
+        else:
+            raise OpsInputError(
+                f"mask {m!r} is not a regex string or a (name, regex) pair; pass e.g. "
+                "masks=[r'user=\\w+'] or masks={'user': r'user=\\w+'}")
+        try:
+            compiled = re.compile(pattern)
+        except re.error as e:
+            raise OpsInputError(f"mask {name!r} is not a valid regex ({e}); fix the pattern "
+                                f"{pattern!r}")
+        if compiled.match(""):
+            raise OpsInputError(f"mask {name!r} matches the empty string; make it match at "
+                                f"least one character: {pattern!r}")
+        out.append((name, pattern))
+    return out
+
+
+#: the masks whose matches may contain whitespace (applied to whole lines first)
+_SPANNING = ("date_text", "datetime", "size")
+_WS_SPLIT = re.compile(r"(\s+)")
+_TOKEN_CACHE_MAX = 500_000
+
+
+def compile_builtin() -> re.Pattern[str]:
+    """The single alternation of all built-in masks."""
+    return re.compile("|".join(f"(?:{p})" for _, p, _ in BUILTIN_MASKS))
+
+
+class Masker:
+    """Applies the built-in masks to a *shape* (a line after :func:`collapse_digits`).
+
+    Same result as ``compile_builtin().sub("<*>", shape)`` for the token-local masks, but each
+    distinct whitespace-separated token is masked once and then looked up (tokens repeat far
+    more than lines), and tokens without a digit, ``/``, ``\\``, ``.`` or ``:`` skip the regex.
+    The few masks that may span whitespace run on the whole shape first, and only when a
+    cheap literal search says they might match.
+    """
+
+    def __init__(self) -> None:
+        self._spanning = re.compile("|".join(
+            f"(?:{p})" for n, p, _ in BUILTIN_MASKS if n in _SPANNING))
+        # every alternative starts with a literal, so the regex engine scans for it fast
+        months = "|".join(f"{m}\\s" for m in _MONTH[3:-1].split("|"))
+        self._maybe_spanning = re.compile(r"0[ \t]+[KMGTPEkmgtpBb0]|" + months).search
+        self._full = compile_builtin()
+        self._candidate = re.compile(r"[0/\\.:]").search
+        self._tokens: dict[str, str] = {}
+
+    def __call__(self, shape: str) -> str:
+        if self._maybe_spanning(shape):
+            shape = self._spanning.sub(WILDCARD, shape)
+        parts = _WS_SPLIT.split(shape)
+        cache = self._tokens
+        if len(cache) > _TOKEN_CACHE_MAX:
+            cache.clear()
+        sub, candidate = self._full.sub, self._candidate
+        for i in range(0, len(parts), 2):
+            tok = parts[i]
+            masked = cache.get(tok)
+            if masked is None:
+                masked = cache[tok] = sub(WILDCARD, tok) if candidate(tok) else tok
+            parts[i] = masked
+        return "".join(parts)
+
+
+def compile_user(masks: list[tuple[str, str]]) -> re.Pattern[str] | None:
+    """The single alternation of the user's masks (applied before the built-in ones)."""
+    if not masks:
+        return None
+    return re.compile("|".join(f"(?:{p})" for _, p in masks))
+
+
+def masks_table() -> list[dict[str, str]]:
+    """The built-in masks as rows (name, regex, description) for documentation."""
+    return [{"name": n, "regex": p, "description": d} for n, p, d in BUILTIN_MASKS]

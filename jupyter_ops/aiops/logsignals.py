@@ -1,0 +1,298 @@
+"""Log anomaly signals from mined templates, as alert-like events.
+
+``log_signals`` returns rows in the shape of the canonical alerts frame (``timestamp``,
+``service``, ``name``, ``severity``, ``message``) so they can be concatenated with alerts and
+passed to ``correlate`` and ``timeline``. Three signals:
+
+* ``new template``: a template first seen after the warm-up (a message never seen before);
+* ``template rate spike``: a template's count in a window far above its own recent baseline;
+* ``error burst`` / ``warning burst``: error (or warning) lines of a service in a window far
+  above that service's baseline.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import OpsInputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from .logmining import Templates
+
+__all__ = ["log_signals", "template_rates"]
+
+SIGNAL_COLUMNS = ["timestamp", "service", "name", "severity", "message", "template_id",
+                  "count", "baseline", "window_end"]
+_ERROR_WORDS = re.compile(r"\b(?:FATAL|CRITICAL|CRIT|PANIC|SEVERE|ERROR|ERR|EXCEPTION)\b|"
+                          r"\b(?:fatal|critical|panic|error|exception|failed|failure)\b")
+_WARN_WORDS = re.compile(r"\b(?:WARN|WARNING|warn|warning)\b")
+_MAX_MESSAGE = 300
+
+
+def _window(window: Any) -> pd.Timedelta:
+    import pandas as pd
+
+    try:
+        w = pd.Timedelta(window)
+    except (ValueError, TypeError):
+        raise OpsInputError(f"window {window!r} is not a duration; use e.g. '5min', '1h', '30s'")
+    if w <= pd.Timedelta(0):
+        raise OpsInputError(f"window must be positive, got {window!r}")
+    return w
+
+
+def _timed_lines(templates: Templates) -> pd.DataFrame:
+    from .logmining import Templates
+
+    if not isinstance(templates, Templates):
+        raise OpsInputError(f"expected the Templates of mine_templates, got "
+                            f"{type(templates).__name__}; run mine_templates(logs) first")
+    lines = templates.lines
+    if "timestamp" not in lines.columns or lines["timestamp"].isna().all():
+        raise OpsInputError("log signals need timestamps: mine a logs frame with a 'timestamp' "
+                            "column (e.g. from jupyter_ops.io.load_logs), not bare lines")
+    return lines[lines["timestamp"].notna()]
+
+
+def template_rates(templates: Templates, window: Any = "5min",
+                   top_n: int | None = None) -> pd.DataFrame:
+    """Lines per template per time window (zero-filled), for charts and sparklines.
+
+    Returns columns ``window`` (window start, UTC), ``template_id``, ``count``; with ``top_n``
+    only the most frequent templates.
+    """
+    import pandas as pd
+
+    w = _window(window)
+    lines = _timed_lines(templates)
+    if top_n is not None:
+        keep = lines["template_id"].value_counts().head(top_n).index
+        lines = lines[lines["template_id"].isin(keep)]
+    if not len(lines):
+        return pd.DataFrame({"window": pd.Series([], dtype="datetime64[ns, UTC]"),
+                             "template_id": pd.Series([], dtype=object),
+                             "count": pd.Series([], dtype=np.int64)})
+    counts = (lines.assign(window=lines["timestamp"].dt.floor(w))
+              .groupby(["template_id", "window"]).size())
+    grid = pd.date_range(counts.index.get_level_values("window").min(),
+                         counts.index.get_level_values("window").max(), freq=w)
+    ids = counts.index.get_level_values("template_id").unique()
+    full = counts.reindex(pd.MultiIndex.from_product([ids, grid],
+                                                     names=["template_id", "window"]),
+                          fill_value=0)
+    out = full.rename("count").reset_index()[["window", "template_id", "count"]]
+    out["count"] = out["count"].astype(np.int64)
+    return out
+
+
+def log_signals(templates: Templates, window: Any = "5min", *, warmup: Any = None,
+                baseline: int = 12, factor: float = 3.0, min_count: int = 5) -> pd.DataFrame:
+    """Alert-like events from mined templates: new templates, rate spikes, error bursts.
+
+    Parameters
+    ----------
+    templates : Templates
+        The result of :func:`~jupyter_ops.aiops.mine_templates` on a logs frame with
+        timestamps.
+    window : str or Timedelta, default "5min"
+        Width of the counting windows.
+    warmup : str or Timedelta, optional
+        Templates first seen within this time from the first line are not "new" (default: a
+        quarter of the time span, at least one window). Templates already known from a loaded
+        state keep their earlier first sighting.
+    baseline : int, default 12
+        Number of preceding windows whose mean is a template's (or service's) baseline.
+    factor : float, default 3.0
+        A window spikes when its count is at least ``factor * (baseline mean + 1)``.
+    min_count : int, default 5
+        ... and at least this many lines.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``timestamp``, ``service``, ``name`` ("new template", "template rate spike",
+        "error burst", "warning burst"), ``severity`` ("warning" or "error"), ``message``
+        (with the template text), ``template_id``, ``count``, ``baseline``, ``window_end``;
+        sorted by time. Concatenate with alerts for ``correlate`` / ``timeline``.
+    """
+    import pandas as pd
+
+    w = _window(window)
+    for name, value in (("baseline", baseline), ("min_count", min_count)):
+        if not isinstance(value, (int, np.integer)) or value < 1:
+            raise OpsInputError(f"{name} must be a positive integer, got {value!r}")
+    if not factor > 1:
+        raise OpsInputError(f"factor must be > 1, got {factor!r}")
+    lines = _timed_lines(templates)
+    tpl = templates.templates.set_index("template_id")
+    events: list[dict[str, Any]] = []
+    if not len(lines):
+        return _frame(events)
+    start, end = lines["timestamp"].min(), lines["timestamp"].max()
+    warm = _window(warmup) if warmup is not None else max((end - start) / 4, w)
+    has_service = "service" in lines.columns
+
+    # first service seen per template (for the event's service)
+    first_service = (lines.drop_duplicates("template_id").set_index("template_id")["service"]
+                     if has_service else pd.Series(dtype=object))
+    level_of = _levels(lines)
+
+    # -- new templates ----------------------------------------------------------------------
+    for tid, row in tpl.iterrows():
+        seen = row["first_seen"]
+        if pd.isna(seen) or seen < start + warm or tid not in set(lines["template_id"]):
+            continue
+        lv = level_of.get(tid, "info")
+        events.append({
+            "timestamp": seen, "service": first_service.get(tid, "") if has_service else "",
+            "name": "new template", "severity": "error" if lv == "error" else "warning",
+            "message": _msg(f"new log template {tid} ({int(row['count'])} lines): ",
+                            row["template"]),
+            "template_id": tid, "count": int(row["count"]), "baseline": 0.0,
+            "window_end": seen})
+
+    # -- template rate spikes ---------------------------------------------------------------
+    rates = template_rates(templates, w)
+    for tid, grp in rates.groupby("template_id", sort=False):
+        counts = grp["count"].to_numpy(dtype=float)
+        hot = _spikes(counts, baseline, factor, min_count)
+        for a, b, peak, base in _runs(hot, counts, baseline):
+            t0 = grp["window"].iloc[a]
+            if t0 < start + warm:
+                continue
+            service = ""
+            if has_service:
+                t1 = grp["window"].iloc[b] + w
+                in_run = lines[(lines["template_id"] == tid) & (lines["timestamp"] >= t0)
+                               & (lines["timestamp"] < t1)]
+                service = in_run["service"].value_counts().index[0] if len(in_run) else ""
+            events.append({
+                "timestamp": t0, "service": service,
+                "name": "template rate spike", "severity": "warning",
+                "message": _msg(f"{tid} rose to {int(peak)} lines per {_fmt(w)} (baseline "
+                                f"{base:.1f}): ", tpl.at[tid, "template"]),
+                "template_id": tid, "count": int(peak), "baseline": round(base, 2),
+                "window_end": grp["window"].iloc[b] + w})
+
+    # -- error / warning bursts per service -------------------------------------------------
+    sev = lines["template_id"].map(level_of).fillna("info")
+    if "level" in lines.columns:
+        lv = lines["level"].astype(str).str.lower()
+        sev = np.where(lv.isin(["error", "fatal", "critical", "crit", "err", "severe",
+                                "emerg", "alert"]), "error",
+                       np.where(lv.isin(["warning", "warn"]), "warning",
+                                np.where(lv.isin(["", "unknown"]), sev, "info")))
+    flagged = lines.assign(_sev=np.asarray(sev, dtype=object))
+    flagged = flagged[flagged["_sev"].isin(["error", "warning"])]
+    grid = pd.date_range(start.floor(w), end.floor(w), freq=w)
+    keys = ["service", "_sev"] if has_service else ["_sev"]
+    for key, grp in flagged.groupby(keys, sort=True):
+        if has_service:
+            service, level = key
+        else:
+            service, level = "", key[0] if isinstance(key, tuple) else key
+        per = grp.groupby(grp["timestamp"].dt.floor(w)).size().reindex(grid, fill_value=0)
+        counts = per.to_numpy(dtype=float)
+        hot = _spikes(counts, baseline, factor, min_count)
+        for a, b, peak, base in _runs(hot, counts, baseline):
+            t0 = grid[a]
+            in_run = grp[(grp["timestamp"] >= t0) & (grp["timestamp"] < grid[b] + w)]
+            top = in_run["template_id"].value_counts().index[0]
+            events.append({
+                "timestamp": t0, "service": service, "name": f"{level} burst",
+                "severity": level,
+                "message": _msg(f"{int(peak)} {level} lines per {_fmt(w)} (baseline "
+                                f"{base:.1f}); most frequent {top}: ", tpl.at[top, "template"]),
+                "template_id": top, "count": int(peak), "baseline": round(base, 2),
+                "window_end": grid[b] + w})
+    return _frame(events)
+
+
+def _levels(lines: pd.DataFrame) -> dict[str, str]:
+    """Worst level per template: from the ``level`` column, else from words in the text."""
+    out: dict[str, str] = {}
+    if "level" in lines.columns:
+        lv = lines["level"].astype(str).str.lower()
+        for tid, worst in lines.assign(_lv=lv).groupby("template_id")["_lv"]:
+            vals = set(worst)
+            if vals & {"error", "fatal", "critical", "crit", "err", "severe", "emerg", "alert"}:
+                out[tid] = "error"
+            elif vals & {"warning", "warn"}:
+                out[tid] = "warning"
+            elif vals - {"", "unknown"}:
+                out[tid] = "info"
+    for tid, example in lines.drop_duplicates("template_id")[["template_id",
+                                                              "message"]].itertuples(False):
+        if tid in out:
+            continue
+        out[tid] = ("error" if _ERROR_WORDS.search(example)
+                    else "warning" if _WARN_WORDS.search(example) else "info")
+    return out
+
+
+def _spikes(counts: np.ndarray, baseline: int, factor: float, min_count: int) -> np.ndarray:
+    """Windows whose count is >= factor * (mean of the preceding ``baseline`` windows + 1)."""
+    n = len(counts)
+    if n == 0:
+        return np.zeros(0, bool)
+    csum = np.concatenate([[0.0], np.cumsum(counts)])
+    idx = np.arange(n)
+    lo = np.maximum(idx - baseline, 0)
+    width = idx - lo
+    base = np.where(width > 0, (csum[idx] - csum[lo]) / np.maximum(width, 1), 0.0)
+    # a window needs some history before it can spike (else every first burst would)
+    return (width >= min(baseline, 3)) & (counts >= min_count) & (counts >= factor * (base + 1))
+
+
+def _runs(hot: np.ndarray, counts: np.ndarray, baseline: int):
+    """Consecutive hot windows -> (first, last, peak count, baseline mean before the run)."""
+    i, n = 0, len(hot)
+    while i < n:
+        if not hot[i]:
+            i += 1
+            continue
+        j = i
+        while j + 1 < n and hot[j + 1]:
+            j += 1
+        lo = max(i - baseline, 0)
+        base = float(counts[lo:i].mean()) if i > lo else 0.0
+        yield i, j, float(counts[i:j + 1].max()), base
+        i = j + 1
+
+
+def _msg(prefix: str, template: str) -> str:
+    text = prefix + template
+    return text if len(text) <= _MAX_MESSAGE else text[:_MAX_MESSAGE - 1] + "…"
+
+
+def _fmt(w: pd.Timedelta) -> str:
+    secs = int(w.total_seconds())
+    if secs % 3600 == 0:
+        return f"{secs // 3600}h"
+    if secs % 60 == 0:
+        return f"{secs // 60}min"
+    return f"{w.total_seconds():g}s"
+
+
+def _frame(events: list[dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
+    if not events:
+        return pd.DataFrame({
+            "timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
+            "service": pd.Series([], dtype=object), "name": pd.Series([], dtype=object),
+            "severity": pd.Series([], dtype=object), "message": pd.Series([], dtype=object),
+            "template_id": pd.Series([], dtype=object),
+            "count": pd.Series([], dtype=np.int64), "baseline": pd.Series([], dtype=float),
+            "window_end": pd.Series([], dtype="datetime64[ns, UTC]")})
+    df = pd.DataFrame(events)[SIGNAL_COLUMNS]
+    for col in ("timestamp", "window_end"):
+        df[col] = pd.to_datetime(df[col], utc=True)
+    df["count"] = df["count"].astype(np.int64)
+    df["baseline"] = df["baseline"].astype(float)
+    return df.sort_values(["timestamp", "name", "service"], kind="stable").reset_index(drop=True)
