@@ -399,3 +399,22 @@ def test_fingerprint_equals_a_real_alertmanager_fingerprint():
     got = load_alerts([{"labels": labels, "annotations": {}, "startsAt": "2022-07-29T11:13:27Z"}])
     assert got["service"].iloc[0] == "eric-pm-kube-state-metrics"  # from the job label
     assert got["fingerprint"].iloc[0] == "fbab788ec4c1018b"
+
+
+def test_mapping_onto_an_existing_column_is_an_error():
+    df = _alerts().assign(ts="2024-05-01")
+    with pytest.raises(OpsInputError, match=r"after columns= the alerts have more than one column "
+                                            r"named 'timestamp'; columns found: timestamp, "
+                                            r"service, name, severity, incident, ts"):
+        load_alerts(df, columns={"ts": "timestamp"})
+
+
+def test_non_iso_timestamp_strings():
+    df = pd.DataFrame({"timestamp": ["05/01/2024 10:00:00", "05/01/2024 10:00:30"],
+                       "service": "s", "name": "n"})
+    got = load_alerts(df)
+    assert got["timestamp"].tolist() == [pd.Timestamp("2024-05-01T10:00:00Z"),
+                                         pd.Timestamp("2024-05-01T10:00:30Z")]
+    other = pd.DataFrame({"timestamp": ["2024-05-01 10:00:00 UTC", "May 1 2024 10:00"],
+                          "service": "s", "name": "n"})
+    assert load_alerts(other)["timestamp"].nunique() == 1

@@ -250,3 +250,11 @@ def test_hundred_thousand_lines(tmp_path, shared_data):
     got = load_logs(path)
     assert len(got) == 100_000
     assert not got["continuation"].any()
+
+
+def test_utf16_log_with_bom(tmp_path):
+    path = tmp_path / "win.log"
+    path.write_bytes("2024-05-01 10:00:00 WARN disk é\r\n".encode("utf-16"))
+    got = load_logs(path)
+    assert got["message"].tolist() == ["disk é"]
+    assert got["level"].tolist() == ["warning"]

@@ -128,3 +128,11 @@ def test_metrics_round_trip_parquet(tmp_path):
     path = tmp_path / "m.parquet"
     first.to_parquet(path)
     pd.testing.assert_frame_equal(first, load_metrics(path), check_dtype=False)
+
+
+def test_metric_column_means_long_form_and_value_is_required():
+    df = pd.DataFrame({"timestamp": ["2024-05-01"], "metric": ["cpu"], "val": [1.0]})
+    with pytest.raises(OpsInputError, match=r"metrics are missing column 'value'; columns found: "
+                                            r"timestamp, metric, val. Map yours with "
+                                            r"columns=\{'val': 'value'\}"):
+        load_metrics(df)

@@ -101,7 +101,15 @@ def apply_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None, what: 
             f"columns= maps {', '.join(repr(m) for m in missing)} but the {what} have no such "
             f"column; columns found: {fmt_columns(frame.columns)}"
         )
-    return frame.rename(columns=dict(columns))
+    renamed = frame.rename(columns=dict(columns))
+    dup = sorted({str(col) for col in renamed.columns[renamed.columns.duplicated()]})
+    if dup:
+        raise OpsInputError(
+            f"after columns= the {what} have more than one column named "
+            f"{', '.join(repr(d) for d in dup)}; columns found: {fmt_columns(frame.columns)}. "
+            f"Map only one column to each name (or drop the other first)"
+        )
+    return renamed
 
 
 def _suggest(required: str, found: list[str]) -> str | None:
@@ -119,6 +127,12 @@ def require_columns(frame: pd.DataFrame, required: Iterable[str], what: str) -> 
     The error names the missing column, the columns found and a ``columns=`` mapping to try.
     """
     found = [str(c) for c in frame.columns]
+    dup = sorted({str(col) for col in frame.columns[frame.columns.duplicated()]})
+    if dup:
+        raise OpsInputError(
+            f"the {what} have duplicate column names: {', '.join(repr(d) for d in dup)}; "
+            f"rename or drop them"
+        )
     renames: dict[Any, str] = {}
     for col in required:
         if col in frame.columns:
@@ -247,10 +261,19 @@ def _parse_strings(s: pd.Series) -> pd.Series:
             parsed = parsed.astype(TS_DTYPE)
             left = parsed.isna().to_numpy() & _present_mask(s)
             if left.any():
-                # not ISO 8601: dateutil, value by value (month first for 01/02/2024)
                 text = obj[left].map(lambda v: v.strip() if isinstance(v, str) else v)
-                retry = pd.to_datetime(text, utc=True, format="mixed", errors="coerce")
-                parsed[left] = retry.astype(TS_DTYPE)
+                # one non-ISO format (guessed from the first value, e.g. 05/01/2024 10:00) is
+                # parsed in C; only what still fails goes to dateutil value by value
+                try:
+                    retry = pd.to_datetime(text, utc=True, errors="coerce")
+                except (ValueError, TypeError):
+                    retry = pd.Series(pd.NaT, index=text.index, dtype=TS_DTYPE)
+                retry = retry.astype(TS_DTYPE)
+                still = retry.isna().to_numpy()
+                if still.any():
+                    more = pd.to_datetime(text[still], utc=True, format="mixed", errors="coerce")
+                    retry[still] = more.astype(TS_DTYPE)
+                parsed[left] = retry.to_numpy()
         return parsed
     # Python datetimes, Timestamps, numbers or a mix: convert value by value
     present = _present_mask(s)

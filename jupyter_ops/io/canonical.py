@@ -512,7 +512,9 @@ def load_metrics(
     frame = c.apply_columns(frame, columns, what)
     c.check_not_empty(frame, what)
     frame = c.require_columns(frame, ("timestamp",), what)
-    has_long = "value" in frame.columns and ("metric" in frame.columns or metric is not None)
+    # a metric column means long form (then value is required); else wide unless value +
+    # metric= describe one long series
+    has_long = "metric" in frame.columns or ("value" in frame.columns and metric is not None)
     if wide is None:
         wide = not has_long
     default_service = service if service is not None else (

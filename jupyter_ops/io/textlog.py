@@ -312,6 +312,8 @@ def read_log_file(
         raw = gzip.decompress(p.read_bytes()) if p.name.lower().endswith(".gz") else p.read_bytes()
     except (OSError, EOFError) as exc:
         raise OpsInputError(f"cannot read {p}: {exc}")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with BOM (Windows tools)
+        encoding = "utf-16"
     try:
         text = raw.decode(encoding, errors="replace")
     except LookupError:
