@@ -152,6 +152,7 @@ class _SeriesState:
     tails: dict = field(default_factory=dict)
     since_flag: int = 10 ** 9
     learn_n: int = 0
+    check_at: int = 0
     range_hi: float = float("-inf")
     range_lo: float = float("inf")
     range_n: int = 0
@@ -276,18 +277,10 @@ class AnomalyDetector:
         return pd.DataFrame(rows, columns=METHOD_COLUMNS)
 
     # -- internals -----------------------------------------------------------------------
-    def _learn_n(self, n: int, period: int | None = None) -> int:
+    def _learn_n(self, n: int) -> int:
         """Learning points of a fresh series of ``n`` points: ``learn`` of it, at most
-        ``history`` (once the reference window is full there is nothing more to wait for).
-
-        With ``method="auto"`` and a daily ``period``, learning covers two days (even beyond
-        ``history``) when the series holds at least three, so that the seasonal check has
-        something to see.
-        """
-        k = min(int(self.learn * n), self.history)
-        if self.method == "auto" and period and n >= 3 * period and self.learn > 0:
-            k = max(k, 2 * period + 1)
-        return k
+        ``history`` (once the reference window is full there is nothing more to wait for)."""
+        return min(int(self.learn * n), self.history)
 
     def _run(self, df: pd.DataFrame, fitting: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
         import numpy as np
@@ -317,20 +310,62 @@ class AnomalyDetector:
                 st = self._new_state(key, part, fitting)
                 self._series[key] = st
             learn_n = len(part) if fitting else (st.learn_n if key in new_series else 0)
-            if st.method == "iforest":
-                d = if_dev[key[0]].reindex(part["timestamp"]).to_numpy(dtype=float)
+            cut = st.check_at - st.n_seen if st.check_at else 0
+            if 0 < cut < len(part):
+                # auto: robust until two days are seen, then the daily check (once)
+                d1, s1, f1, e1 = self._process(st, key, part.iloc[:cut], learn_n, fitting,
+                                               if_dev)
+                self._recheck(st)
+                d2, s2, f2, eps = self._process(st, key, part.iloc[cut:],
+                                                max(learn_n - cut, 0), fitting, if_dev)
+                d, s, f = np.r_[d1, d2], np.r_[s1, s2], np.r_[f1, f2]
+                used[rows] = np.r_[np.full(cut, "robust", dtype=object),
+                                   np.full(len(part) - cut, st.method, dtype=object)]
+                eps = e1 + eps
             else:
-                d = self._deviation(st, part)
-            s = self._score_stage(st, d, part["value"].to_numpy(dtype=float))
-            f, eps = self._detect(st, key, part, s, learn_n, fitting)
-            st.n_seen += len(part)
+                d, s, f, eps = self._process(st, key, part, learn_n, fitting, if_dev)
+                if st.check_at and st.n_seen == st.check_at:
+                    self._recheck(st)
+                used[rows] = st.method
             dev[rows], score[rows], flag[rows] = d, s, f
-            used[rows] = st.method
             episodes.extend(eps)
             if st.episode is not None and not fitting:
                 # still above the low threshold at the end of the chunk: report it as ongoing
                 episodes.append(_close(st.episode, st, ongoing=True))
         return self._frame(df, dev, score, flag, used), _episodes_frame(episodes)
+
+    def _process(self, st: _SeriesState, key: tuple[str, str], part: pd.DataFrame,
+                 learn_n: int, fitting: bool, if_dev: dict) -> tuple[Any, Any, Any, list]:
+        """Deviation, score, flags and closed episodes of one piece of one series."""
+        x = part["value"].to_numpy(dtype=float)
+        if st.method == "iforest":
+            d = if_dev[key[0]].reindex(part["timestamp"]).to_numpy(dtype=float)
+        else:
+            d = self._deviation(st, part)
+        if st.check_at:
+            st.tails["probe"].extend(x)
+        s = self._score_stage(st, d, x)
+        f, eps = self._detect(st, key, part, s, learn_n, fitting)
+        st.n_seen += len(part)
+        return d, s, f, eps
+
+    def _recheck(self, st: _SeriesState) -> None:
+        """``auto``'s deferred seasonality check, once two periods have been seen."""
+        from ._detectors import Tail, daily_autocorrelation
+
+        x = st.tails.pop("probe").values
+        st.check_at = 0
+        acf = daily_autocorrelation(x, st.period)
+        if acf >= 0.5:
+            st.method = "seasonal"
+            st.reason = (f"daily autocorrelation {acf:.2f} >= 0.5 over the first 2 days "
+                         "(robust before)")
+            t = Tail(max(st.period * self.cycles, self.window))
+            t.extend(x)
+            st.tails["x"] = t
+        else:
+            st.reason = f"daily autocorrelation {acf:.2f} < 0.5 over the first 2 days"
+            st.period = 0
 
     def _frame(self, df: pd.DataFrame, dev: np.ndarray, score: np.ndarray, flag: np.ndarray,
                used: np.ndarray) -> pd.DataFrame:
@@ -349,7 +384,7 @@ class AnomalyDetector:
 
 
         period_day = _period(part["timestamp"], "1D")
-        learn_n = len(part) if fitting else self._learn_n(len(part), period_day)
+        learn_n = len(part) if fitting else self._learn_n(len(part))
         x = part["value"].to_numpy()[:max(learn_n, 1)]
         ts = part["timestamp"].iloc[:max(learn_n, 1)]
         st = self._choose(key, x, ts, part, period_day)
@@ -359,7 +394,7 @@ class AnomalyDetector:
     def _choose(self, key: tuple[str, str], x: np.ndarray, ts: pd.Series, part: pd.DataFrame,
                 period_day: int | None) -> _SeriesState:
         """The method of a new series (``auto``: seasonal if periodic, else robust)."""
-        from ._detectors import daily_autocorrelation
+        from ._detectors import Tail, daily_autocorrelation
 
         if self.method in ("robust", "iforest"):
             st = _SeriesState(self.method, f"{self.method} chosen by the caller")
@@ -387,6 +422,12 @@ class AnomalyDetector:
                 else:
                     st = _SeriesState("robust", f"daily autocorrelation {acf:.2f} < 0.5 "
                                       f"over {span_days:.1f} days")
+            elif period_day and len(part) >= 2 * period_day + 1:
+                # too little to judge now, enough later: check once two days have been seen
+                st = _SeriesState("robust", f"learning data spans {span_days:.1f} days: "
+                                  "robust until 2 days are seen", period=period_day)
+                st.check_at = 2 * period_day + 1
+                st.tails["probe"] = Tail(st.check_at)
             else:
                 st = _SeriesState("robust", f"learning data spans {span_days:.1f} days "
                                   "(< 2 days): no daily profile")
