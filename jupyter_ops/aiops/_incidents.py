@@ -79,9 +79,13 @@ def utc_timestamps(values: pd.Series, what: str, column: str = "timestamp") -> p
             out = pd.to_datetime(num, unit=unit, utc=True, errors="coerce")
         else:
             obj = values.astype(object)
+            try:
+                out = pd.to_datetime(obj, utc=True, errors="coerce", format="mixed")
+            except (ValueError, TypeError):  # pragma: no cover - pandas < 2.0
+                out = pd.to_datetime(obj, utc=True, errors="coerce")
+            _raise_unparseable(values, out, what, column)
             present = obj.notna().to_numpy()
-            is_ts = np.array([hasattr(v, "tzinfo") for v in obj], dtype=bool) if len(obj) else \
-                np.zeros(0, bool)
+            is_ts = np.array([hasattr(v, "tzinfo") for v in obj], dtype=bool)
             aware = np.array([
                 (getattr(v, "tzinfo", None) is not None) if t else
                 bool(_TZ_SUFFIX.search(str(v))) for v, t in zip(obj, is_ts, strict=False)
@@ -94,22 +98,22 @@ def utc_timestamps(values: pd.Series, what: str, column: str = "timestamp") -> p
                     f"{what}: column {column!r} mixes time zones: rows {', '.join(a)} have a "
                     f"UTC offset and rows {', '.join(n)} do not; give every timestamp an offset "
                     "(e.g. 2026-01-05T10:00:00Z) or none (naive times are read as UTC)")
-            try:
-                out = pd.to_datetime(obj, utc=True, errors="coerce", format="mixed")
-            except (ValueError, TypeError):  # pragma: no cover - pandas < 2.0
-                out = pd.to_datetime(obj, utc=True, errors="coerce")
-        bad = out.isna().to_numpy() & values.notna().to_numpy()
-        if bad.any():
-            rows = np.flatnonzero(bad)[:3]
-            shown = ", ".join(f"row {values.index[i]}: {str(values.iloc[i])[:40]!r}" for i in rows)
-            raise OpsInputError(
-                f"{what}: {int(bad.sum())} value(s) of {column!r} cannot be parsed as time "
-                f"({shown}); use ISO 8601 such as 2026-01-05T10:00:00Z or epoch seconds")
+        _raise_unparseable(values, out, what, column)
     if out.isna().any():
         i = int(np.flatnonzero(out.isna().to_numpy())[0])
         raise OpsInputError(f"{what}: {int(out.isna().sum())} row(s) have no {column!r} "
                             f"(first: row {values.index[i]}); drop them or fill them in")
     return out.astype("datetime64[ns, UTC]")
+
+
+def _raise_unparseable(values: pd.Series, out: pd.Series, what: str, column: str) -> None:
+    bad = out.isna().to_numpy() & values.notna().to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)[:3]
+        shown = ", ".join(f"row {values.index[i]}: {str(values.iloc[i])[:40]!r}" for i in rows)
+        raise OpsInputError(
+            f"{what}: {int(bad.sum())} value(s) of {column!r} cannot be parsed as time "
+            f"({shown}); use ISO 8601 such as 2026-01-05T10:00:00Z or epoch seconds")
 
 
 def normalise_severity(values: pd.Series) -> pd.Series:
