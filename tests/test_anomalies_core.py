@@ -105,9 +105,9 @@ def test_anomalies_frame_has_one_row_per_input_point_in_input_order():
 
 
 # -- streaming -------------------------------------------------------------------------------
-@pytest.mark.parametrize("method", ["robust", "seasonal"])
+@pytest.mark.parametrize("method", ["robust", "seasonal", "auto"])
 def test_fit_then_score_equals_scoring_the_concatenation(method):
-    x = daily(4000, seed=3) if method == "seasonal" else noise(4000, seed=3)
+    x = noise(4000, seed=3) if method == "robust" else daily(4000, seed=3)
     x[3000] += 30
     x[3500:] += 8
     df = frame(x)
@@ -122,6 +122,17 @@ def test_fit_then_score_equals_scoring_the_concatenation(method):
     assert (streamed["is_anomaly"].to_numpy() == whole["is_anomaly"].to_numpy()).all()
     assert streamed["is_anomaly"].sum() >= 2  # the spike and the shift
     assert det.methods_frame().iloc[0]["points"] == 4000
+    if method == "auto":  # both runs saw >= 2 days before choosing: the same choice
+        assert det.methods_frame().iloc[0]["method"] == "seasonal"
+
+
+def test_auto_starts_robust_and_switches_once_two_days_are_seen():
+    res = detect_anomalies(frame(daily(1200)))  # 4 days; 15 % learning is < 2 days
+    m = res.methods.iloc[0]
+    assert m["method"] == "seasonal" and "first 2 days" in m["reason"]
+    used = res.anomalies["method"]
+    assert (used.iloc[:577] == "robust").all() and (used.iloc[577:] == "seasonal").all()
+    assert len(flagged(res)) == 0
 
 
 def test_fit_flags_nothing_and_unfitted_series_learn_first():

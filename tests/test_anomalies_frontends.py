@@ -41,6 +41,14 @@ def test_magic_stores_result_and_logs_it(ip):
     assert bundle["application/vnd.jupyter-ops.result+json"]["tables"][0]["name"] == "episodes"
 
 
+def test_magic_reads_an_attribute_of_a_notebook_variable(ip):
+    from types import SimpleNamespace
+
+    ip.user_ns["scenario"] = SimpleNamespace(metrics=metrics())
+    res = ip.run_line_magic("aiops_anomalies", "scenario.metrics")
+    assert len(res.methods) == 4
+
+
 def test_magic_options_and_file_input(ip, tmp_path):
     path = tmp_path / "m.csv"
     metrics().to_csv(path, index=False)
