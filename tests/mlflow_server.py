@@ -7,13 +7,46 @@ and kept across restarts, so runs buffered while the server is down can be synce
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+_TEMPLATE: Path | None = None
+
+
+def template_db() -> Path:
+    """An empty MLflow SQLite store, created once per test process.
+
+    Creating a store runs MLflow's schema migrations (several seconds here); copying this
+    file is instant, so every test can still get a store of its own.
+    """
+    global _TEMPLATE
+    if _TEMPLATE is None or not _TEMPLATE.exists():
+        from mlflow.tracking import MlflowClient
+
+        d = Path(tempfile.mkdtemp(prefix="jops-mlflow-template-"))
+        cwd = os.getcwd()
+        os.chdir(d)  # the Default experiment's artifact folder is made relative to the cwd
+        try:
+            MlflowClient(f"sqlite:///{d / 'template.db'}").search_experiments()
+        finally:
+            os.chdir(cwd)
+        _TEMPLATE = d / "template.db"
+    return _TEMPLATE
+
+
+def fresh_store(path: Path) -> str:
+    """Copy the template store to ``path`` (a .db file); its ``sqlite:///`` URI."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template_db(), path)
+    return f"sqlite:///{path}"
 
 
 def free_port() -> int:
@@ -36,6 +69,8 @@ class MlflowServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60.0) -> MlflowServer:
+        if not (self.root / "s.db").exists():
+            fresh_store(self.root / "s.db")
         env = dict(os.environ)
         env.pop("MLFLOW_TRACKING_URI", None)
         cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1",

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("mlflow")
 
-from mlflow_server import MlflowServer  # noqa: E402
+from mlflow_server import MlflowServer, fresh_store  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +20,7 @@ def server(tmp_path_factory):
 @pytest.fixture
 def buffer(tmp_path, monkeypatch):
     d = tmp_path / "buffer"
+    fresh_store(d / "buffer.db")
     monkeypatch.setenv("JUPYTER_OPS_BUFFER_DIR", str(d))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     yield d
@@ -48,7 +49,9 @@ def test_online_run_lands_on_server(ip, server, buffer):
     assert card.status == "FINISHED" and not card.buffered
     run = MlflowClient(server.uri).get_run(card.run_id)
     assert run.data.params == {"alpha": "3"}
-    assert not (buffer / "buffer.db").exists()
+    from jupyter_ops.mlops import buffered_runs
+
+    assert buffered_runs().empty
 
 
 def test_unreachable_server_buffers_then_sync_pushes_once(ip, server, buffer):
