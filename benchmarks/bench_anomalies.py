@@ -26,6 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 NAB = SHARED / "data" / "nab"
 DATA, WINDOWS = NAB / "data", NAB / "labels" / "combined_windows.json"
+if str(ROOT) not in sys.path:  # run from a checkout without an installed package
+    sys.path.insert(0, str(ROOT))
 
 #: published normalised scores on these 35 files (standard profile, see data/README.md)
 PUBLISHED = {"Numenta HTM": 66.5, "Skyline": 33.8, "Windowed Gaussian": 21.9, "random": 18.6}

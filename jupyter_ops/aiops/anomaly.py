@@ -413,7 +413,7 @@ class AnomalyDetector:
                 acf = daily_autocorrelation(x, period_day)
                 week = _period(part["timestamp"], "7D")
                 acf_w = daily_autocorrelation(x, week) if week and span_days >= 14 else 0.0
-                if acf_w >= 0.5 and acf_w > acf + 0.1:
+                if acf_w >= 0.5 and acf_w > acf:
                     st = _SeriesState("seasonal", f"weekly autocorrelation {acf_w:.2f} >= 0.5 "
                                       f"over {span_days:.1f} days", period=week)
                 elif acf >= 0.5:
