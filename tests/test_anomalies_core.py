@@ -278,3 +278,12 @@ def test_episode_running_at_the_end_is_reported_as_ongoing():
     assert bool(last["ongoing"]) and last["onset"] == res.anomalies["timestamp"].iloc[2990]
     closed = detect_anomalies(frame(np.r_[x[:2995], noise(100, seed=9)]), method="robust")
     assert not closed.episodes["ongoing"].any()
+
+
+def test_mixed_offsets_are_converted_to_utc_and_naive_is_taken_as_utc():
+    df = pd.DataFrame({"timestamp": ["2026-01-01T00:00:00+01:00", "2026-01-01T00:00:00Z",
+                                     "2026-01-01 02:00"], "value": [1.0, 2.0, 3.0]})
+    ts = detect_anomalies(df).anomalies["timestamp"]
+    assert [t.isoformat() for t in ts] == ["2025-12-31T23:00:00+00:00",
+                                           "2026-01-01T00:00:00+00:00",
+                                           "2026-01-01T02:00:00+00:00"]
