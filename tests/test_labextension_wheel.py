@@ -55,8 +55,9 @@ def nodeless_venv(wheel, tmp_path_factory) -> tuple[Path, dict[str, str]]:
         [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         text=True).strip())
     (site / "outer-env.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    _run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--prefix",
-          str(venv), str(wheel)], dict(os.environ), base)
+    # --ignore-installed: without it pip uninstalls the outer (editable) jupyter-ops first
+    _run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--ignore-installed",
+          "--prefix", str(venv), str(wheel)], dict(os.environ), base)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "VIRTUAL_ENV"))}
     env.update({
         "PATH": str(venv / "bin"),
