@@ -136,6 +136,9 @@ class Templates(Result):
         n_new = len(batch.messages)
         ids = self._state.add(batch.messages, batch.ts)
         self._state.regroup()
+        blank = [k for k, key in enumerate(self._state.keys) if not key or key.isspace()]
+        if blank and len(ids):
+            batch.issues["empty_lines"] = int(np.isin(ids, blank).sum())
         self._ids = np.concatenate([self._ids, ids])
         self._messages.extend(batch.messages)
         self._ts = _extend(self._ts, batch.ts, n_old, n_new, _NAT, np.int64)
@@ -448,7 +451,7 @@ def _read_path(path: str | os.PathLike) -> _Batch:
 
 def _read_lines(items: list[Any], digest: str | None = None) -> _Batch:
     bad = 0
-    if not all(type(x) is str for x in items):
+    if items and set(map(type, items)) != {str}:  # C-level check; the loop only if needed
         fixed = []
         for x in items:
             if isinstance(x, str):
@@ -474,9 +477,11 @@ def _read_lines(items: list[Any], digest: str | None = None) -> _Batch:
             chunk = items[start:start + 65536]
             h.update(("\n".join(chunk) + "\n").encode("utf-8", "surrogatepass"))
         digest = h.hexdigest()
-    issues = {"empty_lines": sum(1 for x in items if not x or x.isspace()),
-              "undecodable_lines": bad,
-              "long_lines": sum(1 for x in items if len(x) > LONG_LINE),
+    # empty lines are counted from their (blank) keys after mining; long ones only if any
+    longest = max(map(len, items), default=0)
+    issues = {"empty_lines": 0, "undecodable_lines": bad,
+              "long_lines": sum(1 for x in items if len(x) > LONG_LINE)
+              if longest > LONG_LINE else 0,
               "crlf_line_ends": 0}
     return _Batch(items, issues=issues, digest=digest)
 

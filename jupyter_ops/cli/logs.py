@@ -1,13 +1,106 @@
-"""CLI subcommands for this capability (filled in by its issue).
+"""``jupyter-ops aiops logs FILE``: log templates (and signals) from the command line.
 
-``register(sub)`` adds parsers; the optional ``demo(ctx)`` adds this capability's part of
-``jupyter-ops demo`` (see :mod:`jupyter_ops.cli.demo`).
+``demo(ctx)`` mines the demo incident scenario's logs into the demo report.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """No subcommands yet."""
+    p = sub.add_parser(
+        "logs", help="mine log templates and log anomaly signals",
+        description="Group the lines of a log file into templates (variables shown as <*>) "
+        "and print them by count; with timestamps, also print log signals (new templates, "
+        "rate spikes, error bursts). Exit status 0, or 2 on bad input.")
+    p.add_argument("file", help="log file: plain text (.gz allowed) or a CSV/Parquet/JSON "
+                   "table with a message column")
+    p.add_argument("--service", default=None,
+                   help="only this service (tables); names the service of a text log")
+    p.add_argument("--raw", action="store_true",
+                   help="mine whole raw lines (no timestamp/level detection)")
+    p.add_argument("--mask", action="append", default=None,
+                   help="extra regex whose matches are variables (repeatable)")
+    p.add_argument("--top", type=int, default=30, help="templates to print (default 30)")
+    p.add_argument("--window", default="5min", help="window of the log signals (default 5min)")
+    p.add_argument("--state", default=None,
+                   help="continue from this saved state (JSON) if it exists and save the "
+                   "updated state back to it")
+    p.add_argument("--report", default=None,
+                   help="also write a report (.html, .md or .json by suffix)")
+    p.add_argument("--csv", default=None, help="write the templates table to this CSV")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    import pandas as pd
+
+    from ..aiops.logmining import Templates, mine_templates
+    from ..errors import OpsInputError
+
+    if not os.path.isfile(args.file):
+        raise OpsInputError(f"log file {args.file!r} does not exist")
+    if args.top < 0:
+        raise OpsInputError(f"--top must be >= 0, got {args.top}")
+    if args.raw:
+        source: Any = args.file
+    else:
+        from .. import io
+
+        source = io.load_logs(args.file, service=args.service)
+        if args.service is not None and "service" in source.columns:
+            mask = source["service"].astype(str) == args.service
+            if not mask.any():
+                raise OpsInputError(f"no lines of service {args.service!r} in {args.file}")
+            source = source[mask].reset_index(drop=True)
+    if args.state and os.path.exists(args.state):
+        result = Templates.load(args.state).update(source)
+    else:
+        result = mine_templates(source, masks=args.mask)
+    print(result.summary())
+    table = result.tables()["templates"].head(args.top)
+    with pd.option_context("display.width", 160, "display.max_colwidth", 90):
+        print(table[["template_id", "count", "template"]].to_string(index=False))
+    signals = None
+    if "timestamp" in result.lines.columns and result.lines["timestamp"].notna().any():
+        from ..aiops.logsignals import log_signals
+
+        signals = log_signals(result, window=args.window)
+        print(f"\n{len(signals)} log signals")
+        if len(signals):
+            with pd.option_context("display.width", 160, "display.max_colwidth", 90):
+                print(signals[["timestamp", "service", "name", "severity",
+                               "message"]].to_string(index=False))
+    if args.state:
+        result.save(args.state)
+        print(f"wrote {args.state}", file=sys.stderr)
+    if args.csv:
+        result.templates.to_csv(args.csv, index=False)
+        print(f"wrote {args.csv}", file=sys.stderr)
+    if args.report:
+        from ..report import Report
+
+        report = Report("Log templates")
+        report.add(result, call="jupyter-ops aiops logs " + args.file)
+        if signals is not None:
+            report.add(signals, title="Log signals")
+        path = report.save(args.report)
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def demo(ctx: Any) -> None:
+    """Templates and log signals of the demo incident's logs, added to the demo report."""
+    from ..aiops.logmining import mine_templates
+    from ..aiops.logsignals import log_signals
+
+    result = mine_templates(ctx.incidents.logs)
+    ctx.report.add(result, call=f"mine_templates(incident_scenario(seed={ctx.seed}).logs)")
+    signals = log_signals(result)
+    ctx.report.add(signals, title="Log signals (new templates, rate spikes, error bursts)",
+                   call="log_signals(templates)")
