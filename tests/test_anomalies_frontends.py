@@ -111,3 +111,12 @@ def test_demo_step_adds_the_anomalies_to_the_report(tmp_path):
     path = ctx.report.save(tmp_path / "r.md")
     text = open(path, encoding="utf-8").read()
     assert "Metric anomalies" in text and "episode" in text
+
+
+def test_hostile_service_names_are_escaped_in_html():
+    df = metrics()
+    df["service"] = df["service"].replace("db", "<script>alert(1)</script>")
+    from jupyter_ops.aiops import detect_anomalies
+
+    html = detect_anomalies(df)._repr_html_()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
