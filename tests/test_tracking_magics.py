@@ -291,3 +291,21 @@ def test_default_store_is_sqlite_in_cwd(ip, tmp_path, monkeypatch):
     assert f"mlflow ui --backend-store-uri sqlite:///{tmp_path}/mlflow.db" in card.summary()
     assert list(_client(f"sqlite:///{tmp_path}/mlflow.db").search_runs(["0"]))[0].info.run_id \
         == card.run_id
+
+
+def test_run_comparer_widget_updates(ip, store):
+    from jupyter_ops.widgets import RunComparer
+
+    cards = [ip.run_cell_magic("mlops_track", f"-e wid -n w{i} --no-autolog",
+                               f"k = {i}\n{{'acc': {i / 10}, 'f1': {i / 20}}}\n")
+             for i in range(4)]
+    rc = RunComparer("wid")
+    assert len(rc.run_picker.value) == 3 and set(rc.all_metrics) == {"acc", "f1"}
+    assert rc.result is not None and len(rc.result.runs) == 3
+    rc.run_picker.value = (cards[0].run_id, cards[3].run_id)
+    assert set(rc.result.runs["run_id"]) == {cards[0].run_id, cards[3].run_id}
+    rc.metric_picker.value = ("acc",)
+    assert list(rc.result.metrics["metric"]) == ["acc"]
+    assert "metric_per_run" in rc.chart_specs and "parallel_coordinates" not in rc.chart_specs
+    rc.run_picker.value = ()
+    assert rc.result is None and "select" in rc.message.value
