@@ -259,7 +259,9 @@ def _parse_strings(s: pd.Series) -> pd.Series:
             warnings.simplefilter("ignore")
             parsed = pd.to_datetime(s, utc=True, format="ISO8601", errors="coerce")
             parsed = parsed.astype(TS_DTYPE)
-            left = parsed.isna().to_numpy() & _present_mask(s)
+            left = parsed.isna().to_numpy().copy()
+            if left.any():
+                left &= _present_mask(s)
             if left.any():
                 text = obj[left].map(lambda v: v.strip() if isinstance(v, str) else v)
                 # one non-ISO format (guessed from the first value, e.g. 05/01/2024 10:00) is

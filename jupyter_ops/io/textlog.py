@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -83,6 +84,10 @@ _LEVEL_NEAR = re.compile(
 )
 
 
+#: levels are looked for in this many leading characters of the text after the timestamp
+_LEVEL_SPAN = 200
+
+
 def _split_lines(text: str) -> list[str]:
     # split on \n only (str.splitlines also splits on form feeds and other controls found in
     # binary junk, which would shift line numbers); a trailing \r of Windows line ends goes
@@ -109,18 +114,56 @@ def _sample(lines: list[str]) -> list[str]:
     return nonblank
 
 
+def _levels(texts: Iterable[Any]) -> tuple[list[Any], list[Any]]:
+    """Level word (or None) of each text and the text without a leading level token.
+
+    One plain loop: cheaper than three pandas regex passes (extract, extract, replace).
+    """
+    first, near = _LEVEL_FIRST.match, _LEVEL_NEAR.match
+    levels: list[Any] = []
+    rests: list[Any] = []
+    for t in texts:
+        if not isinstance(t, str):
+            levels.append(None)
+            rests.append(t)
+            continue
+        m = first(t, 0, _LEVEL_SPAN)
+        if m is not None:
+            levels.append(m.group("lvl"))
+            rests.append(t[m.end():])
+            continue
+        m = near(t, 0, _LEVEL_SPAN)
+        levels.append(m.group("lvl") if m is not None else None)
+        rests.append(t)
+    return levels, rests
+
+
 def detect_levels(messages: pd.Series) -> pd.Series:
     """Log levels found in message text (see :func:`parse_log_lines`); else ``"unknown"``."""
     from .canonical import normalize_level
 
-    obj = messages.astype(object)
-    first = obj.str.extract(_LEVEL_FIRST, expand=False)
-    near = obj.str.extract(_LEVEL_NEAR, expand=False)
-    return normalize_level(first.where(first.notna(), near))
+    levels, _ = _levels(messages.astype(object).tolist())
+    out = normalize_level(pd.Series(levels, dtype=object))
+    out.index = messages.index
+    return out
+
+
+def _extract(rx: re.Pattern[str], lines: list[str]) -> pd.DataFrame:
+    """Named groups of ``rx.match`` per line (None where no match); a plain loop is about twice
+    as fast as ``Series.str.extract`` here."""
+    names = sorted(rx.groupindex, key=rx.groupindex.__getitem__)
+    empty = (None,) * rx.groups
+    match = rx.match
+    rows = [m.groups() if (m := match(ln)) is not None else empty for ln in lines]
+    return pd.DataFrame.from_records(rows, columns=names) if rows else pd.DataFrame(
+        columns=names)
 
 
 def _int(col: pd.Series, fill: int = 0) -> np.ndarray:
-    return pd.to_numeric(col, errors="coerce").fillna(fill).to_numpy(dtype="int64")
+    """Digit strings (None where absent) to int64; the groups only ever capture digits."""
+    text = col.to_numpy(dtype=object)
+    text = np.where(pd.isna(text), str(fill), text)
+    return text.astype("U").astype("int64")
 
 
 def _assemble(ext: pd.DataFrame, year: int | None, tz: str | None) -> np.ndarray:
@@ -250,7 +293,7 @@ def parse_log_lines(
         )
     regex = LOG_FORMATS[format][0] + r"(?P<rest>.*)"
     ser = pd.Series(kept, dtype=object)
-    ext = ser.str.extract(re.compile(regex, re.S), expand=True)
+    ext = _extract(re.compile(regex, re.S), kept)
     ext["_ok"] = ext["rest"].notna()
     ns = _assemble(ext, year, tz)
     has_ts = ns != np.iinfo("int64").min
@@ -264,15 +307,16 @@ def parse_log_lines(
     pre = ext["pre"].fillna("") if "pre" in ext.columns else pd.Series("", index=ext.index)
     rest = ext["rest"].where(has_ts, ser)
     pre = pre.where(has_ts, "")
-    first = rest.str.extract(_LEVEL_FIRST, expand=False)
-    near = rest.str.extract(_LEVEL_NEAR, expand=False)
     from .canonical import normalize_level
 
-    level = normalize_level(first.where(first.notna(), near)).astype(object)
+    words, rests = _levels(rest.tolist())
+    level = normalize_level(pd.Series(words, dtype=object)).astype(object)
     # a leading level token is part of the header, not of the message
-    stripped = rest.str.replace(_LEVEL_FIRST, "", n=1, regex=True)
-    rest = rest.where(first.isna(), stripped)
-    message = (pre.str.rstrip() + " " + rest.str.lstrip(" \t|:;,")).str.strip()
+    message = [
+        (p.rstrip() + " " + r.lstrip(" \t|:;,")).strip() if p else r.lstrip(" \t|:;,").rstrip()
+        for p, r in zip(pre.tolist(), rests, strict=True)
+    ]
+    message = pd.Series(message, dtype=object)
     cont = ~has_ts
     level = level.where(~(cont & (level == "unknown")).to_numpy())
     level = level.ffill().fillna("unknown")
