@@ -24,9 +24,9 @@ def lazy_namespace(package: str, path: list[str]) -> tuple[Any, Any]:
     def _modules() -> list[str]:
         return sorted(m.name for m in pkgutil.iter_modules(path) if not m.name.startswith("_"))
 
-    def _scan() -> None:
+    def _scan(force: bool = False) -> None:
         nonlocal scanned
-        if scanned:
+        if scanned and not force:
             return
         for name in _modules():
             module = importlib.import_module(f"{package}.{name}")
@@ -37,12 +37,16 @@ def lazy_namespace(package: str, path: list[str]) -> tuple[Any, Any]:
     def __getattr__(name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
+        # a submodule first: ``from . import sub`` inside a module being imported must not
+        # trigger a scan, which would see that module half-initialised (no __all__ yet)
+        if name in _modules():
+            return importlib.import_module(f"{package}.{name}")
         _scan()
+        if name not in index:
+            _scan(force=True)  # a module seen half-initialised by an earlier scan is complete now
         if name in index:
             module: ModuleType = importlib.import_module(index[name])
             return getattr(module, name)
-        if name in _modules():
-            return importlib.import_module(f"{package}.{name}")
         raise AttributeError(f"module {package!r} has no attribute {name!r}")
 
     def __dir__() -> list[str]:
