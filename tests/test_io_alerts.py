@@ -418,3 +418,15 @@ def test_non_iso_timestamp_strings():
     other = pd.DataFrame({"timestamp": ["2024-05-01 10:00:00 UTC", "May 1 2024 10:00"],
                           "service": "s", "name": "n"})
     assert load_alerts(other)["timestamp"].nunique() == 1
+
+
+def test_columns_as_text_and_datetime_index():
+    df = _alerts().rename(columns={"service": "svc"})
+    df = df.set_index(pd.to_datetime(df.pop("timestamp"), utc=True))
+    got = load_alerts(df, columns="svc=service")
+    assert got["service"].tolist() == ["api", "db", "api"]
+    assert got["timestamp"].iloc[0] == pd.Timestamp("2024-05-01T10:00:00Z")
+    assert isinstance(got.index, pd.RangeIndex)
+    with pytest.raises(OpsInputError, match=r"columns= text must look like "
+                                            r"'ts=timestamp,svc=service'; got 'svc'"):
+        load_alerts(df, columns="svc")

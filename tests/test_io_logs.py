@@ -258,3 +258,8 @@ def test_utf16_log_with_bom(tmp_path):
     got = load_logs(path)
     assert got["message"].tolist() == ["disk é"]
     assert got["level"].tolist() == ["warning"]
+
+
+def test_unknown_time_zone():
+    with pytest.raises(OpsInputError, match=r"unknown time zone tz='Mars/Base'; use an IANA name"):
+        parse_log_lines(["2024-05-01 12:00:00 a"], tz="Mars/Base")

@@ -86,8 +86,30 @@ def check_not_empty(frame: pd.DataFrame, what: str) -> None:
         )
 
 
-def apply_columns(frame: pd.DataFrame, columns: Mapping[str, str] | None, what: str) -> pd.DataFrame:
-    """Rename with the user's ``columns=`` mapping; unknown source names are an error."""
+def parse_columns(columns: Mapping[str, str] | str | None) -> Mapping[str, str] | None:
+    """``"ts=timestamp,svc=service"`` (as typed in a magic or on the command line) -> dict."""
+    if not isinstance(columns, str):
+        return columns
+    out: dict[str, str] = {}
+    for part in columns.split(","):
+        if not part.strip():
+            continue
+        src, eq, dst = part.partition("=")
+        if not eq or not src.strip() or not dst.strip():
+            raise OpsInputError(
+                f"columns= text must look like 'ts=timestamp,svc=service'; got {columns!r}"
+            )
+        out[src.strip()] = dst.strip()
+    return out
+
+
+def apply_columns(frame: pd.DataFrame, columns: Mapping[str, str] | str | None,
+                  what: str) -> pd.DataFrame:
+    """Rename with the user's ``columns=`` mapping; unknown source names are an error.
+
+    ``columns`` is a dict ``{"yours": "canonical"}`` or the text ``"yours=canonical,..."``.
+    """
+    columns = parse_columns(columns)
     if not columns:
         return frame
     if not isinstance(columns, Mapping):

@@ -269,7 +269,12 @@ def _frame_from(source: Any, what: str) -> pd.DataFrame:
     from .tables import read_table
 
     if isinstance(source, pd.DataFrame):
-        return source.copy(deep=False).reset_index(drop=True)
+        frame = source.copy(deep=False)
+        if isinstance(frame.index, pd.DatetimeIndex) and "timestamp" not in frame.columns:
+            # a time-indexed frame (df.set_index("timestamp"), resample output): use the index
+            ts_name = frame.index.name if frame.index.name not in frame.columns else None
+            frame = frame.reset_index(names=ts_name or "timestamp")
+        return frame.reset_index(drop=True)
     if c.is_path(source):
         return read_table(source)
     raise OpsInputError(
@@ -291,7 +296,7 @@ def _is_alertmanager(data: Any) -> bool:
     )
 
 
-def load_alerts(source: Any, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+def load_alerts(source: Any, columns: Mapping[str, str] | str | None = None) -> pd.DataFrame:
     """Load alerts/events into the canonical alerts frame.
 
     Parameters
@@ -299,8 +304,10 @@ def load_alerts(source: Any, columns: Mapping[str, str] | None = None) -> pd.Dat
     source : path, DataFrame, dict or list
         A table file (CSV, TSV, JSON, JSON Lines, Parquet), a DataFrame, an Alertmanager
         webhook payload or API v2 alert list (parsed JSON or a ``.json`` file).
-    columns : dict, optional
-        Renames your columns to canonical names before validation, e.g. ``{"ts": "timestamp"}``.
+    columns : dict or str, optional
+        Renames your columns to canonical names before validation, e.g. ``{"ts": "timestamp"}``
+        (or the text ``"ts=timestamp,svc=service"``). A DataFrame with a DatetimeIndex and no
+        ``timestamp`` column uses its index.
 
     Returns
     -------
@@ -392,7 +399,7 @@ def _parse_time_extras(frame: pd.DataFrame, names: tuple[str, ...], what: str) -
 
 def load_logs(
     source: Any,
-    columns: Mapping[str, str] | None = None,
+    columns: Mapping[str, str] | str | None = None,
     service: str | None = None,
     *,
     year: int | None = None,
@@ -407,7 +414,7 @@ def load_logs(
         A table file/DataFrame with ``timestamp`` and ``message`` columns (``level`` and
         ``service`` optional), a plain text log file (``.log``, ``.txt``, any other suffix,
         ``.gz`` allowed) or a list of log lines.
-    columns : dict, optional
+    columns : dict or str, optional
         Renames table columns before validation, e.g. ``{"Content": "message"}``.
     service : str, optional
         Service name for every row (default: the table's ``service`` column, else the file stem).
@@ -460,7 +467,7 @@ def load_logs(
 
 def load_metrics(
     source: Any,
-    columns: Mapping[str, str] | None = None,
+    columns: Mapping[str, str] | str | None = None,
     *,
     wide: bool | None = None,
     service: str | None = None,
@@ -474,7 +481,7 @@ def load_metrics(
         A table (long: ``timestamp``, ``metric``, ``value``, optional ``service``; or wide: a
         ``timestamp`` column and one numeric column per metric), or a Prometheus HTTP API
         response (``query``/``query_range``; parsed JSON or a ``.json`` file).
-    columns : dict, optional
+    columns : dict or str, optional
         Renames your columns before validation.
     wide : bool, optional
         Force wide (True) or long (False) input. Default: long when ``metric`` and ``value``
@@ -560,7 +567,7 @@ def load_metrics(
     return result
 
 
-def load_topology(source: Any, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+def load_topology(source: Any, columns: Mapping[str, str] | str | None = None) -> pd.DataFrame:
     """Load a service call graph into the canonical topology frame.
 
     Parameters
@@ -569,7 +576,7 @@ def load_topology(source: Any, columns: Mapping[str, str] | None = None) -> pd.D
         A table with ``caller`` and ``callee`` columns, a JSON edge list (``[{"caller": ..,
         "callee": ..}]`` or ``[["a", "b"], ...]``) or an adjacency dict ``{"a": ["b", "c"]}``
         (as parsed JSON or a ``.json`` file).
-    columns : dict, optional
+    columns : dict or str, optional
         Renames your columns before validation, e.g. ``{"source": "caller", "target": "callee"}``.
 
     Returns

@@ -228,9 +228,15 @@ def _assemble(ext: pd.DataFrame, year: int | None, tz: str | None) -> np.ndarray
     ns = np.where(aware, ns - np.nan_to_num(offset * 60e9).astype("int64"), ns)
     naive = valid & ~aware
     if tz is not None and naive.any():
-        loc = pd.Series(ns[naive].view("datetime64[ns]")).dt.tz_localize(
-            tz, ambiguous="NaT", nonexistent="shift_forward"
-        ).dt.tz_convert("UTC").dt.tz_localize(None)
+        try:
+            loc = pd.Series(ns[naive].view("datetime64[ns]")).dt.tz_localize(
+                tz, ambiguous="NaT", nonexistent="shift_forward"
+            ).dt.tz_convert("UTC").dt.tz_localize(None)
+        except Exception as exc:  # zoneinfo/pytz raise different types for an unknown zone
+            raise OpsInputError(
+                f"unknown time zone tz={tz!r}; use an IANA name such as 'Europe/Berlin' "
+                f"or 'UTC' ({type(exc).__name__})"
+            )
         conv = loc.to_numpy(dtype="datetime64[ns]")
         ns[naive] = conv.astype("int64")
         valid[np.flatnonzero(naive)[np.isnat(conv)]] = False
