@@ -12,7 +12,7 @@ import { Widget } from '@lumino/widgets';
 
 import { el } from './dom';
 import { MIME_TYPE, parsePayload } from './payload';
-import { renderResult } from './render';
+import { EmbedFn, offlineLoader, renderResult } from './render';
 
 export const RENDERER_RANK = 10;
 
@@ -45,12 +45,66 @@ export const rendererFactory: IRenderMime.IRendererFactory = {
   createRenderer: options => new RenderedOpsResult(options)
 };
 
-const extension: IRenderMime.IExtension = {
-  id: 'jupyter-ops:result-renderer',
-  description: 'Renders jupyter-ops results: cards, tables, charts, explanations, provenance.',
-  rendererFactory,
-  rank: RENDERER_RANK,
-  dataType: 'json'
+/**
+ * Vega-Lite 6 / Vega 6 documents (Altair 6's `mimetype` renderer emits
+ * `application/vnd.vegalite.v6.json`), which JupyterLab 4 does not render itself:
+ * drawn with the bundled vega-embed, offline, so Altair charts shown directly (or
+ * inside widgets) work without a CDN.
+ */
+export const VEGA6_MIME_TYPES = [
+  'application/vnd.vegalite.v6+json',
+  'application/vnd.vegalite.v6.json',
+  'application/vnd.vega.v6+json',
+  'application/vnd.vega.v6.json'
+];
+
+export class RenderedVega6 extends Widget implements IRenderMime.IRenderer {
+  constructor(options: IRenderMime.IRendererOptions) {
+    super();
+    this._mimeType = options.mimeType;
+    this.addClass('jp-OpsVega');
+  }
+
+  async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
+    const spec = model.data[this._mimeType] as Record<string, unknown>;
+    const embed = (await import('vega-embed')).default as unknown as EmbedFn;
+    try {
+      await embed(this.node, spec, {
+        actions: false,
+        renderer: 'svg',
+        loader: offlineLoader,
+        mode: this._mimeType.includes('vegalite') ? 'vega-lite' : 'vega'
+      });
+    } catch (err) {
+      this.node.replaceChildren(el('div', 'jops-error', `chart could not be drawn: ${String(err)}`));
+    }
+  }
+
+  private _mimeType: string;
+}
+
+export const vega6Factory: IRenderMime.IRendererFactory = {
+  safe: true,
+  mimeTypes: VEGA6_MIME_TYPES,
+  defaultRank: 57,
+  createRenderer: options => new RenderedVega6(options)
 };
 
-export default extension;
+const extensions: IRenderMime.IExtension[] = [
+  {
+    id: 'jupyter-ops:result-renderer',
+    description: 'Renders jupyter-ops results: cards, tables, charts, explanations, provenance.',
+    rendererFactory,
+    rank: RENDERER_RANK,
+    dataType: 'json'
+  },
+  {
+    id: 'jupyter-ops:vega6-renderer',
+    description: 'Renders Vega-Lite 6 / Vega 6 charts (Altair 6) offline with the bundled vega-embed.',
+    rendererFactory: vega6Factory,
+    rank: 57,
+    dataType: 'json'
+  }
+];
+
+export default extensions;

@@ -38,6 +38,13 @@ CELLS = [
     ("code", "%%mlops_track -e browser-test -n browser-run\n"
              "alpha = 0.5\n"
              "{'accuracy': 0.91}"),
+    ("code", "import altair as alt\n"
+             "alt.renderers.enable('mimetype')  # Vega-Lite 6 JSON, drawn offline by the extension\n"
+             "from jupyter_ops.datasets import drift_scenario\n"
+             "from jupyter_ops.widgets import DriftDashboard\n"
+             "ds = drift_scenario(seed=0, n_rows=2000)\n"
+             "dash = DriftDashboard(ds.reference, ds.current, columns=ds.numeric[:3])\n"
+             "dash"),
 ]
 
 
@@ -169,3 +176,27 @@ def test_insert_template_from_toolbar_menu(page, artifacts):
     assert "%mlops_drift" in active.inner_text()
     active.scroll_into_view_if_needed()
     shot(page, artifacts, "06-template-inserted")
+
+
+def test_widget_renders_and_redraws_its_chart(page, artifacts):
+    """The DriftDashboard (ipywidgets): picking another column redraws the distribution chart."""
+    widget = page.locator(".jp-OutputArea-output .widget-vbox").first
+    widget.wait_for(timeout=60000)
+    chart = widget.locator(".widget-output svg").first
+    chart.wait_for(timeout=30000)
+    widget.scroll_into_view_if_needed()
+    before = chart.inner_html()
+    select = widget.locator(".widget-dropdown select").first
+    options = select.locator("option").all_inner_texts()
+    assert len(options) >= 2
+    shot(page, artifacts, "07-widget-before")
+    select.select_option(label=options[1])
+    page.wait_for_function(
+        """([before]) => {
+             const svg = document.querySelector('.widget-vbox .widget-output svg');
+             return !!svg && svg.innerHTML !== before;
+           }""", arg=[before], timeout=30000)
+    # the new chart is about the chosen column
+    assert options[1] in widget.locator(".widget-output").first.inner_text() or \
+        options[1] in widget.locator(".widget-output svg").first.inner_html()
+    shot(page, artifacts, "08-widget-redrawn")
