@@ -430,3 +430,10 @@ def test_columns_as_text_and_datetime_index():
     with pytest.raises(OpsInputError, match=r"columns= text must look like "
                                             r"'ts=timestamp,svc=service'; got 'svc'"):
         load_alerts(df, columns="svc")
+
+
+def test_result_does_not_share_memory_with_the_input():
+    df = _alerts()
+    got = load_alerts(df)
+    got.loc[0, "incident"] = 99
+    assert df.loc[0, "incident"] == 1

@@ -374,26 +374,23 @@ def load_alerts(source: Any, columns: Mapping[str, str] | str | None = None) -> 
             given = frame["fingerprint"]
             fp = c.as_text(given.astype(object).where(given.notna(), fp))
         out["fingerprint"] = fp
-    result = pd.DataFrame({k: _plain(v, n) for k, v in out.items()})
-    extras = [col for col in frame.columns if col not in out]
-    for col in extras:
-        result[col] = frame[col].to_numpy() if not _is_ext(frame[col]) else frame[col].array
+    result = _with_extras(out, frame)
     _parse_time_extras(result, ("acknowledged_at", "resolved_at", "ends_at", "ended_at"), what)
     return result
 
 
-def _is_ext(s: pd.Series) -> bool:
-    return isinstance(s.dtype, pd.api.extensions.ExtensionDtype)
-
-
-def _plain(s: pd.Series, n: int) -> Any:
-    """Drop the index so columns line up positionally on a fresh RangeIndex."""
-    return s.array if len(s) == n else s
+def _with_extras(canonical: dict[str, pd.Series], frame: pd.DataFrame) -> pd.DataFrame:
+    """The canonical columns, then the input's other columns unchanged, on a RangeIndex."""
+    cols: dict[Any, Any] = {k: v.array for k, v in canonical.items()}
+    for col in frame.columns:
+        if col not in cols:
+            cols[col] = frame[col].array.copy()  # never share memory with the caller's frame
+    return pd.DataFrame(cols, index=pd.RangeIndex(len(frame)))
 
 
 def _parse_time_extras(frame: pd.DataFrame, names: tuple[str, ...], what: str) -> None:
     for col in names:
-        if col in frame.columns and not isinstance(frame[col].dtype, pd.DatetimeTZDtype):
+        if col in frame.columns:
             frame[col] = c.to_utc(frame[col], col, what, allow_missing=True)
 
 
@@ -458,11 +455,7 @@ def load_logs(
 
         out["level"] = detect_levels(c.as_text(frame["message"]))
     out["message"] = c.as_text(frame["message"])
-    result = pd.DataFrame({k: _plain(v, n) for k, v in out.items()})
-    for col in frame.columns:
-        if col not in out:
-            result[col] = frame[col].to_numpy() if not _is_ext(frame[col]) else frame[col].array
-    return result
+    return _with_extras(out, frame)
 
 
 def load_metrics(
@@ -560,11 +553,7 @@ def load_metrics(
         out["service"] = c.constant_text(default_service, n)
     out["metric"] = c.as_text(frame["metric"].astype(object).map(str, na_action="ignore"))
     out["value"] = c.as_float(frame["value"], "value", what)
-    result = pd.DataFrame({k: _plain(v, n) for k, v in out.items()})
-    for col in frame.columns:
-        if col not in out:
-            result[col] = frame[col].to_numpy() if not _is_ext(frame[col]) else frame[col].array
-    return result
+    return _with_extras(out, frame)
 
 
 def load_topology(source: Any, columns: Mapping[str, str] | str | None = None) -> pd.DataFrame:
@@ -607,11 +596,8 @@ def load_topology(source: Any, columns: Mapping[str, str] | str | None = None) -
             raise OpsInputError(
                 f"{int(blank.sum())} topology edges have an empty {col!r}, e.g. rows {rows}"
             )
-    out = pd.DataFrame({"caller": c.as_text(frame["caller"]).array,
-                        "callee": c.as_text(frame["callee"]).array})
-    for col in frame.columns:
-        if col not in out.columns:
-            out[col] = frame[col].to_numpy() if not _is_ext(frame[col]) else frame[col].array
+    out = _with_extras({"caller": c.as_text(frame["caller"]),
+                        "callee": c.as_text(frame["callee"])}, frame)
     keep = ~out.duplicated(["caller", "callee"]).to_numpy()
     return out[keep].reset_index(drop=True)
 
