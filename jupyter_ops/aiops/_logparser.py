@@ -210,15 +210,7 @@ class ParserState:
 
 def _split(key: str) -> tuple[list[str], list[str]]:
     """Tokens and the whitespace around them (``len(seps) == len(tokens) + 1``)."""
-    toks: list[str] = []
-    seps: list[str] = []
-    pos = 0
-    for m in _TOKEN.finditer(key):
-        seps.append(key[pos:m.start()])
-        toks.append(m.group())
-        pos = m.end()
-    seps.append(key[pos:])
-    return toks, seps
+    return key.split(), _TOKEN.split(key)
 
 
 def _group(toks: list[list[str]], threshold: int) -> list[list[int]]:
@@ -233,17 +225,19 @@ def _group(toks: list[list[str]], threshold: int) -> list[list[int]]:
         if n == 0 or len(idx) == 1:
             groups.append(idx)
             continue
-        freq = [Counter() for _ in range(n)]
-        for i in idx:
-            for p, tok in enumerate(toks[i]):
-                freq[p][tok] += 1
+        # position-wise token frequencies (Counter over each column counts in C)
+        freq = [Counter(col) for col in zip(*(toks[i] for i in idx), strict=True)]
         # the key's "longest common pattern": tokens sharing its most common frequency
         roots: dict[tuple, list[int]] = {}
         for i in idx:
             t = toks[i]
-            fs = [freq[p][t[p]] for p in range(n)]
-            best = max(Counter(fs).items(), key=lambda x: (x[1], x[0]))[0]
-            root = (best,) + tuple(t[p] if fs[p] == best else None for p in range(n))
+            fs = [f[tok] for f, tok in zip(freq, t, strict=True)]
+            if min(fs) == max(fs):
+                best = fs[0]
+            else:  # most common frequency value; ties go to the higher frequency
+                best = max(Counter(fs).items(), key=_by_count_then_value)[0]
+            root = (best,) + tuple(tok if f == best else None for f, tok in zip(fs, t,
+                                                                                 strict=True))
             roots.setdefault(root, []).append(i)
         for root, members in roots.items():
             subs = [members]
@@ -264,6 +258,10 @@ def _group(toks: list[list[str]], threshold: int) -> list[list[int]]:
                 subs = new
             groups.extend(subs)
     return groups
+
+
+def _by_count_then_value(item: tuple[int, int]) -> tuple[int, int]:
+    return item[1], item[0]
 
 
 def _common_prefix(values: list[str]) -> str:
