@@ -124,6 +124,13 @@ def normalise_severity(values: pd.Series) -> pd.Series:
     return pd.Series(mapped[codes], index=values.index, dtype=object).astype(str)
 
 
+def _text(col: pd.Series, fill: str = "") -> pd.Series:
+    """A text column without NaN; string columns pass through untouched (cheap)."""
+    if pd.api.types.is_string_dtype(col.dtype) and not pd.api.types.is_object_dtype(col.dtype):
+        return col.fillna(fill) if col.hasnans else col
+    return col.astype(object).where(col.notna(), fill).astype(str)
+
+
 def canonical_alerts(alerts: Any, what: str = "alerts") -> pd.DataFrame:
     """Check and complete an alerts frame (a copy; the caller's frame is not changed)."""
     df = frame_of(alerts, what, "alerts")
@@ -136,23 +143,20 @@ def canonical_alerts(alerts: Any, what: str = "alerts") -> pd.DataFrame:
                 f"or load them with jupyter_ops.io.load_alerts(..., columns={{'<yours>': {col!r}}})")
     df = df.copy(deep=False)
     df["timestamp"] = utc_timestamps(df["timestamp"], what)
-    svc = df["service"]
-    if svc.isna().any():
-        svc = svc.astype(object).where(svc.notna(), "(no service)")
-    df["service"] = svc.astype(str)
+    df["service"] = _text(df["service"], "(no service)")
     if "name" not in df.columns:
-        df["name"] = df["message"].astype(str).str.slice(0, 60) if "message" in df.columns \
+        df["name"] = _text(df["message"]).str.slice(0, 60) if "message" in df.columns \
             else "alert"
-    df["name"] = df["name"].astype(object).where(df["name"].notna(), "").astype(str)
+    df["name"] = _text(df["name"])
     if "severity" not in df.columns:
         df["severity"] = "unknown"
     else:
         sev = df["severity"]
-        known = set(pd.unique(sev.dropna())) <= set(SEVERITIES) and not sev.isna().any()
-        df["severity"] = sev.astype(str) if known else normalise_severity(sev)
+        known = not sev.isna().any() and set(pd.unique(sev)) <= set(SEVERITIES)
+        df["severity"] = _text(sev) if known else normalise_severity(sev)
     if "message" not in df.columns:
         df["message"] = df["name"]
-    df["message"] = df["message"].astype(object).where(df["message"].notna(), "").astype(str)
+    df["message"] = _text(df["message"])
     if "fingerprint" not in df.columns or df["fingerprint"].isna().any():
         parts = [df["service"], df["name"]]
         if "host" in df.columns:

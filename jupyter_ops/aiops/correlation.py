@@ -280,23 +280,56 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     offer(fb[dmask], fa[dmask], R_DUP)
     offer(fb[~dmask], fa[~dmask], R_FP)
 
-    # -- topology + time -------------------------------------------------------------
+    # Links between *different* sources need at least one "strong" end (at or above
+    # min_severity, unknown severity, or a sustained source): lone low-severity alerts attach
+    # to incidents but do not chain unrelated ones together through a background of noise.
+    # A source that keeps firing (a repeat within the window / while unresolved) counts as
+    # strong too: a sustained warning is a symptom, a lone blip is not.
+    min_rank = SEVERITY_RANK[min_severity]
+    sustained = np.zeros(n, dtype=bool)
+    rep = t[fb] > t[fa]  # exact duplicates do not make a source sustained
+    sustained[fa[rep]] = True
+    sustained[fb[rep]] = True
+    sl = sev[live]
+    strong = (sl >= min_rank) | (sl == 0) | sustained[live]
+
+    class _Index:
+        """"Last alert with code c before position i" over all / strong alerts only."""
+
+        def __init__(self, code: np.ndarray) -> None:
+            has = code >= 0
+            self.all = _keys(code, m, has)
+            self.strong = _keys(code, m, has & strong)
+
+        def last(self, qi: np.ndarray, qc: np.ndarray, win_ns: int) -> tuple[np.ndarray,
+                                                                            np.ndarray]:
+            st = strong[qi]
+            j = np.full(len(qi), -1, dtype=np.int64)
+            j[st] = _last_before(*self.all, qc[st], qi[st], m)
+            j[~st] = _last_before(*self.strong, qc[~st], qi[~st], m)
+            good = (j >= 0) & (lt[qi] - lt[np.maximum(j, 0)] <= win_ns)
+            self.good = good
+            return qi[good], j[good]
+
+    weak_c: list[np.ndarray] = []
+    weak_p: list[np.ndarray] = []
+
+    def add(ci: np.ndarray, cj: np.ndarray, reason: int, aux: Any = 0) -> None:
+        # a weak alert keeps only its most recent partner (below), so it cannot bridge groups
+        st = strong[ci]
+        edges_a.append(live[cj[st]])
+        edges_b.append(live[ci[st]])
+        weak_c.append(ci[~st])
+        weak_p.append(cj[~st])
+        offer(live[ci], live[cj], reason, aux)
+
+    # -- time alone: without a topology, or for services missing from it -------------
     known = graph.in_topology[ls] if topo is not None else np.zeros(m, dtype=bool)
     if m:
-        prev_any = np.arange(m) - 1  # previous live alert, any service
-        ok = prev_any >= 0
-        ok[ok] &= lt[ok] - lt[prev_any[ok]] <= w
-        if topo is None:
-            idx = np.flatnonzero(ok)
-            edges_a.append(live[prev_any[idx]])
-            edges_b.append(live[idx])
-            offer(live[idx], live[prev_any[idx]], R_TIME)
-        else:
-            # services missing from the topology: time alone links them
-            idx = np.flatnonzero(ok & ~known)
-            edges_a.append(live[prev_any[idx]])
-            edges_b.append(live[idx])
-            offer(live[idx], live[prev_any[idx]], R_ABSENT)
+        tindex = _Index(np.zeros(m, dtype=np.int64))
+        q = np.flatnonzero(~known)
+        ci, cj = tindex.last(q, np.zeros(len(q), dtype=np.int64), w)
+        add(ci, cj, R_TIME if topo is None else R_ABSENT)
         # same service (and, with a topology, neighbours within `hops`)
         if topo is not None:
             indptr, nbr, dist = graph.hops(hops)
@@ -304,63 +337,59 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
             indptr = np.arange(graph.n + 1)
             nbr = np.arange(graph.n)
             dist = np.zeros(graph.n, dtype=np.int16)
-        key_sorted, key_pos = _keys(ls, m)
+        sindex = _Index(ls)
         for lo in range(0, m, chunk):
-            hi = min(m, lo + chunk)
-            i = np.arange(lo, hi)
-            qi, qn, qd = _expand(i, ls, indptr, nbr, dist)
-            j = _last_before(key_sorted, key_pos, qn, qi, m)
-            good = (j >= 0) & (lt[qi] - lt[np.maximum(j, 0)] <= w)
-            ci, cj, cd = qi[good], j[good], qd[good]
-            edges_a.append(live[cj])
-            edges_b.append(live[ci])
-            offer(live[ci][cd == 0], live[cj][cd == 0], R_SAME)
-            offer(live[ci][cd > 0], live[cj][cd > 0], R_NEIGH, cd[cd > 0])
+            qi, qn, qd = _expand(np.arange(lo, min(m, lo + chunk)), ls, indptr, nbr, dist)
+            for d0 in (True, False):  # same service first, then neighbours
+                sel = (qd == 0) if d0 else (qd > 0)
+                ci, cj = sindex.last(qi[sel], qn[sel], w)
+                if d0:
+                    add(ci, cj, R_SAME)
+                else:
+                    add(ci, cj, R_NEIGH, qd[sel][sindex.good])
 
-        # -- shared labels ---------------------------------------------------------------
+        # -- shared labels -------------------------------------------------------------
         for k, key in enumerate(by):
             codes = _label_codes(df, key)[order][live]
-            has = codes >= 0
-            lo_ = np.lexsort((np.arange(m), codes))
-            sm = np.zeros(m, dtype=bool)
-            sm[1:] = (codes[lo_[1:]] == codes[lo_[:-1]]) & has[lo_[1:]]
-            pa, pb = lo_[:-1][sm[1:]], lo_[1:][sm[1:]]
-            g = lt[pb] - lt[pa] <= w
-            edges_a.append(live[pa[g]])
-            edges_b.append(live[pb[g]])
-            offer(live[pb[g]], live[pa[g]], R_LABEL, k)
+            q = np.flatnonzero(codes >= 0)
+            ci, cj = _Index(codes).last(q, codes[q], w)
+            add(ci, cj, R_LABEL, k)
 
-    # -- message similarity --------------------------------------------------------------
+    # -- message similarity: a bridge for alerts nothing earlier explains -------------------
     cl_all = np.full(n, -1, dtype=np.int64)
     if similarity is not None and m:
         cl_in = _message_clusters(df, similarity, graph)
         cl_all = cl_in[order]
         cl = cl_all[live]
-        combo = pd.factorize(pd.Series(cl) * (graph.n + 1) + ls)[0].astype(np.int64)
-        # neighbours of (cluster, service) = (cluster, neighbour service)
+        base = graph.n + 1
+        combo_raw = cl * base + ls
+        uniq = np.unique(combo_raw)
+        combo = np.searchsorted(uniq, combo_raw)
         if topo is not None:
             indptr, nbr, dist = graph.hops(hops)
         else:  # no topology: any service
             indptr = np.arange(0, graph.n * graph.n + 1, graph.n)
             nbr = np.tile(np.arange(graph.n), graph.n)
             dist = np.zeros(graph.n * graph.n, dtype=np.int16)
-        lookup = pd.Series(np.arange(combo.max() + 1 if m else 0),
-                           index=pd.Index(cl * (graph.n + 1) + ls).unique()
-                           if m else pd.Index([]))
-        key_sorted, key_pos = _keys(combo, m)
-        for lo in range(0, m, chunk):
-            hi = min(m, lo + chunk)
-            i = np.arange(lo, hi)
-            qi, qn, qd = _expand(i, ls, indptr, nbr, dist)
-            qc = lookup.reindex(cl[qi] * (graph.n + 1) + qn).to_numpy()
-            hasc = ~np.isnan(qc) & (cl[qi] >= 0)
-            qi, qc = qi[hasc], qc[hasc].astype(np.int64)
-            j = _last_before(key_sorted, key_pos, qc, qi, m)
-            good = (j >= 0) & (lt[qi] - lt[np.maximum(j, 0)] <= sw)
-            ci, cj = qi[good], j[good]
-            edges_a.append(live[cj])
-            edges_b.append(live[ci])
-            offer(live[ci], live[cj], R_SIM)
+        cindex = _Index(combo)
+        lonely = np.flatnonzero(best_r[live] == R_NONE)
+        for lo in range(0, len(lonely), chunk):
+            qi, qn, _ = _expand(lonely[lo:lo + chunk], ls, indptr, nbr, dist)
+            raw = cl[qi] * base + qn
+            qc = np.searchsorted(uniq, raw)
+            ok = (qc < len(uniq)) & (uniq[np.minimum(qc, len(uniq) - 1)] == raw)
+            ci, cj = cindex.last(qi[ok], qc[ok], sw)
+            add(ci, cj, R_SIM)
+
+    if weak_c:
+        wc, wp = np.concatenate(weak_c), np.concatenate(weak_p)
+        if len(wc):
+            o = np.lexsort((-wp, wc))
+            wc, wp = wc[o], wp[o]
+            first = np.ones(len(wc), dtype=bool)
+            first[1:] = wc[1:] != wc[:-1]
+            edges_a.append(live[wp[first]])
+            edges_b.append(live[wc[first]])
 
     # -- groups --------------------------------------------------------------------------
     ea = np.concatenate(edges_a) if edges_a else np.zeros(0, np.int64)
@@ -375,7 +404,9 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     np.logical_or.at(multi, comp, f != first_src[comp])
     max_sev = np.zeros(n_comp, dtype=np.int8)
     np.maximum.at(max_sev, comp, sev)
-    noise_comp = ~multi & (max_sev < SEVERITY_RANK[min_severity])
+    has_live = np.zeros(n_comp, dtype=bool)
+    has_live[comp[~flap]] = True
+    noise_comp = (~multi & (max_sev < SEVERITY_RANK[min_severity])) | ~has_live
     is_noise = noise_comp[comp] | flap
     # incident ids 1..K in order of their first alert (t is sorted, so first seen = earliest)
     comp_first = np.full(n_comp, n, dtype=np.int64)
@@ -407,11 +438,13 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     return _State(component, parent, reason, aux, flapping, duplicate, graph, msg_cluster, by)
 
 
-def _keys(code: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted ``code * m + position`` keys (for "last alert with this code before i")."""
-    key = code.astype(np.int64) * m + np.arange(m, dtype=np.int64)
+def _keys(code: np.ndarray, m: int, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ``code * m + position`` keys of the masked positions (for "last alert with this
+    code before position i")."""
+    pos = np.flatnonzero(mask).astype(np.int64)
+    key = code[pos].astype(np.int64) * m + pos
     o = np.argsort(key, kind="stable")
-    return key[o], np.arange(m, dtype=np.int64)[o]
+    return key[o], pos[o]
 
 
 def _last_before(key_sorted: np.ndarray, key_pos: np.ndarray, code: np.ndarray,
@@ -480,8 +513,15 @@ def _message_clusters(df: pd.DataFrame, threshold: float, graph: Graph) -> np.nd
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
-    text = df["name"] + " " + df["message"]
-    codes, uniques = pd.factorize(text)
+    # factorize the (name, message) pairs as integers: no million-row string concatenation
+    nc, nu = pd.factorize(df["name"])
+    mc, mu = pd.factorize(df["message"])
+    pair = nc.astype(np.int64) * (len(mu) + 1) + mc
+    codes, upair = pd.factorize(pair)
+    nu_a, mu_a = np.asarray(nu, dtype=object), np.asarray(mu, dtype=object)
+    upair = np.asarray(upair, dtype=np.int64)
+    uniques = [f"{a} {b}" for a, b in zip(nu_a[upair // (len(mu) + 1)],
+                                         mu_a[upair % (len(mu) + 1)], strict=False)]
     drop = frozenset(w for s in graph.names for w in _TOKEN.findall(s.lower())) | {
         "critical", "error", "warning", "info", "unknown"}
     toks = [tokens(str(u), drop) for u in uniques]
@@ -562,39 +602,70 @@ class Correlation(Result):
     def _incident_table(self) -> pd.DataFrame:
         a = self.alerts
         ids = self._s.component
-        sel = ids > 0
+        sel = np.flatnonzero(ids > 0)
         cols = ["incident_id", "start", "end", "duration", "services", "n_services", "alerts",
                 "sources", "max_severity", "title"]
-        if not sel.any():
+        if not len(sel):
             return pd.DataFrame({c: [] for c in cols})
-        sub = pd.DataFrame({
-            "incident_id": ids[sel],
-            "timestamp": from_ns(to_ns(a["timestamp"])[sel]),
-            "service": a["service"].to_numpy()[sel],
-            "name": a["name"].to_numpy()[sel],
-            "fingerprint": a["fingerprint"].to_numpy()[sel],
-            "sev": a["severity"].map(SEVERITY_RANK).fillna(0).astype(int).to_numpy()[sel],
-        })
-        g = sub.groupby("incident_id", sort=True)
-        out = g.agg(start=("timestamp", "min"), end=("timestamp", "max"),
-                    alerts=("timestamp", "size"), sources=("fingerprint", "nunique"),
-                    sev=("sev", "max"))
-        first = sub.groupby(["incident_id", "service"], sort=False)["timestamp"].min() \
-            .reset_index().sort_values(["incident_id", "timestamp"], kind="stable")
-        services = first.groupby("incident_id", sort=True)["service"].agg(tuple)
+        # integer codes only: a million alerts stay fast
+        iid = ids[sel]
+        ts = to_ns(a["timestamp"])[sel]
+        svc_c, svc_u = pd.factorize(a["service"])
+        name_c, name_u = pd.factorize(a["name"])
+        fp_c = pd.factorize(a["fingerprint"])[0][sel]
+        sev_c, sev_u = pd.factorize(a["severity"])
+        sev = np.array([SEVERITY_RANK.get(str(u), 0) for u in sev_u], dtype=np.int64)[sev_c][sel]
+        svc, name = svc_c[sel], name_c[sel]
+        k = int(iid.max())
+        start = np.full(k + 1, np.iinfo(np.int64).max)
+        np.minimum.at(start, iid, ts)
+        end = np.full(k + 1, np.iinfo(np.int64).min)
+        np.maximum.at(end, iid, ts)
+        count = np.bincount(iid, minlength=k + 1)
+        maxsev = np.zeros(k + 1, dtype=np.int64)
+        np.maximum.at(maxsev, iid, sev)
+        pair = pd.DataFrame({"i": iid, "f": fp_c})
+        sources = pair.drop_duplicates().groupby("i").size().reindex(
+            range(k + 1), fill_value=0).to_numpy()
+        # services in order of their first alert
+        o = np.lexsort((ts, svc, iid))
+        first = np.ones(len(o), dtype=bool)
+        first[1:] = (iid[o][1:] != iid[o][:-1]) | (svc[o][1:] != svc[o][:-1])
+        fi, fs, ft = iid[o][first], svc[o][first], ts[o][first]
+        o2 = np.lexsort((ft, fi))
+        fi, fs = fi[o2], fs[o2]
+        cut = np.flatnonzero(np.diff(fi)) + 1
+        svc_names = np.asarray(svc_u, dtype=object)
+        groups = np.split(svc_names[fs], cut)
+        gid = fi[np.concatenate([[0], cut])] if len(fi) else fi
+        services = np.empty(k + 1, dtype=object)
+        for g_id, g in zip(gid, groups, strict=False):
+            services[g_id] = tuple(g)
         # the title names the first alert of the highest severity
-        sub["neg_sev"] = -sub["sev"]
-        head = sub.sort_values(["incident_id", "neg_sev", "timestamp"], kind="stable") \
-            .groupby("incident_id", sort=True).head(1).set_index("incident_id")
-        out["services"] = services
-        out["n_services"] = out["services"].map(len)
-        out["max_severity"] = [SEVERITIES[int(v)] for v in out["sev"]]
+        o3 = np.lexsort((ts, -sev, iid))
+        head = np.ones(len(o3), dtype=bool)
+        head[1:] = iid[o3][1:] != iid[o3][:-1]
+        h = o3[head]
+        hname = np.empty(k + 1, dtype=object)
+        hsvc = np.empty(k + 1, dtype=object)
+        hname[iid[h]] = np.asarray(name_u, dtype=object)[name[h]]
+        hsvc[iid[h]] = svc_names[svc[h]]
+        rng = np.arange(1, k + 1)
+        nsv = np.array([len(x) for x in services[1:]], dtype=np.int64)
+        out = pd.DataFrame({
+            "incident_id": rng.astype(np.int64),
+            "start": from_ns(start[1:]), "end": from_ns(end[1:]),
+        })
         out["duration"] = out["end"] - out["start"]
-        out["title"] = [
-            f"{head.at[i, 'name']} on {head.at[i, 'service']}"
-            + (f" (+{ns - 1} service{'s' if ns > 2 else ''})" if ns > 1 else "")
-            for i, ns in zip(out.index, out["n_services"], strict=False)]
-        out = out.reset_index()
+        out["services"] = pd.Series(list(services[1:]), dtype=object)
+        out["n_services"] = nsv
+        out["alerts"] = count[1:].astype(np.int64)
+        out["sources"] = sources[1:].astype(np.int64)
+        out["max_severity"] = pd.Series(np.asarray(SEVERITIES, dtype=object)[maxsev[1:]],
+                                        dtype=object).astype(str)
+        out["title"] = pd.Series([
+            f"{n} on {sv}" + (f" (+{m - 1} service{'s' if m > 2 else ''})" if m > 1 else "")
+            for n, sv, m in zip(hname[1:], hsvc[1:], nsv, strict=False)], dtype=object).astype(str)
         return out[cols]
 
     # -- access ------------------------------------------------------------------------
