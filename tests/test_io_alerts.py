@@ -437,3 +437,13 @@ def test_result_does_not_share_memory_with_the_input():
     got = load_alerts(df)
     got.loc[0, "incident"] = 99
     assert df.loc[0, "incident"] == 1
+
+
+def test_out_of_range_timestamps_name_the_rows():
+    df = pd.DataFrame({"timestamp": ["2024-05-01", "3024-01-01T00:00:00Z", "0001-01-01"],
+                       "service": "s", "name": "n"})
+    with pytest.raises(OpsInputError, match=r"cannot parse 2 timestamps in column 'timestamp' of "
+                                            r"the alerts, e.g. row 1: '3024-01-01T00:00:00Z', "
+                                            r"row 2: '0001-01-01'; .* between 1677-09-22 and "
+                                            r"2262-04-10"):
+        load_alerts(df)

@@ -196,7 +196,7 @@ def _epoch_to_utc(num: pd.Series) -> pd.Series:
     else:
         unit, scale = "ns", 1.0
     if pd.api.types.is_integer_dtype(num.dtype):
-        out = pd.to_datetime(num, unit=unit, utc=True)
+        out = pd.to_datetime(num, unit=unit, utc=True, errors="coerce")
     else:
         # float64 holds epoch seconds to ~0.2 us: round to whole microseconds, not to noise
         us = np.round(vals.to_numpy() * (scale / 1000.0))
@@ -232,26 +232,21 @@ def to_utc(values: pd.Series, column: str = "timestamp", what: str = "input",
         out = _epoch_to_utc(s)
     else:
         out = _parse_strings(s)
+    out = _to_ns(out)
     missing = out.isna().to_numpy()
     bad = missing & _present_mask(s) if missing.any() else missing
     if bad.any():
         raise OpsInputError(
             f"cannot parse {int(bad.sum())} timestamps in column {column!r} of the {what}, e.g. "
             f"{_rows(s.index, bad, s)}; use ISO 8601 (2024-05-01T12:00:00Z), epoch seconds/ms "
-            f"or datetime values"
+            f"or datetime values between 1677-09-22 and 2262-04-10"
         )
     if missing.any() and not allow_missing:
         raise OpsInputError(
             f"{int(missing.sum())} timestamps are missing in column {column!r} of the {what}, "
             f"e.g. rows {_rows(s.index, missing, None)}; drop or fill those rows"
         )
-    try:
-        return out.astype(TS_DTYPE)
-    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime) as exc:
-        raise OpsInputError(
-            f"timestamps in column {column!r} of the {what} are out of range "
-            f"(1677-09-21..2262-04-11): {exc}"
-        )
+    return out
 
 
 def _present_mask(s: pd.Series) -> np.ndarray:
@@ -264,6 +259,22 @@ def _present_mask(s: pd.Series) -> np.ndarray:
             return present
         present &= ~(stripped == "").fillna(False).to_numpy(dtype=bool)
     return present
+
+
+def _to_ns(s: pd.Series) -> pd.Series:
+    """To ``datetime64[ns, UTC]``; values outside the nanosecond range become NaT (and are then
+    reported as unparseable rows) instead of raising for the whole column."""
+    if not isinstance(s.dtype, pd.DatetimeTZDtype):  # e.g. an all-NaT result of pandas 3
+        if pd.api.types.is_datetime64_dtype(s.dtype):
+            s = s.dt.tz_localize("UTC")
+        else:
+            s = pd.Series(pd.to_datetime(s, utc=True, errors="coerce"), index=s.index)
+    try:
+        return s.astype(TS_DTYPE)
+    except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
+        lo = pd.Timestamp("1677-09-22", tz="UTC")
+        hi = pd.Timestamp("2262-04-10", tz="UTC")
+        return s.where((s >= lo) & (s <= hi)).astype(TS_DTYPE)
 
 
 def _parse_strings(s: pd.Series) -> pd.Series:
@@ -280,7 +291,7 @@ def _parse_strings(s: pd.Series) -> pd.Series:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             parsed = pd.to_datetime(s, utc=True, format="ISO8601", errors="coerce")
-            parsed = parsed.astype(TS_DTYPE)
+            parsed = _to_ns(parsed)
             left = parsed.isna().to_numpy().copy()
             if left.any():
                 left &= _present_mask(s)
@@ -292,12 +303,12 @@ def _parse_strings(s: pd.Series) -> pd.Series:
                     retry = pd.to_datetime(text, utc=True, errors="coerce")
                 except (ValueError, TypeError):
                     retry = pd.Series(pd.NaT, index=text.index, dtype=TS_DTYPE)
-                retry = retry.astype(TS_DTYPE)
+                retry = _to_ns(retry)
                 still = retry.isna().to_numpy()
                 if still.any():
                     more = pd.to_datetime(text[still], utc=True, format="mixed", errors="coerce")
-                    retry[still] = more.astype(TS_DTYPE)
-                parsed[left] = retry.to_numpy()
+                    retry.iloc[np.flatnonzero(still)] = _to_ns(more).array
+                parsed.iloc[np.flatnonzero(left)] = retry.array
         return parsed
     # Python datetimes, Timestamps, numbers or a mix: convert value by value
     present = _present_mask(s)
@@ -314,8 +325,8 @@ def _parse_strings(s: pd.Series) -> pd.Series:
         conv.append(ts)
     out = pd.Series(pd.NaT, index=s.index, dtype=TS_DTYPE)
     if conv:
-        out[present] = pd.to_datetime(pd.Series(conv, dtype=object), utc=True).astype(
-            TS_DTYPE).to_numpy()
+        conv_ts = _to_ns(pd.to_datetime(pd.Series(conv, dtype=object), utc=True))
+        out.iloc[np.flatnonzero(present)] = conv_ts.array
     return out
 
 
