@@ -259,8 +259,13 @@ def main() -> int:
                  if c.startswith("num_") and c in ours["stats"]]
         print(f"\nSame drifted columns as Evidently: {same} ({len(ours['drifted'])} columns: "
               f"{', '.join(ours['drifted'])})")
+        cdiffs = [abs(ours["stats"][c] - ev["stats"][c]) for c in ev["stats"]
+                  if c.startswith("cat_") and c in ours["stats"]]
         print(f"Normed Wasserstein vs Evidently's, max abs difference over numeric columns: "
               f"{max(diffs):.2e}")
+        if cdiffs:
+            print(f"Jensen-Shannon distance vs Evidently's, max abs difference over categorical "
+                  f"columns: {max(cdiffs):.2e}")
     print(f"Drift from the profile finds the same columns: "
           f"{set(ours['from_profile_drifted']) == set(ours['drifted'])}")
     if ours.get("multivariate_auc") is not None:
