@@ -104,3 +104,14 @@ def test_no_common_columns_gives_empty_verdict_not_crash():
     assert r.n_tested == 0 and not r.dataset_drift
     assert len(r.skipped) == 2 and "0 of 0" in r.summary()
     r._repr_mimebundle_()
+
+
+def test_duplicate_column_names_and_datetime_units():
+    df = pd.DataFrame([[1.0, 2.0]], columns=["a", "a"])
+    with pytest.raises(OpsInputError, match="duplicate column names"):
+        mlops.drift(df, df, log=False)
+    # the same instants stored in ns and in us are not drift
+    t = pd.date_range("2026-01-01", periods=300, freq="h", tz="UTC")
+    r = mlops.drift(pd.DataFrame({"t": t}), pd.DataFrame({"t": t.as_unit("us")}), columns=["t"],
+                    multivariate=False, log=False)
+    assert r.columns.loc[0, "statistic"] == 0.0 and not r.dataset_drift

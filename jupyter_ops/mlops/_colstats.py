@@ -94,8 +94,7 @@ def from_series(s: pd.Series, kind: str | None = None) -> ColumnStats:
     st = ColumnStats(name=name, kind=kind, dtype=str(s.dtype), n_rows=len(s))
     if kind == "numeric":
         if found == "datetime":
-            vals = s.astype("int64", copy=False).to_numpy().astype("float64") / 1e9
-            vals[s.isna().to_numpy()] = np.nan
+            vals = epoch_seconds(s)
         elif pd.api.types.is_timedelta64_dtype(s.dtype):
             vals = s.dt.total_seconds().to_numpy(dtype="float64", na_value=np.nan)
         else:
@@ -128,6 +127,12 @@ def from_series(s: pd.Series, kind: str | None = None) -> ColumnStats:
     else:
         st.n_missing = int(s.isna().sum())
     return st
+
+
+def epoch_seconds(s: pd.Series) -> np.ndarray:
+    """Seconds since 1970 as floats, whatever the datetime unit (ns, us, ...) and time zone."""
+    epoch = pd.Timestamp("1970-01-01", tz=getattr(s.dt, "tz", None))
+    return ((s - epoch) / pd.Timedelta(seconds=1)).to_numpy(dtype="float64", na_value=np.nan)
 
 
 def numeric_value_counts(st: ColumnStats) -> pd.Series:

@@ -21,6 +21,7 @@ from ._colstats import (
     MAX_CATEGORIES,
     ColumnStats,
     align_counts,
+    epoch_seconds,
     from_series,
     numeric_value_counts,
 )
@@ -281,6 +282,10 @@ def drift(
 
     ref_cols = list(reference.columns) if is_profile else [str(c) for c in reference.columns]
     cur_cols = [str(c) for c in current.columns]
+    for side, cols in (("reference", ref_cols), ("current", cur_cols)):
+        dup = sorted({c for c in cols if cols.count(c) > 1})
+        if dup:
+            raise OpsInputError(f"the {side} frame has duplicate column names {dup[:5]}; rename them first")
     if not is_profile:
         reference = reference.set_axis(ref_cols, axis=1)
     current = current.set_axis(cur_cols, axis=1)
@@ -592,5 +597,5 @@ def _domain_classifier(reference: pd.DataFrame, current: pd.DataFrame, feats: li
 
 def _as_float(s: pd.Series) -> np.ndarray:
     if pd.api.types.is_datetime64_any_dtype(s.dtype):
-        return s.astype("int64").to_numpy().astype("float64")
+        return epoch_seconds(s)
     return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
