@@ -447,3 +447,12 @@ def test_out_of_range_timestamps_name_the_rows():
                                             r"row 2: '0001-01-01'; .* between 1677-09-22 and "
                                             r"2262-04-10"):
         load_alerts(df)
+
+
+def test_json_cells_of_odd_types_do_not_crash():
+    payload = {"version": "4", "alerts": [{
+        "labels": {"alertname": "Down", "job": "api", "severity": ["critical"]},
+        "annotations": {"summary": {"text": "x"}}, "startsAt": "2024-05-01T10:00:00Z"}]}
+    got = load_alerts(payload)
+    assert got["severity"].tolist() == ["unknown"]
+    assert got["message"].tolist() == ["{'text': 'x'}"]

@@ -136,3 +136,21 @@ def test_metric_column_means_long_form_and_value_is_required():
                                             r"timestamp, metric, val. Map yours with "
                                             r"columns=\{'val': 'value'\}"):
         load_metrics(df)
+
+
+@pytest.mark.parametrize("data,message", [
+    ([1, 2], r"Prometheus 'data' must be an object"),
+    ({"resultType": "matrix", "result": [3]}, r"Prometheus series 0 is a int, not an object"),
+    ({"resultType": "matrix", "result": [{"metric": "up", "values": [[1, "1"]]}]},
+     r"series 0: 'metric' must be an object of labels"),
+    ({"resultType": "matrix", "result": [{"metric": {}, "values": [[1, "1", 2]]}]},
+     r"series 0: samples must be \[unix_time, \"value\"\] pairs"),
+    ({"resultType": "matrix", "result": [{"metric": {}, "values": [["soon", "1"]]}]},
+     r"series 0: samples must be \[unix_time, \"value\"\] pairs"),
+    ({"resultType": "matrix", "result": [{"metric": {}, "values": [[1e30, "1"]]}]},
+     r"series 0: sample times must be unix seconds"),
+    ({"resultType": "vector", "result": [{"metric": {}}]}, r"series 0 has no samples"),
+])
+def test_prometheus_malformed_responses(data, message):
+    with pytest.raises(OpsInputError, match=message):
+        from_prometheus({"status": "success", "data": data})

@@ -8,7 +8,7 @@ input rows.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 import numpy as np
@@ -70,7 +70,11 @@ _RANK = {"critical": 4, "error": 3, "warning": 2, "info": 1, "unknown": 0}
 
 def _codes(values: Any) -> tuple[pd.Series, np.ndarray, Any]:
     s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
-    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    try:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists, dicts from JSON): compare their text
+        text = s.map(lambda v: v if isinstance(v, Hashable) else str(v))
+        codes, uniques = pd.factorize(text, use_na_sentinel=True)
     return s, codes, uniques
 
 

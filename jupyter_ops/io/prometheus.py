@@ -28,9 +28,11 @@ def _series_name(labels: dict[str, Any]) -> str:
 
 def _float(v: Any) -> float:
     # Prometheus encodes sample values as strings: "0.5", "NaN", "+Inf", "-Inf"
+    if isinstance(v, bool):
+        raise OpsInputError(f"Prometheus sample value {v!r} is not a number")
     try:
         return float(v)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise OpsInputError(f"Prometheus sample value {c.fmt_value(v)} is not a number")
 
 
@@ -73,6 +75,11 @@ def from_prometheus(
             f"{response.get('errorType', 'error')}: {response.get('error', '(no message)')}"
         )
     data = response.get("data") or {}
+    if not isinstance(data, dict):
+        raise OpsInputError(
+            f"Prometheus 'data' must be an object with 'resultType' and 'result'; got "
+            f"{type(data).__name__}"
+        )
     rtype = data.get("resultType")
     result = data.get("result")
     if rtype == "scalar" or rtype == "string":
@@ -85,17 +92,24 @@ def from_prometheus(
     ts_parts: list[np.ndarray] = []
     val_parts: list[np.ndarray] = []
     meta: list[tuple[str, str, str, str, int]] = []
+    pairs = "samples must be [unix_time, \"value\"] pairs"
     for i, series in enumerate(result):
+        if not isinstance(series, dict):
+            raise OpsInputError(f"Prometheus series {i} is a {type(series).__name__}, not an object")
         labels = series.get("metric") or {}
+        if not isinstance(labels, dict):
+            raise OpsInputError(f"Prometheus series {i}: 'metric' must be an object of labels")
         samples = series.get("values") if rtype == "matrix" else [series.get("value")]
-        if samples is None or any(s is None for s in samples):
+        if not isinstance(samples, list) or any(s is None for s in samples):
             raise OpsInputError(f"Prometheus series {i} has no samples ('values'/'value')")
+        if not all(isinstance(s, (list, tuple)) and len(s) == 2 for s in samples):
+            raise OpsInputError(f"Prometheus series {i}: {pairs}")
         try:
             ts = np.array([float(s[0]) for s in samples], dtype="float64")
-        except (TypeError, ValueError, IndexError):
-            raise OpsInputError(
-                f"Prometheus series {i}: samples must be [unix_time, \"value\"] pairs"
-            )
+        except (TypeError, ValueError):
+            raise OpsInputError(f"Prometheus series {i}: {pairs}")
+        if not np.isfinite(ts).all() or (np.abs(ts) > 9.2e9).any():
+            raise OpsInputError(f"Prometheus series {i}: sample times must be unix seconds")
         ts_parts.append(ts)
         val_parts.append(np.array([_float(s[1]) for s in samples], dtype="float64"))
         svc = labels.get("service") or labels.get("job") or labels.get("app") or (service or "")
