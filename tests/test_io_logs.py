@@ -263,3 +263,15 @@ def test_utf16_log_with_bom(tmp_path):
 def test_unknown_time_zone():
     with pytest.raises(OpsInputError, match=r"unknown time zone tz='Mars/Base'; use an IANA name"):
         parse_log_lines(["2024-05-01 12:00:00 a"], tz="Mars/Base")
+
+
+def test_file_mixing_two_formats():
+    lines = []
+    for i in range(10):
+        lines.append(f"2024-05-01T10:00:{i:02d}Z INFO app line {i}")
+        lines.append(f"May  1 10:01:{i:02d} host cron[1]: job {i}")
+    lines.append("    at stack.Frame(Frame.java:1)")
+    got = parse_log_lines(lines, year=2024)
+    assert got["continuation"].tolist() == [False] * 20 + [True]
+    assert got["timestamp"].iloc[1] == pd.Timestamp("2024-05-01T10:01:00Z")
+    assert got["message"].iloc[1] == "host cron[1]: job 0"

@@ -95,15 +95,17 @@ def _split_lines(text: str) -> list[str]:
     return [ln[:-1] if ln.endswith("\r") else ln for ln in lines]
 
 
+def _rank_formats(lines: Iterable[str]) -> list[tuple[str, int]]:
+    """Formats matching any of the lines, most matches first (ties in :data:`LOG_FORMATS` order)."""
+    sample = [ln for ln in lines if ln.strip()]
+    counts = [(name, sum(1 for ln in sample if rx.match(ln))) for name, rx in _COMPILED.items()]
+    return sorted([(k, n) for k, n in counts if n > 0], key=lambda kn: -kn[1])
+
+
 def detect_log_format(lines: Iterable[str]) -> str | None:
     """Name of the :data:`LOG_FORMATS` entry matching most of the given lines (None if none)."""
-    sample = [ln for ln in lines if ln.strip()]
-    best, best_n = None, 0
-    for name, rx in _COMPILED.items():
-        n = sum(1 for ln in sample if rx.match(ln))
-        if n > best_n:
-            best, best_n = name, n
-    return best
+    ranked = _rank_formats(lines)
+    return ranked[0][0] if ranked else None
 
 
 def _sample(lines: list[str]) -> list[str]:
@@ -285,55 +287,73 @@ def parse_log_lines(
     if not kept:
         raise OpsInputError(f"the logs input is empty (0 rows): {source} has no non-blank lines")
     if format is None:
-        format = detect_log_format(_sample(kept))
-        if format is None:
+        sample = _sample(kept)
+        ranked = _rank_formats(sample)
+        if not ranked:
             first = c.fmt_value(kept[0], 80)
             raise OpsInputError(
                 f"no known timestamp format in {source}; line {numbers[0]}: {first}. Supported: "
                 + "; ".join(f"{k} ({v[1]})" for k, v in LOG_FORMATS.items())
                 + ". Or load it as a table with a timestamp column"
             )
+        # the best format, then (for files that mix formats, e.g. concatenated logs) any other
+        # that matches a fair share of the sample, tried on the lines still without a time
+        floor = max(2, len(sample) // 20)
+        formats = [ranked[0][0]] + [k for k, n in ranked[1:] if n >= floor]
     elif format not in LOG_FORMATS:
         raise OpsInputError(
             f"unknown log format {format!r}; choose one of {', '.join(LOG_FORMATS)}"
         )
-    regex = LOG_FORMATS[format][0] + r"(?P<rest>.*)"
-    ser = pd.Series(kept, dtype=object)
-    ext = _extract(re.compile(regex, re.S), kept)
-    ext["_ok"] = ext["rest"].notna()
-    ns = _assemble(ext, year, tz)
-    has_ts = ns != np.iinfo("int64").min
+    else:
+        formats = [format]
+    n = len(kept)
+    missing = np.iinfo("int64").min
+    ns = np.full(n, missing, dtype="int64")
+    pre_arr = np.full(n, "", dtype=object)
+    rest_arr = np.array(kept, dtype=object)
+    todo = np.arange(n)
+    for name in formats:
+        if not len(todo):
+            break
+        rx = re.compile(LOG_FORMATS[name][0] + r"(?P<rest>.*)", re.S)
+        ext = _extract(rx, [kept[i] for i in todo])
+        ext["_ok"] = ext["rest"].notna()
+        sub = _assemble(ext, year, tz)
+        got = sub != missing
+        idx = todo[got]
+        ns[idx] = sub[got]
+        rest_arr[idx] = ext["rest"].to_numpy(dtype=object)[got]
+        if "pre" in ext.columns:
+            pre_arr[idx] = ext["pre"].fillna("").to_numpy(dtype=object)[got]
+        todo = todo[~got]
+    has_ts = ns != missing
     if not has_ts.any():
         raise OpsInputError(
-            f"no line of {source} has a valid {format} timestamp; line {numbers[0]}: "
+            f"no line of {source} has a valid {formats[0]} timestamp; line {numbers[0]}: "
             f"{c.fmt_value(kept[0], 80)}"
         )
-    ts = pd.Series(np.where(has_ts, ns, np.iinfo("int64").min).view("datetime64[ns]"))
+    ts = pd.Series(ns.view("datetime64[ns]"))  # int64 minimum is NaT
     ts = ts.ffill().bfill().dt.tz_localize("UTC")
-    pre = ext["pre"].fillna("") if "pre" in ext.columns else pd.Series("", index=ext.index)
-    rest = ext["rest"].where(has_ts, ser)
-    pre = pre.where(has_ts, "")
     from .canonical import normalize_level
 
-    words, rests = _levels(rest.tolist())
+    words, rests = _levels(rest_arr.tolist())
     level = normalize_level(pd.Series(words, dtype=object)).astype(object)
     # a leading level token is part of the header, not of the message
     message = [
         (p.rstrip() + " " + r.lstrip(" \t|:;,")).strip() if p else r.lstrip(" \t|:;,").rstrip()
-        for p, r in zip(pre.tolist(), rests, strict=True)
+        for p, r in zip(pre_arr.tolist(), rests, strict=True)
     ]
     message = pd.Series(message, dtype=object)
-    cont = ~has_ts
+    cont = pd.Series(~has_ts)
     level = level.where(~(cont & (level == "unknown")).to_numpy())
     level = level.ffill().fillna("unknown")
-    n = len(kept)
     frame = pd.DataFrame({
         "timestamp": ts.astype(c.TS_DTYPE),
         "service": c.constant_text(service, n),
         "level": c.as_text(level),
         "message": c.as_text(message),
         "line": numbers,
-        "continuation": cont,
+        "continuation": cont.to_numpy(),
     })
     return frame
 
