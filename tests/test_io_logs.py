@@ -129,9 +129,15 @@ def test_syslog_year_parameter_and_new_year_wrap():
                                          pd.Timestamp("2024-01-01T00:00:01Z")]
 
 
-def test_syslog_default_year_is_current_year():
-    got = parse_log_lines(["Jun 14 15:16:01 combo x"])
-    assert got["timestamp"].iloc[0].year == pd.Timestamp.now(tz="UTC").year
+@pytest.mark.parametrize("lines", [["Jun 14 15:16:01 combo x"], ["Jan  1 00:00:00 a"],
+                                   ["Dec 31 23:59:59 a", "Jan  1 00:00:01 b"],
+                                   ["Dec 31 23:59:59 a"]])
+def test_syslog_default_year_puts_the_last_line_in_the_past_year(lines):
+    got = parse_log_lines(lines)
+    now = pd.Timestamp.now(tz="UTC")
+    last = got["timestamp"].iloc[-1]
+    assert now - pd.Timedelta(days=367) < last <= now + pd.Timedelta(days=2)
+    assert got["timestamp"].is_monotonic_increasing
 
 
 def test_tz_for_naive_times_but_explicit_offsets_win():

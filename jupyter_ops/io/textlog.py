@@ -198,9 +198,18 @@ def _assemble(ext: pd.DataFrame, year: int | None, tz: str | None) -> np.ndarray
     if years is None:
         # syslog has no year: year= (default this year) for the first line, +1 at each
         # wrap-around (a month more than six months before the previous line's, e.g. Dec -> Jan)
-        base = year if year is not None else datetime.now(timezone.utc).year
+        now = datetime.now(timezone.utc)
+        base = year if year is not None else now.year
         m = pd.Series(np.where(matched, months, np.nan)).ffill().bfill().to_numpy()
         wraps = np.concatenate([[0], (np.diff(m) < -6).astype("int64")]).cumsum()
+        if year is None and matched.any():
+            # default year: the latest line must not lie in the future (a December log read
+            # in January belongs to last year)
+            last = int(np.flatnonzero(matched)[-1])
+            day = _int(ext["d"].iloc[[last]], 1)[0]
+            last_md = (int(months[last]), int(day))
+            last_year = now.year if last_md <= (now.month, now.day + 1) else now.year - 1
+            base = last_year - int(wraps[last])
         years = base + wraps
     days = _int(ext["d"], 1)
     frame = pd.DataFrame({"year": years, "month": months, "day": days,
@@ -264,8 +273,9 @@ def parse_log_lines(
     service : str
         Service name for every row.
     year : int, optional
-        Year of the first line for formats without one (syslog); default the current UTC year.
-        The year increases at each wrap-around (December followed by January).
+        Year of the first line for formats without one (syslog). The year increases at each
+        wrap-around (December followed by January). Default: chosen so that the last line lies
+        within the past year (the current UTC year unless that would put it in the future).
     tz : str, optional
         IANA zone of timestamps without an offset (default: taken as UTC).
     format : str, optional
