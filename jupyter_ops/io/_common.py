@@ -25,7 +25,7 @@ TS_DTYPE = "datetime64[ns, UTC]"
 ALIASES: dict[str, tuple[str, ...]] = {
     "timestamp": ("ts", "time", "datetime", "date", "@timestamp", "timestamp_utc", "event_time",
                   "created_at", "startsat", "starts_at", "start", "t"),
-    "service": ("svc", "app", "application", "job", "component", "source", "system", "host",
+    "service": ("svc", "app", "application", "job", "component", "source", "system",
                 "service_name", "servicename"),
     "name": ("alertname", "alert", "alert_name", "event", "title", "check", "rule", "type"),
     "severity": ("sev", "priority", "level", "urgency"),
@@ -68,7 +68,7 @@ def path_stem(source: Any) -> str:
 
 def fmt_value(value: Any, limit: int = 40) -> str:
     text = repr(value)
-    return text if len(text) <= limit else text[: limit - 4] + "...'"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def fmt_columns(columns: Iterable[Any], limit: int = 30) -> str:
