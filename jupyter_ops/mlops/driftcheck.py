@@ -113,8 +113,8 @@ class DriftResult(Result):
         figs = [
             {"label": "dataset drift", "value": "yes" if self.dataset_drift else "no",
              "status": "bad" if self.dataset_drift else "ok"},
-            {"label": "drifted features", "value": f"{self.n_drifted} / {self.n_tested}",
-             "status": "warn" if self.n_drifted else "ok"},
+            {"label": "drifted features", "value": self.n_drifted,
+             "hint": f"of {self.n_tested} tested", "status": "warn" if self.n_drifted else "ok"},
             {"label": "share drifted", "value": round(self.share_drifted, 3),
              "hint": f"dataset drift when >= {self.drift_share:g}"},
         ]
