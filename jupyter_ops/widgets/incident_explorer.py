@@ -157,9 +157,9 @@ class IncidentExplorer:
         self.selected = int(incident_id)
         inc = self.correlation.incident(self.selected)
         if self._anomalies is None and self.metrics is not None:
-            from ..aiops.rootcause import _detect
+            from ..aiops.anomaly import detect_anomalies
 
-            self._anomalies = _detect(self.metrics, [inc], self.topology)
+            self._anomalies = detect_anomalies(self.metrics)  # once, for every incident
         self.timeline = timeline(inc, logs=self.logs, deploys=self.deploys,
                                  anomalies=self._anomalies)
         self.ranking = rank_root_causes(inc, anomalies=self._anomalies, deploys=self.deploys,
