@@ -46,6 +46,8 @@ BATCH_SIZE = 1000
 PARAM_BATCH = 100
 
 _STACK: list[TrackedRun] = []
+#: experiments already looked up in this process: (uri, name) -> Experiment
+_EXPERIMENTS: dict[tuple[str, str], Any] = {}
 _KEY_RE = re.compile(r"[^0-9A-Za-z_\-. /]")
 
 
@@ -344,11 +346,21 @@ class TrackedRun:
         """Queue a text artifact (written when the run ends, in one go)."""
         self.artifacts[artifact_file] = text
 
-    def flush(self) -> None:
-        """Write buffered metric points (batches of at most 1,000)."""
-        while self._pending:
+    def flush(self, tags: Mapping[str, Any] | None = None) -> None:
+        """Write buffered metric points (batches of at most 1,000), with ``tags`` if given.
+
+        The tags ride along with the last batch, saving a request at the end of a run.
+        """
+        from mlflow.entities import RunTag
+
+        run_tags = [RunTag(_clean_key(k), str(v)[:5000]) for k, v in (tags or {}).items()]
+        while self._pending or run_tags:
             chunk = self._pending[:BATCH_SIZE]
-            self._safe(self.client.log_batch, self.run_id, metrics=chunk)
+            extra = run_tags if len(self._pending) <= BATCH_SIZE else []
+            self._safe(self.client.log_batch, self.run_id, metrics=chunk, tags=extra)
+            self.tags.update({t.key: t.value for t in extra})
+            if extra:
+                run_tags = []
             self._pending = self._pending[BATCH_SIZE:]
             if self._keep_sent:
                 self._sent.extend(chunk)
@@ -442,14 +454,13 @@ class TrackedRun:
                       "(or mlops.sync())", stacklevel=4)
 
     def _finish_records(self, error: str | None) -> None:
-        self.flush()
+        self.flush(tags={"jupyter_ops.wall_time_s": f"{self._duration:.3f}"})
         if error:
             self.artifacts["traceback.txt"] = error
         if self.datasets:
             self.artifacts["datasets.json"] = json.dumps(self.datasets, indent=1)
         if self.notes:
             self.artifacts["notes.txt"] = "\n".join(self.notes) + "\n"
-        self.set_tags({"jupyter_ops.wall_time_s": f"{self._duration:.3f}"})
         self._write_artifacts()
         self._refresh()
 
@@ -643,8 +654,12 @@ def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any]
         with _store.fast_http() if _store.is_remote(uri) else contextlib.nullcontext():
             if buffered:
                 exp = offline.buffer_experiment(c, exp_name)
+            elif (uri, exp_name) in _EXPERIMENTS:
+                exp = _EXPERIMENTS[(uri, exp_name)]
             else:
                 exp = _store.find_experiment(c, exp_name, create=True)
+                if exp.lifecycle_stage != "deleted":
+                    _EXPERIMENTS[(uri, exp_name)] = exp
     except OpsInputError:
         raise
     except MlflowException as e:
@@ -703,10 +718,18 @@ def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any]
             run.set_tags({**sys_tags, **user_tags})
         else:
             all_tags = {**sys_tags, **user_tags}
-            created = c.create_run(exp.experiment_id, start_time=start_ms,
-                                   tags={_clean_key(k): v[:5000] for k, v in all_tags.items()},
-                                   run_name=run_name)
+            run_tags = {_clean_key(k): v[:5000] for k, v in all_tags.items()}
+            try:
+                created = c.create_run(exp.experiment_id, start_time=start_ms, tags=run_tags,
+                                       run_name=run_name)
+            except MlflowException:
+                # the cached experiment may have been deleted meanwhile: look it up again
+                _EXPERIMENTS.pop((uri, exp_name), None)
+                exp = _store.find_experiment(c, exp_name, create=True)
+                created = c.create_run(exp.experiment_id, start_time=start_ms, tags=run_tags,
+                                       run_name=run_name)
             info = created.info
+            _cache_artifact_repo(info, uri)
             run = TrackedRun(uri, target, exp_name, exp.experiment_id, info.run_id,
                              info.run_name, buffered, c, start_ms)
             run.tags.update({_clean_key(k): v[:5000] for k, v in all_tags.items()})
@@ -747,6 +770,21 @@ def _push_active(run_obj: Any, nested: bool) -> None:
         stack.append(fluent.ActiveRun(run_obj))
     except Exception:  # internal API moved: fall back to resuming through the public API
         mlflow.start_run(run_id=run_obj.info.run_id, nested=nested)
+
+
+def _cache_artifact_repo(info: Any, uri: str) -> None:
+    """Seed MLflow's artifact-repository cache from the new run's info.
+
+    ``MlflowClient.log_artifacts`` otherwise fetches the run again just to learn its artifact
+    URI, which we already have from ``create_run``.
+    """
+    with contextlib.suppress(Exception):
+        from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+        from mlflow.tracking._tracking_service import utils
+
+        cache = utils._artifact_repos_cache
+        if info.run_id not in cache and len(cache) < 1024:
+            cache[info.run_id] = get_artifact_repository(info.artifact_uri, tracking_uri=uri)
 
 
 def _pop_fluent(run_id: str) -> None:
