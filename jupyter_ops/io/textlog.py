@@ -1,7 +1,9 @@
 """Plain text log files -> canonical logs frame, with the timestamp format detected.
 
-The format is chosen once per file, on a sample of lines, among :data:`LOG_FORMATS`; then all
-lines are parsed with one vectorised regex and assembled timestamps (no per-line ``strptime``).
+The format is chosen per file, on a sample of lines, among :data:`LOG_FORMATS` (other formats
+that match a fair share of the sample are tried on the lines left without a time). Each line is
+matched by one regex; timestamps are assembled from the captured fields with vectorised
+arithmetic (no per-line ``strptime``).
 """
 
 from __future__ import annotations
