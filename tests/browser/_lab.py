@@ -65,7 +65,8 @@ class LabServer:
     """A ``jupyter lab`` process with a token, its own config/runtime dirs and root dir."""
 
     def __init__(self, root: Path, work: Path, disabled: dict[str, bool] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, labextensions_path: list[str] | None = None,
+                 server_extension: bool = True) -> None:
         self.root = root
         self.work = work
         self.port = _free_port()
@@ -73,14 +74,21 @@ class LabServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.disabled = {**QUIET_PLUGINS, **(disabled or {})}
         self.extra_env = env or {}
+        self.labextensions_path = labextensions_path
+        self.server_extension = server_extension
         self.proc: subprocess.Popen[bytes] | None = None
+        work.mkdir(parents=True, exist_ok=True)
         self.log_path = work / "lab.log"
 
     def _env(self) -> dict[str, str]:
         cfg = self.work / "config"
         (cfg / "labconfig").mkdir(parents=True, exist_ok=True)
-        (cfg / "jupyter_server_config.json").write_text(json.dumps(
-            {"ServerApp": {"jpserver_extensions": {"jupyter_ops": True}}}))
+        config: dict[str, Any] = {
+            "ServerApp": {"jpserver_extensions": {"jupyter_ops": self.server_extension}}}
+        if self.labextensions_path is not None:
+            # exactly these prebuilt extensions (the benchmark compares with/without ours)
+            config["LabApp"] = {"labextensions_path": self.labextensions_path}
+        (cfg / "jupyter_server_config.json").write_text(json.dumps(config))
         (cfg / "labconfig" / "page_config.json").write_text(json.dumps(
             {"disabledExtensions": self.disabled}))
         env = dict(os.environ)
