@@ -250,29 +250,39 @@ class Templates(Result):
     def lines(self) -> pd.DataFrame:
         """The mined lines: ``line``, ``timestamp``, ``service``, ``level``, ``template_id``,
         ``message`` (timestamp/service/level only when the input had them)."""
+        return self._lines_frame(None)
+
+    def _lines_frame(self, rows: np.ndarray | None) -> pd.DataFrame:
         import pandas as pd
 
-        cols: dict[str, Any] = {"line": np.arange(self._base, self._base + len(self._ids))}
+        sel = slice(None) if rows is None else rows
+        n_tpl = len(self._state.templates)
+        ids = np.asarray([f"T{i + 1}" for i in range(n_tpl)], dtype=object)
+        cols: dict[str, Any] = {
+            "line": np.arange(self._base, self._base + len(self._ids))[sel]}
         if self._ts is not None:
-            cols["timestamp"] = _to_datetime(self._ts)
+            cols["timestamp"] = _to_datetime(self._ts[sel])
         if self._service is not None:
-            cols["service"] = self._service
+            cols["service"] = self._service[sel]
         if self._level is not None:
-            cols["level"] = self._level
-        cols["template_id"] = self.assignments.to_numpy()
-        cols["message"] = np.asarray(self._messages, dtype=object)
+            cols["level"] = self._level[sel]
+        cols["template_id"] = ids[self._state.key_group[self._ids[sel]]]
+        messages = self._messages if rows is None else [self._messages[i] for i in rows.tolist()]
+        cols["message"] = np.asarray(messages, dtype=object)
         return pd.DataFrame(cols)
 
     def lines_of(self, template_id: str, limit: int | None = 200) -> pd.DataFrame:
         """The lines of one template (first ``limit``; None for all)."""
-        ids = {f"T{i + 1}" for i in range(len(self._state.templates))}
-        if template_id not in ids:
-            raise OpsInputError(f"no template {template_id!r}; ids run from T1 to T{len(ids)}")
-        gi = int(template_id[1:]) - 1
+        n_tpl = len(self._state.templates)
+        gi = int(template_id[1:]) - 1 if (isinstance(template_id, str)
+                                          and template_id[:1] == "T"
+                                          and template_id[1:].isdigit()) else -1
+        if not 0 <= gi < n_tpl:
+            raise OpsInputError(f"no template {template_id!r}; ids run from T1 to T{n_tpl}")
         rows = np.flatnonzero(self._state.key_group[self._ids] == gi)
         if limit is not None:
             rows = rows[:limit]
-        return self.lines.iloc[rows].reset_index(drop=True)
+        return self._lines_frame(rows)
 
     # -- persistence ------------------------------------------------------------------------
     def to_json(self) -> str:
@@ -372,9 +382,12 @@ class Templates(Result):
                 y=alt.Y("label:N", sort="-x", title=None),
                 tooltip=["template_id", "count"]).properties(height=alt.Step(14), width=360)}
         if self._ts is not None and (self._ts != _NAT).any():
-            from .logsignals import template_rates
+            from .logsignals import auto_window, template_rates
 
-            rates = template_rates(self, top_n=5)
+            ts = self._ts[self._ts != _NAT]
+            # at most 400 windows x 5 templates: aggregated data, never raw rows
+            window = auto_window(np.timedelta64(int(ts.max() - ts.min()), "ns"), 400)
+            rates = template_rates(self, window, top_n=5)
             if len(rates):
                 charts["rate_over_time"] = alt.Chart(rates).mark_line().encode(
                     x=alt.X("window:T", title=None), y=alt.Y("count:Q", title="lines per window"),
@@ -501,9 +514,10 @@ def _read_frame(frame: pd.DataFrame) -> _Batch:
         batch.ts = ts.dt.tz_localize(None).to_numpy().astype("datetime64[ns]").view(np.int64)
     for col in ("service", "level"):
         if col in frame.columns:
-            values = frame[col].astype(object).where(frame[col].notna(), "")
-            setattr(batch, col, np.asarray(values.astype(str).tolist() if n else [],
-                                           dtype=object))
+            values = frame[col].astype(object)
+            values = values.where(values.notna(), "").astype(str)
+            setattr(batch, col, values.to_numpy(dtype=object) if n else
+                    np.zeros(0, dtype=object))
     return batch
 
 

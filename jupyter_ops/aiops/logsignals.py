@@ -46,16 +46,36 @@ def _window(window: Any) -> pd.Timedelta:
     return w
 
 
-def _timed_lines(templates: Templates) -> pd.DataFrame:
-    from .logmining import Templates
+_NICE = ["1s", "5s", "10s", "30s", "1min", "5min", "10min", "15min", "30min", "1h", "2h", "3h",
+         "6h", "12h", "1D", "2D", "7D", "14D", "30D"]
+
+
+def auto_window(span: Any, max_windows: int = 200, minimum: Any = "1min") -> pd.Timedelta:
+    """The smallest "nice" window (1s, 5s, ... 1h, ... 30D) giving at most ``max_windows``."""
+    import pandas as pd
+
+    lo = pd.Timedelta(minimum)
+    for nice in _NICE:
+        w = pd.Timedelta(nice)
+        if w >= lo and span / w <= max_windows:
+            return w
+    return pd.Timedelta(span) / max_windows
+
+
+def _timed_check(templates: Any) -> None:
+    from .logmining import _NAT, Templates
 
     if not isinstance(templates, Templates):
         raise OpsInputError(f"expected the Templates of mine_templates, got "
                             f"{type(templates).__name__}; run mine_templates(logs) first")
-    lines = templates.lines
-    if "timestamp" not in lines.columns or lines["timestamp"].isna().all():
+    if templates._ts is None or not (templates._ts != _NAT).any():
         raise OpsInputError("log signals need timestamps: mine a logs frame with a 'timestamp' "
                             "column (e.g. from jupyter_ops.io.load_logs), not bare lines")
+
+
+def _timed_lines(templates: Templates) -> pd.DataFrame:
+    _timed_check(templates)
+    lines = templates.lines
     return lines[lines["timestamp"].notna()]
 
 
@@ -64,30 +84,45 @@ def template_rates(templates: Templates, window: Any = "5min",
     """Lines per template per time window (zero-filled), for charts and sparklines.
 
     Returns columns ``window`` (window start, UTC), ``template_id``, ``count``; with ``top_n``
-    only the most frequent templates.
+    only the most frequent templates. Windows span the first to the last timestamp.
     """
     import pandas as pd
 
+
     w = _window(window)
-    lines = _timed_lines(templates)
+    start, counts = _rate_matrix(templates, w)
+    n_bins = counts.shape[1]
+    totals = counts.sum(axis=1)
+    keep = np.flatnonzero(totals)
     if top_n is not None:
-        keep = lines["template_id"].value_counts().head(top_n).index
-        lines = lines[lines["template_id"].isin(keep)]
-    if not len(lines):
-        return pd.DataFrame({"window": pd.Series([], dtype="datetime64[ns, UTC]"),
-                             "template_id": pd.Series([], dtype=object),
-                             "count": pd.Series([], dtype=np.int64)})
-    counts = (lines.assign(window=lines["timestamp"].dt.floor(w))
-              .groupby(["template_id", "window"]).size())
-    grid = pd.date_range(counts.index.get_level_values("window").min(),
-                         counts.index.get_level_values("window").max(), freq=w)
-    ids = counts.index.get_level_values("template_id").unique()
-    full = counts.reindex(pd.MultiIndex.from_product([ids, grid],
-                                                     names=["template_id", "window"]),
-                          fill_value=0)
-    out = full.rename("count").reset_index()[["window", "template_id", "count"]]
-    out["count"] = out["count"].astype(np.int64)
-    return out
+        keep = keep[np.lexsort((keep, -totals[keep]))][:top_n]
+        keep.sort()
+    windows = start.value + np.arange(n_bins, dtype=np.int64) * w.value
+    return pd.DataFrame({
+        "window": pd.to_datetime(np.tile(windows, len(keep)), utc=True),
+        "template_id": np.repeat(np.asarray([f"T{i + 1}" for i in keep.tolist()],
+                                            dtype=object), n_bins),
+        "count": counts[keep].reshape(-1).astype(np.int64),
+    })
+
+
+def _rate_matrix(templates: Templates, w: pd.Timedelta) -> tuple[pd.Timestamp, np.ndarray]:
+    """(first window start, counts[template index, window]) over the timed lines."""
+    import pandas as pd
+
+    from .logmining import _NAT
+
+    _timed_check(templates)
+    ts = templates._ts
+    ok = ts != _NAT
+    t = ts[ok]
+    group = templates._state.key_group[templates._ids][ok]
+    start = pd.Timestamp(int(t.min()), unit="ns", tz="UTC").floor(w)
+    bins = (t - start.value) // w.value
+    n_bins = int(bins.max()) + 1
+    n_tpl = len(templates._state.templates)
+    counts = np.bincount(group * n_bins + bins, minlength=n_tpl * n_bins)
+    return start, counts.reshape(n_tpl, n_bins)
 
 
 def log_signals(templates: Templates, window: Any = "5min", *, warmup: Any = None,
@@ -143,9 +178,10 @@ def log_signals(templates: Templates, window: Any = "5min", *, warmup: Any = Non
     level_of = _levels(lines)
 
     # -- new templates ----------------------------------------------------------------------
+    present = set(lines["template_id"].unique())
     for tid, row in tpl.iterrows():
         seen = row["first_seen"]
-        if pd.isna(seen) or seen < start + warm or tid not in set(lines["template_id"]):
+        if pd.isna(seen) or seen < start + warm or tid not in present:
             continue
         lv = level_of.get(tid, "info")
         events.append({
@@ -157,27 +193,30 @@ def log_signals(templates: Templates, window: Any = "5min", *, warmup: Any = Non
             "window_end": seen})
 
     # -- template rate spikes ---------------------------------------------------------------
-    rates = template_rates(templates, w)
-    for tid, grp in rates.groupby("template_id", sort=False):
-        counts = grp["count"].to_numpy(dtype=float)
+    rate_start, matrix = _rate_matrix(templates, w)
+    ts_ns = _ns(lines["timestamp"])
+    services = lines["service"].to_numpy(dtype=object) if has_service else None
+    positions = lines.groupby("template_id", sort=False).indices
+    for gi in np.flatnonzero(matrix.sum(axis=1)).tolist():
+        tid = f"T{gi + 1}"
+        counts = matrix[gi].astype(float)
         hot = _spikes(counts, baseline, factor, min_count)
+        if has_service and hot.any():
+            t_sorted, s_sorted = _sorted_by_time(positions[tid], ts_ns, services)
         for a, b, peak, base in _runs(hot, counts, baseline):
-            t0 = grp["window"].iloc[a]
+            t0 = rate_start + a * w
             if t0 < start + warm:
                 continue
             service = ""
             if has_service:
-                t1 = grp["window"].iloc[b] + w
-                in_run = lines[(lines["template_id"] == tid) & (lines["timestamp"] >= t0)
-                               & (lines["timestamp"] < t1)]
-                service = in_run["service"].value_counts().index[0] if len(in_run) else ""
+                service = _top_in(t_sorted, s_sorted, t0, rate_start + (b + 1) * w)
             events.append({
                 "timestamp": t0, "service": service,
                 "name": "template rate spike", "severity": "warning",
                 "message": _msg(f"{tid} rose to {int(peak)} lines per {_fmt(w)} (baseline "
                                 f"{base:.1f}): ", tpl.at[tid, "template"]),
                 "template_id": tid, "count": int(peak), "baseline": round(base, 2),
-                "window_end": grp["window"].iloc[b] + w})
+                "window_end": rate_start + (b + 1) * w})
 
     # -- error / warning bursts per service -------------------------------------------------
     sev = lines["template_id"].map(level_of).fillna("info")
@@ -199,10 +238,12 @@ def log_signals(templates: Templates, window: Any = "5min", *, warmup: Any = Non
         per = grp.groupby(grp["timestamp"].dt.floor(w)).size().reindex(grid, fill_value=0)
         counts = per.to_numpy(dtype=float)
         hot = _spikes(counts, baseline, factor, min_count)
+        if hot.any():
+            t_sorted, id_sorted = _sorted_by_time(np.arange(len(grp)), _ns(grp["timestamp"]),
+                                                  grp["template_id"].to_numpy(dtype=object))
         for a, b, peak, base in _runs(hot, counts, baseline):
             t0 = grid[a]
-            in_run = grp[(grp["timestamp"] >= t0) & (grp["timestamp"] < grid[b] + w)]
-            top = in_run["template_id"].value_counts().index[0]
+            top = _top_in(t_sorted, id_sorted, t0, grid[b] + w)
             events.append({
                 "timestamp": t0, "service": service, "name": f"{level} burst",
                 "severity": level,
@@ -213,12 +254,41 @@ def log_signals(templates: Templates, window: Any = "5min", *, warmup: Any = Non
     return _frame(events)
 
 
+def _ns(ts: pd.Series) -> np.ndarray:
+    return ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy().astype(
+        "datetime64[ns]").view(np.int64)
+
+
+def _sorted_by_time(rows: np.ndarray, ts_ns: np.ndarray,
+                    values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(ts_ns[rows], kind="stable")
+    return ts_ns[rows][order], values[rows][order]
+
+
+def _top_in(t_sorted: np.ndarray, v_sorted: np.ndarray, t0: Any, t1: Any) -> str:
+    """Most frequent value with a time in [t0, t1) (ties: the earliest value)."""
+    import pandas as pd
+
+    lo = np.searchsorted(t_sorted, pd.Timestamp(t0).value, side="left")
+    hi = np.searchsorted(t_sorted, pd.Timestamp(t1).value, side="left")
+    picked = v_sorted[lo:hi]
+    if not len(picked):
+        return ""
+    uniq, first, counts = np.unique(picked.astype(str), return_index=True, return_counts=True)
+    best = np.lexsort((first, -counts))[0]
+    return str(uniq[best])
+
+
 def _levels(lines: pd.DataFrame) -> dict[str, str]:
     """Worst level per template: from the ``level`` column, else from words in the text."""
+    import pandas as pd
+
     out: dict[str, str] = {}
     if "level" in lines.columns:
         lv = lines["level"].astype(str).str.lower()
-        for tid, worst in lines.assign(_lv=lv).groupby("template_id")["_lv"]:
+        pairs = pd.DataFrame({"template_id": lines["template_id"].to_numpy(dtype=object),
+                              "_lv": lv.to_numpy(dtype=object)}).drop_duplicates()
+        for tid, worst in pairs.groupby("template_id")["_lv"]:
             vals = set(worst)
             if vals & {"error", "fatal", "critical", "crit", "err", "severe", "emerg", "alert"}:
                 out[tid] = "error"

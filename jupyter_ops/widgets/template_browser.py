@@ -168,22 +168,34 @@ class TemplateBrowser:
 
 
 def _sparkline_counts(templates: Any, window: str) -> dict[str, list[int]]:
-    """Per template: counts per time window (or per position bin without timestamps)."""
+    """Per template: line counts per time window (at most 120 windows, widened if needed),
+    or per position bin when the lines have no timestamps."""
     import numpy as np
+    import pandas as pd
 
-    lines = templates.lines
-    if "timestamp" in lines.columns and lines["timestamp"].notna().any():
-        from ..aiops.logsignals import template_rates
+    from ..aiops.logmining import _NAT
+    from ..aiops.logsignals import auto_window
 
-        rates = template_rates(templates, window)
-        return {tid: g["count"].tolist() for tid, g in rates.groupby("template_id", sort=False)}
-    if not len(lines):
+    n = len(templates._ids)
+    if not n:
         return {}
-    bins = np.minimum((np.arange(len(lines)) * _BINS) // max(len(lines), 1), _BINS - 1)
-    out: dict[str, list[int]] = {}
-    for tid, idx in lines.groupby("template_id").indices.items():
-        out[tid] = np.bincount(bins[idx], minlength=_BINS).tolist()
-    return out
+    group = templates._state.key_group[templates._ids]
+    ts = templates._ts
+    if ts is not None and (ts != _NAT).any():
+        ok = ts != _NAT
+        t, group = ts[ok], group[ok]
+        span = pd.Timedelta(int(t.max() - t.min()), unit="ns")
+        w = max(pd.Timedelta(window), auto_window(span, 120, minimum="1s"))
+        start = pd.Timestamp(int(t.min()), unit="ns").floor(w).value
+        bins = (t - start) // w.value
+        n_bins = int(bins.max()) + 1
+    else:
+        n_bins = min(_BINS, n)
+        bins = (np.arange(n) * n_bins) // n
+    n_tpl = len(templates._state.templates)
+    counts = np.bincount(group * n_bins + bins, minlength=n_tpl * n_bins).reshape(n_tpl, n_bins)
+    present = np.flatnonzero(counts.sum(axis=1))
+    return {f"T{i + 1}": counts[i].tolist() for i in present.tolist()}
 
 
 def _svg(counts: list[int], width: int = 120, height: int = 22) -> str:
