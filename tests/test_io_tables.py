@@ -125,3 +125,40 @@ def test_empty_csv_gives_an_empty_frame(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_text("")
     assert read_table(path).empty
+
+
+SUFFIXES = ["csv", "csv.gz", "tsv", "json", "jsonl", "jsonl.gz", "parquet"]
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_write_table_round_trips_every_canonical_frame(tmp_path, suffix):
+    from jupyter_ops.io import load_alerts, load_logs, load_metrics, load_topology, write_table
+
+    alerts = load_alerts(pd.DataFrame({
+        "timestamp": ["2024-05-01T10:00:00.123456789Z", "2024-05-01T11:00:00+02:00"],
+        "service": ["api", "db"], "name": ["Down", "Slow"], "severity": ["P1", None],
+        "labels": [{"env": "prod", "zone": "a"}, {}],
+        "resolved_at": [None, "2024-05-01T12:00:00Z"], "incident": [1, 2],
+    }))
+    logs = load_logs(["2024-05-01T10:00:00Z ERROR boom", "  at x.y(Z.java:1)"], service="api")
+    metrics = load_metrics({"status": "success", "data": {"resultType": "matrix", "result": [
+        {"metric": {"__name__": "up", "job": "node"},
+         "values": [[1717000000.5, "1"], [1717000015, "NaN"]]}]}})
+    edges = load_topology({"web": ["api"], "api": ["db", "api"]})
+    for frame, loader in ((alerts, load_alerts), (logs, load_logs), (metrics, load_metrics),
+                          (edges, load_topology)):
+        path = write_table(frame, tmp_path / f"{loader.__name__}.{suffix}")
+        assert path.exists() and not list(tmp_path.glob(".*"))  # no temporary file left
+        again = loader(path)
+        pd.testing.assert_frame_equal(frame, again, check_dtype=False)
+
+
+def test_write_table_errors(tmp_path):
+    from jupyter_ops.io import write_table
+
+    with pytest.raises(OpsInputError, match=r"unknown file type of out.xlsx; supported formats"):
+        write_table(_expected(), tmp_path / "out.xlsx")
+    with pytest.raises(OpsInputError, match=r"^directory not found: "):
+        write_table(_expected(), tmp_path / "nope" / "out.csv")
+    with pytest.raises(OpsInputError, match=r"write_table needs a DataFrame, got list"):
+        write_table([1], tmp_path / "out.csv")

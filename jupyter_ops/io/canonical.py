@@ -380,6 +380,7 @@ def load_alerts(source: Any, columns: Mapping[str, str] | str | None = None) -> 
         out["fingerprint"] = fp
     result = _with_extras(out, frame)
     _parse_time_extras(result, ("acknowledged_at", "resolved_at", "ends_at", "ended_at"), what)
+    _text_extras(result, ("status", "generator_url"))
     return result
 
 
@@ -390,6 +391,13 @@ def _with_extras(canonical: dict[str, pd.Series], frame: pd.DataFrame) -> pd.Dat
         if col not in cols:
             cols[col] = frame[col].array.copy()  # never share memory with the caller's frame
     return pd.DataFrame(cols, index=pd.RangeIndex(len(frame)))
+
+
+def _text_extras(frame: pd.DataFrame, names: tuple[str, ...]) -> None:
+    """Optional text columns the loaders themselves produce stay text after a CSV round trip."""
+    for col in names:
+        if col in frame.columns:
+            frame[col] = c.as_text(frame[col])
 
 
 def _parse_time_extras(frame: pd.DataFrame, names: tuple[str, ...], what: str) -> None:
@@ -557,7 +565,9 @@ def load_metrics(
         out["service"] = c.constant_text(default_service, n)
     out["metric"] = c.as_text(frame["metric"].astype(object).map(str, na_action="ignore"))
     out["value"] = c.as_float(frame["value"], "value", what)
-    return _with_extras(out, frame)
+    result = _with_extras(out, frame)
+    _text_extras(result, ("series", "instance"))
+    return result
 
 
 def load_topology(source: Any, columns: Mapping[str, str] | str | None = None) -> pd.DataFrame:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import OpsInputError
 
-__all__ = ["read_table", "TABLE_FORMATS", "read_json_file"]
+__all__ = ["read_table", "write_table", "TABLE_FORMATS", "read_json_file"]
 
 #: format name -> file suffixes (each also accepted with ``.gz``)
 TABLE_FORMATS: dict[str, tuple[str, ...]] = {
@@ -162,3 +162,89 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
                 )
             records.append(rec)
     return pd.DataFrame.from_records(records) if records else pd.DataFrame()
+
+
+def _json_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dict/list cells (e.g. alert labels) as JSON text: CSV and Parquet cannot hold them as is."""
+    out = frame
+    for col in frame.columns:
+        s = frame[col]
+        if s.dtype == object and s.map(lambda v: isinstance(v, (dict, list))).any():
+            text = s.map(lambda v: json.dumps(v, sort_keys=True, default=str)
+                         if isinstance(v, (dict, list)) else v)
+            out = out.assign(**{col: text}) if isinstance(col, str) else out
+    return out
+
+
+def _text_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Datetime columns as ISO text with all nanoseconds (``to_json``/``to_csv`` would round to
+    microseconds); missing times stay missing."""
+    out = frame
+    for col in frame.columns:
+        s = frame[col]
+        if pd.api.types.is_datetime64_any_dtype(s.dtype) and isinstance(col, str):
+            text = s.astype(str).astype(object).where(s.notna().to_numpy(), None)
+            out = out.assign(**{col: text})
+    return out
+
+
+def write_table(frame: pd.DataFrame, path: str | os.PathLike[str],
+                format: str | None = None) -> Path:
+    """Write a (canonical) frame so that :func:`read_table` and the loaders read it back as is.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+    path : str or os.PathLike
+        Target file; the format comes from the suffix as in :func:`read_table` (``.gz`` allowed
+        for the text formats).
+    format : str, optional
+        Overrides the suffix.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file. The file is written next to its target and renamed into place, so a
+        failed write never leaves half a file.
+
+    Notes
+    -----
+    Timestamps are written as ISO 8601 text with all nanoseconds and the offset
+    (``2024-05-01 10:00:00.123456789+00:00``) in the text formats, natively in Parquet; dict and
+    list cells (alert
+    ``labels``) as JSON text in CSV, TSV and Parquet, as JSON objects in JSON and JSON Lines.
+    """
+    import tempfile
+
+    if not isinstance(frame, pd.DataFrame):
+        raise OpsInputError(f"write_table needs a DataFrame, got {type(frame).__name__}")
+    target = Path(path)
+    fmt = (format or "").lower().lstrip(".") or table_format(target)
+    if fmt == "ndjson":
+        fmt = "jsonl"
+    if fmt not in TABLE_FORMATS:
+        what = f"format {format!r}" if format else f"file type of {target.name}"
+        raise OpsInputError(f"unknown {what}; supported formats: {_SUPPORTED}")
+    if not target.parent.exists():
+        raise OpsInputError(f"directory not found: {target.parent}")
+    gz = target.name.lower().endswith(".gz")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        if fmt in ("csv", "tsv"):
+            _json_cells(_text_times(frame)).to_csv(
+                tmp, index=False, sep="," if fmt == "csv" else "\t",
+                compression="gzip" if gz else None,
+            )
+        elif fmt in ("json", "jsonl"):
+            _text_times(frame).to_json(tmp, orient="records", lines=fmt == "jsonl",
+                                       compression="gzip" if gz else None,
+                                       default_handler=str)
+        else:
+            _json_cells(frame).to_parquet(tmp, index=False)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
