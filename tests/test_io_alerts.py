@@ -456,3 +456,14 @@ def test_json_cells_of_odd_types_do_not_crash():
     got = load_alerts(payload)
     assert got["severity"].tolist() == ["unknown"]
     assert got["message"].tolist() == ["{'text': 'x'}"]
+
+
+@pytest.mark.parametrize("dtype", ["object", "string", "category", "string[pyarrow]"])
+def test_text_columns_get_one_dtype_whatever_the_input_dtype(dtype):
+    df = _alerts().drop(columns="incident").astype({"service": dtype, "name": dtype,
+                                                    "severity": dtype})
+    got = load_alerts(df)
+    expected = pd.Series(["x"]).dtype  # pandas' default: object (pandas 2) or str (pandas 3)
+    for col in ("service", "name", "severity", "message", "host", "fingerprint"):
+        assert got[col].dtype == expected, col
+    assert got["severity"].tolist() == ["critical", "warning", "unknown"]
