@@ -115,3 +115,12 @@ def test_duplicate_column_names_and_datetime_units():
     r = mlops.drift(pd.DataFrame({"t": t}), pd.DataFrame({"t": t.as_unit("us")}), columns=["t"],
                     multivariate=False, log=False)
     assert r.columns.loc[0, "statistic"] == 0.0 and not r.dataset_drift
+
+
+def test_numbers_stored_as_objects_are_numbers():
+    rng = np.random.default_rng(0)
+    ref = pd.DataFrame({"x": pd.Series(list(rng.normal(0, 1, 300)) + [None, 3], dtype=object)})
+    cur = pd.DataFrame({"x": pd.Series(list(rng.normal(2, 1, 300)) + [1, None], dtype=object)})
+    r = mlops.drift(ref, cur, multivariate=False, log=False)
+    assert r.columns.loc[0, "kind"] == "numeric" and r.columns.loc[0, "test"] == "ks"
+    assert r.drifted_columns == ["x"]

@@ -19,6 +19,7 @@ from .stattests import Counted, counted
 MAX_CATEGORIES = 10_000
 #: string columns whose values average this many characters and are mostly unique are text
 TEXT_MIN_LENGTH = 30
+_NUMBER_TYPES = {"int", "float", "int64", "int32", "float64", "float32", "Decimal"}
 #: numeric columns keep exact value counts while they have at most this many distinct values
 SMALL_UNIQUE = 50
 
@@ -67,6 +68,10 @@ def detect_kind(s: pd.Series) -> str:
         return "numeric"
     if pd.api.types.is_numeric_dtype(dt):
         return "numeric"
+    if pd.api.types.is_object_dtype(dt):
+        types = set(mixed_types(s))
+        if types and types <= _NUMBER_TYPES:  # numbers stored as objects
+            return "numeric"
     # object / string: text when long and mostly unique, else categorical
     head = s.dropna().head(2000)
     if len(head) == 0:
