@@ -162,3 +162,9 @@ def test_write_table_errors(tmp_path):
         write_table(_expected(), tmp_path / "nope" / "out.csv")
     with pytest.raises(OpsInputError, match=r"write_table needs a DataFrame, got list"):
         write_table([1], tmp_path / "out.csv")
+
+
+def test_json_lines_saved_as_json(tmp_path):
+    path = tmp_path / "export.json"
+    path.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
+    _same(read_table(path))

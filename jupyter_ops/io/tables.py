@@ -53,6 +53,11 @@ def read_json_file(path: str | os.PathLike[str]) -> Any:
         with opener(p, "rt", encoding="utf-8-sig", errors="replace") as fh:
             return json.load(fh)
     except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":  # JSON Lines saved as .json (common for log exports)
+            try:
+                return _jsonl_records(p)
+            except OpsInputError:
+                pass
         raise OpsInputError(
             f"{p.name} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         )
@@ -145,6 +150,11 @@ def read_table(source: Any, format: str | None = None) -> pd.DataFrame:
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:
+    records = _jsonl_records(path)
+    return pd.DataFrame.from_records(records) if records else pd.DataFrame()
+
+
+def _jsonl_records(path: Path) -> list[dict[str, Any]]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     records = []
     with opener(path, "rt", encoding="utf-8-sig", errors="replace") as fh:
@@ -161,7 +171,7 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
                     f"JSON Lines must hold one object per line"
                 )
             records.append(rec)
-    return pd.DataFrame.from_records(records) if records else pd.DataFrame()
+    return records
 
 
 def _json_cells(frame: pd.DataFrame) -> pd.DataFrame:
