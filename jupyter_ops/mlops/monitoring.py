@@ -344,11 +344,11 @@ def _reason(metrics: pd.DataFrame, kpis: list[str], thresholds: dict[str, float]
             worst = span_rows.loc[d, k]
             w = worst.max() if k in LOWER_IS_BETTER else worst.min()
             verb = "rose above" if k in LOWER_IS_BETTER else "fell below"
-            parts.append(f"{k} {verb} {how(k)} (worst {w:.3f})")
+            parts.append(f"{k} {verb} {how(k)}, worst {w:.3f},")
     fmt = "%Y-%m-%d %H:%M" if pd.tseries.frequencies.to_offset(window).nanos < 86400e9 else "%Y-%m-%d"
     when = (f"in the last {run} consecutive {window} window(s), "
             f"{span[0].strftime(fmt)} to {span[1].strftime(fmt)}")
-    text = "; ".join(parts) + " " + when
+    text = " and ".join(parts) + " " + when
     if run < patience:
         text += f" (fewer than patience={patience}: keep watching)"
     if span_drift is not None:
