@@ -168,3 +168,9 @@ def test_json_lines_saved_as_json(tmp_path):
     path = tmp_path / "export.json"
     path.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n")
     _same(read_table(path))
+
+
+def test_semicolon_csv(tmp_path):
+    path = tmp_path / "excel.csv"
+    _expected().to_csv(path, index=False, sep=";")
+    _same(read_table(path))

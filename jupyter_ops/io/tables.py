@@ -129,6 +129,12 @@ def read_table(source: Any, format: str | None = None) -> pd.DataFrame:
     try:
         if fmt == "csv":
             frame = pd.read_csv(path, encoding_errors="replace")
+            if frame.shape[1] == 1:  # one column: maybe ';' or '|' separated (European Excel)
+                head = str(frame.columns[0])
+                for sep in (";", "|", "\t"):
+                    if sep in head:
+                        frame = pd.read_csv(path, sep=sep, encoding_errors="replace")
+                        break
         elif fmt == "tsv":
             frame = pd.read_csv(path, sep="\t", encoding_errors="replace")
         elif fmt == "jsonl":
