@@ -184,7 +184,7 @@ class DriftResult(Result):
 
     def explanations(self) -> list[tuple[str, str]]:
         p = self.params
-        return [
+        out = [
             ("How the tests were chosen",
              "method='auto' follows Evidently's defaults: with at most "
              f"{AUTO_SMALL_N} reference values a column gets a p-value test (two-sample "
@@ -198,6 +198,18 @@ class DriftResult(Result):
              f"The dataset drifts when at least {self.drift_share:.0%} of the tested features "
              "drift. Target and prediction columns are tested and shown but not counted."),
         ]
+        mv = self.multivariate or {}
+        if "roc_auc" in mv:
+            out.append(("Domain classifier (multivariate drift)",
+                        f"A gradient-boosting classifier, given {mv['rows']:,} sampled rows (half to train, half to test), learned to "
+                        f"tell current from reference with ROC AUC {mv['roc_auc']:.3f} on the held-out "
+                        f"rows; random relabelling gives at most {mv['threshold']:.3f} in 95% of 200 "
+                        f"trials (p = {mv['p_value']:.3f}). An AUC near 0.5 means the periods look "
+                        "alike jointly; a high AUC with few drifted columns points to changed "
+                        "relations between columns."))
+        elif "skipped" in mv:
+            out.append(("Domain classifier (multivariate drift)", f"Not run: {mv['skipped']}."))
+        return out
 
 
 def drift(
