@@ -113,9 +113,13 @@ class IncidentMagics(Magics):
             result = RootCauses(ranking)
             from ..report.provenance import make_provenance
 
+            alerts = getattr(obj, "alerts", obj)
+            if hasattr(alerts, "columns") and "labels" in alerts.columns:
+                alerts = alerts.drop(columns=["labels"])  # dicts hash slowly; the rest suffices
             result.provenance = make_provenance("rank_root_causes", {
-                "incident": iid, "top": args.top, "metrics": bool(args.metrics),
-                "deploys": bool(args.deploys)}, inputs={"ranking": ranking})
+                "incident": iid, "top": args.top, "metrics": args.metrics,
+                "anomalies": args.anomalies, "topology": args.topology,
+                "deploys": args.deploys}, inputs={"alerts": alerts})
         return publish(self.shell, result, "%aiops_rca " + line, args.output)
 
     @magic_arguments()
