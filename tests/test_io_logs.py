@@ -281,3 +281,17 @@ def test_file_mixing_two_formats():
     assert got["continuation"].tolist() == [False] * 20 + [True]
     assert got["timestamp"].iloc[1] == pd.Timestamp("2024-05-01T10:01:00Z")
     assert got["message"].iloc[1] == "host cron[1]: job 0"
+
+
+def test_readlines_output_and_bytes(tmp_path):
+    path = tmp_path / "a.log"
+    path.write_bytes(b"2024-05-01T10:00:00Z INFO one\r\n2024-05-01T10:00:01Z WARN tw\xffo\n")
+    with open(path, "rb") as fh:
+        from_bytes = parse_log_lines(fh.readlines())
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        from_text = parse_log_lines(fh.readlines())
+    for got in (from_bytes, from_text):
+        assert got["message"].tolist() == ["one", "tw\ufffdo"]
+        assert got["level"].tolist() == ["info", "warning"]
+    with pytest.raises(OpsInputError, match=r"parse_log_lines needs a list of lines"):
+        parse_log_lines("2024-05-01T10:00:00Z INFO one")

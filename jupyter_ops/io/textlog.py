@@ -270,8 +270,9 @@ def parse_log_lines(
 
     Parameters
     ----------
-    lines : iterable of str
-        The lines (line ends are stripped). Blank lines are skipped.
+    lines : iterable of str or bytes
+        The lines (line ends are stripped, bytes decoded as UTF-8 with replacement). Blank
+        lines are skipped.
     service : str
         Service name for every row.
     year : int, optional
@@ -293,7 +294,16 @@ def parse_log_lines(
         ``continuation`` (True for lines without their own timestamp, e.g. stack traces: they
         take the previous line's timestamp and level).
     """
-    all_lines = lines if isinstance(lines, list) else list(lines)
+    if isinstance(lines, (str, bytes)):
+        raise OpsInputError(
+            "parse_log_lines needs a list of lines; for a whole text use text.splitlines(), "
+            "for a file load_logs(path)"
+        )
+    # lines from readlines() keep their line ends; bytes are decoded like files are
+    all_lines = [
+        (ln.decode("utf-8", "replace") if isinstance(ln, bytes) else str(ln)).rstrip("\r\n")
+        for ln in lines
+    ]
     numbers = np.array([i for i, ln in enumerate(all_lines, 1) if ln.strip()], dtype="int64")
     kept = [all_lines[i - 1] for i in numbers]
     if not kept:
