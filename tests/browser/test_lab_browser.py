@@ -163,19 +163,46 @@ def test_export_report_from_palette(page, lab, lab_root, artifacts):
     assert report.exists()
     html = report.read_text(encoding="utf-8")
     assert "Metric anomalies" in html
+    # the sidebar's button does the same
+    report.unlink()
+    page.locator("#jupyter-ops-sidebar .jops-sb-export-btn").click()
+    page.wait_for_function("() => !document.querySelector('.jops-sb-export-btn').disabled")
+    status.wait_for(timeout=60000)
+    assert report.exists()
     shot(page, artifacts, "05-exported")
 
 
-def test_insert_template_from_toolbar_menu(page, artifacts):
+def test_settings_schema_is_served(lab):
+    status, body = lab.api("/lab/api/settings/jupyter-ops:plugin")
+    assert status == 200
+    props = body["schema"]["properties"]
+    assert props["correlationWindow"]["default"] == "5min"
+    assert props["reportFormat"]["enum"] == ["html", "md", "json"]
+    assert set(props) == {"correlationWindow", "trackingUri", "reportFormat", "runsLimit"}
+
+
+def test_insert_templates_and_run_them(page, artifacts):
+    """The toolbar menu inserts a drift check; the palette command an incident investigation;
+    both run as inserted against the real magics."""
     nb = page.locator(".jp-NotebookPanel").first
     before = nb.locator(".jp-Cell").count()
     nb.locator(".jp-OpsToolbarButton").click()
     page.locator(".jp-OpsMenu .lm-Menu-item", has_text="Insert drift check").click()
     assert nb.locator(".jp-Cell").count() == before + 1
     active = nb.locator(".jp-Cell.jp-mod-active .jp-InputArea-editor")
-    assert "%mlops_drift" in active.inner_text()
-    active.scroll_into_view_if_needed()
-    shot(page, artifacts, "06-template-inserted")
+    assert "%mlops_drift drift.reference drift.current" in active.inner_text()
+    run_command(page, "notebook:run-cell")
+    nb.locator(".jops-result[data-kind='drift']").wait_for(timeout=90000)
+    run_command(page, "jupyter-ops:insert-incident")
+    active = nb.locator(".jp-Cell.jp-mod-active .jp-InputArea-editor")
+    assert "--window 5min" in active.inner_text()
+    run_command(page, "notebook:run-cell")
+    page.wait_for_function(
+        "() => document.querySelectorAll(\".jops-result[data-kind='correlation']\").length >= 2",
+        timeout=60000)
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=60000)
+    nb.locator(".jops-result[data-kind='drift']").scroll_into_view_if_needed()
+    shot(page, artifacts, "06-templates-run")
 
 
 def test_widget_renders_and_redraws_its_chart(page, artifacts):
