@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -295,3 +296,42 @@ def test_readlines_output_and_bytes(tmp_path):
         assert got["level"].tolist() == ["info", "warning"]
     with pytest.raises(OpsInputError, match=r"parse_log_lines needs a list of lines"):
         parse_log_lines("2024-05-01T10:00:00Z INFO one")
+
+
+def _expected_times(name: str, truth: pd.DataFrame) -> list[datetime]:
+    """Each line's time from Loghub's labelled header fields, by plain strptime."""
+    out: list[datetime] = []
+    year, last_month = 2005, None
+    for row in truth.itertuples():
+        if name == "BGL":
+            out.append(datetime.fromtimestamp(int(row.Timestamp), tz=timezone.utc)
+                       .replace(tzinfo=None))
+        elif name == "HDFS":
+            out.append(datetime.strptime(f"{int(row.Date):06d} {int(row.Time):06d}",
+                                         "%y%m%d %H%M%S"))
+        elif name == "Hadoop":
+            out.append(datetime.strptime(f"{row.Date} {row.Time}", "%Y-%m-%d %H:%M:%S,%f"))
+        elif name == "Spark":
+            out.append(datetime.strptime(f"{row.Date} {row.Time}", "%y/%m/%d %H:%M:%S"))
+        elif name == "HealthApp":
+            day, h, m, s, ms = str(row.Time).replace("-", ":").split(":")
+            out.append(datetime.strptime(day, "%Y%m%d").replace(
+                hour=int(h), minute=int(m), second=int(s), microsecond=int(ms) * 1000))
+        else:  # syslog style: month name, day, time; the year wraps after December
+            month, day = (row.Month, row.Date) if name in ("Linux", "Mac") else (row.Date,
+                                                                                 row.Day)
+            t = datetime.strptime(f"{month} {int(day)} {row.Time}", "%b %d %H:%M:%S")
+            if last_month is not None and t.month < last_month - 6:
+                year += 1
+            last_month = t.month
+            out.append(t.replace(year=year))
+    return out
+
+
+@pytest.mark.parametrize("name", LOGHUB)
+def test_loghub_every_timestamp_matches_the_labelled_header(shared_data, name):
+    path = shared_data / "loghub-2k" / name / f"{name}_2k.log"
+    truth = pd.read_csv(path.with_name(f"{name}_2k.log_structured.csv"), dtype=str)
+    got = load_logs(path, year=2005)["timestamp"].dt.tz_localize(None)
+    expected = pd.Series(pd.to_datetime(_expected_times(name, truth)))
+    assert (got.to_numpy() == expected.to_numpy()).all()
