@@ -160,8 +160,9 @@ class ParserState:
             # constant) keep their own template, so parameters always reproduce the line
             if ok:
                 final.append((ok, _template(ok, toks, seps)))
+            ok_set = set(ok)
             for i in g:
-                if i not in set(ok):
+                if i not in ok_set:
                     final.append(([i], _RUN.sub(WILDCARD, self.keys[i])))
         final.sort(key=lambda x: min(x[0]))
         key_group = np.zeros(len(self.keys), dtype=np.int64)
@@ -191,6 +192,9 @@ class ParserState:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ParserState:
+        if int(d.get("version", 0)) > STATE_VERSION:
+            raise ValueError(f"state version {d.get('version')} is newer than this "
+                             f"jupyter-ops understands ({STATE_VERSION}); upgrade jupyter-ops")
         state = cls(masks=[tuple(m) for m in d.get("masks", [])], threshold=d.get("threshold", 4))
         state.keys = [str(k) for k in d["keys"]]
         state._key_index = {k: i for i, k in enumerate(state.keys)}
@@ -240,24 +244,38 @@ def _group(toks: list[list[str]], threshold: int) -> list[list[int]]:
                                                                                  strict=True))
             roots.setdefault(root, []).append(i)
         for root, members in roots.items():
-            subs = [members]
-            for p in range(n):
-                if root[p + 1] is not None:
-                    continue
-                values = {toks[i][p] for i in members}
-                if len(values) == 1 or len(values) >= threshold:
-                    continue
-                if len({_SKELETON.sub("", v) for v in values}) == 1:
-                    continue  # differ only in masked parts: a variable
-                new: list[list[int]] = []
-                for s in subs:
-                    by_value: dict[str, list[int]] = {}
-                    for i in s:
-                        by_value.setdefault(toks[i][p], []).append(i)
-                    new.extend(by_value.values())
-                subs = new
-            groups.extend(subs)
+            free = [p for p in range(n) if root[p + 1] is None]
+            groups.extend(_split_group(members, free, toks, threshold))
     return groups
+
+
+def _split_group(members: list[int], free: list[int], toks: list[list[str]],
+                 threshold: int) -> list[list[int]]:
+    """Split a pattern group at its non-pattern positions (left to right, recursively).
+
+    A position is a variable of the (sub)group when it takes ``threshold`` or more distinct
+    values or its values differ only in masked parts; otherwise each value is a child group,
+    and the remaining positions are judged within each child (Brain's downward tree).
+    """
+    out: list[list[int]] = []
+    stack = [(members, 0)]
+    while stack:
+        group, start = stack.pop()
+        for k in range(start, len(free)):
+            p = free[k]
+            values = {toks[i][p] for i in group}
+            if len(values) == 1 or len(values) >= threshold:
+                continue
+            if len({_SKELETON.sub("", v) for v in values}) == 1:
+                continue  # differ only in masked parts: a variable
+            by_value: dict[str, list[int]] = {}
+            for i in group:
+                by_value.setdefault(toks[i][p], []).append(i)
+            stack.extend((child, k + 1) for child in reversed(list(by_value.values())))
+            break
+        else:
+            out.append(group)
+    return out
 
 
 def _by_count_then_value(item: tuple[int, int]) -> tuple[int, int]:
