@@ -154,3 +154,11 @@ def test_metric_column_means_long_form_and_value_is_required():
 def test_prometheus_malformed_responses(data, message):
     with pytest.raises(OpsInputError, match=message):
         from_prometheus({"status": "success", "data": data})
+
+
+def test_wide_table_with_quoted_numbers():
+    df = pd.DataFrame({"timestamp": ["2024-05-01T10:00:00Z"] * 2, "cpu": ["1.5", "NaN"],
+                       "host": ["a", "b"]})
+    got = load_metrics(df)
+    assert got["metric"].unique().tolist() == ["cpu"]
+    assert got["value"].iloc[0] == 1.5 and math.isnan(got["value"].iloc[1])

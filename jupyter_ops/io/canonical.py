@@ -534,6 +534,7 @@ def load_metrics(
     )
     if wide:
         ids = [col for col in ("timestamp", "service") if col in frame.columns]
+        frame = _numeric_text_columns(frame, ids)
         values = [
             col for col in frame.columns
             if col not in ids and (pd.api.types.is_numeric_dtype(frame[col].dtype)
@@ -568,6 +569,28 @@ def load_metrics(
     result = _with_extras(out, frame)
     _text_extras(result, ("series", "instance"))
     return result
+
+
+def _numeric_text_columns(frame: pd.DataFrame, skip: list[str]) -> pd.DataFrame:
+    """Text columns whose every present value is a number (quoted numbers, "NaN", "+Inf") as
+    float64, so a wide table read from text melts them too; other text columns stay."""
+    conv = {}
+    for col in frame.columns:
+        s = frame[col]
+        if col in skip or not (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
+            continue
+        try:
+            num = c.as_float(s, str(col), "metrics")
+        except OpsInputError:
+            continue
+        if num.notna().any():  # an all-empty column is no metric
+            conv[col] = num
+    if not conv:
+        return frame
+    frame = frame.copy(deep=False)
+    for col, num in conv.items():
+        frame[col] = num
+    return frame
 
 
 def load_topology(source: Any, columns: Mapping[str, str] | str | None = None) -> pd.DataFrame:
