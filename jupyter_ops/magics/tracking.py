@@ -234,12 +234,12 @@ class TrackingMagics(Magics):
             obj = ns.get(n) if n.isidentifier() else None
             if obj is None:
                 ids.append(n)
-            elif hasattr(obj, "run_id"):
+            elif hasattr(obj, "columns") and "run_id" in obj.columns:  # a %mlops_runs frame
+                ids.extend(str(x) for x in obj["run_id"])
+            elif isinstance(getattr(obj, "run_id", None), str):  # a run card
                 ids.append(obj.run_id)
             elif isinstance(obj, str):
                 ids.append(obj)
-            elif hasattr(obj, "columns") and "run_id" in obj.columns:
-                ids.extend(str(x) for x in obj["run_id"])
             elif isinstance(obj, (list, tuple)):
                 ids.extend(str(x) for x in obj)
             else:

@@ -828,6 +828,10 @@ def _enable_autolog(run: TrackedRun) -> None:
         return
     _install_fit_recorder()
     _skip_requirement_inference(run)
+    # autolog's post-training metrics call sklearn with a renamed argument (sklearn 1.9):
+    # the resulting FutureWarning is about MLflow's code, not the user's
+    warnings.filterwarnings("ignore", message=r"`y_pred` was renamed to `y_proba`",
+                            category=FutureWarning)
     msk.autolog(log_input_examples=False, log_model_signatures=True, log_models=True,
                 log_datasets=False, silent=True, log_post_training_metrics=True)
     run._cleanup.append(lambda: msk.autolog(disable=True, silent=True))
