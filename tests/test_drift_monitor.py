@@ -47,6 +47,13 @@ def test_metrics_equal_sklearn_per_window(scenario):
     assert w0["recall"] == pytest.approx(skm.recall_score(g["target"], g["prediction"]))
     assert w0["f1"] == pytest.approx(skm.f1_score(g["target"], g["prediction"]))
     assert w0["roc_auc"] == pytest.approx(skm.roc_auc_score(g["target"], g["score"]))
+    # every window, not just the first
+    for row in r.metrics.itertuples():
+        g = s.current[(s.current["timestamp"] >= row.window)
+                      & (s.current["timestamp"] < row.window + pd.Timedelta(days=2))]
+        assert row.rows == len(g)
+        assert row.f1 == pytest.approx(skm.f1_score(g["target"], g["prediction"]))
+        assert row.roc_auc == pytest.approx(skm.roc_auc_score(g["target"], g["score"]))
 
 
 def test_stable_model_no_retrain(scenario):

@@ -246,14 +246,12 @@ def monitor(
         raise OpsInputError(f"unknown kpi {bad}; for {task} use one of {', '.join(names)}")
 
     try:
-        groups = work.groupby(pd.Grouper(key=time, freq=window), sort=True)
+        pd.tseries.frequencies.to_offset(window)
+        grouper = pd.Grouper(key=time, freq=window)
+        work.head(1).groupby(grouper).size()
     except (ValueError, TypeError) as e:
         raise OpsInputError(f"window {window!r} is not a pandas frequency (e.g. '1D', '6h', 'W'): {e}")
-    rows = []
-    for start, g in groups:
-        m = _metrics(g, y_true, y_pred, y_score, task, pos_label, names)
-        rows.append({"window": start, "rows": len(g), **m})
-    metrics = pd.DataFrame(rows)
+    metrics = _window_metrics(work, grouper, time, y_true, y_pred, y_score, task, pos_label, names)
 
     # reference level
     if reference is not None:
@@ -360,6 +358,58 @@ def _reason(metrics: pd.DataFrame, kpis: list[str], thresholds: dict[str, float]
         else:
             text += ". No feature drifted in that span (look for concept drift: the relation to the label changed)"
     return text + "."
+
+
+def _window_metrics(work: pd.DataFrame, grouper: Any, time: str, y_true: str, y_pred: str,
+                    y_score: str | None, task: str, pos_label: Any,
+                    names: tuple[str, ...]) -> pd.DataFrame:
+    """All windows' metrics with grouped sums (no Python loop over windows)."""
+    ts = work[time].reset_index(drop=True)  # keeps the tz-aware dtype (to_numpy would box)
+    if task == "regression":
+        yt = pd.to_numeric(work[y_true], errors="coerce").to_numpy(dtype="float64")
+        yp = pd.to_numeric(work[y_pred], errors="coerce").to_numpy(dtype="float64")
+        ok = np.isfinite(yt) & np.isfinite(yp)
+        err = np.where(ok, yp - yt, np.nan)
+        f = pd.DataFrame({time: ts, "ok": ok, "ae": np.abs(err),
+                          "se": err ** 2, "y": np.where(ok, yt, np.nan)})
+        g = f.groupby(grouper)
+        n_ok = g["ok"].sum().astype("float64")
+        out = pd.DataFrame({"rows": g.size()})
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["mae"] = g["ae"].sum() / n_ok.where(n_ok > 0)
+            out["rmse"] = np.sqrt(g["se"].sum() / n_ok.where(n_ok > 0))
+            sst = g["y"].var(ddof=0) * n_ok
+            out["r2"] = 1.0 - g["se"].sum() / sst.where(sst > 0)
+    else:
+        t = (work[y_true] == pos_label).to_numpy()
+        p = (work[y_pred] == pos_label).to_numpy()
+        f = pd.DataFrame({time: ts, "t": t, "tp": t & p, "p": p,
+                          "correct": (work[y_true].to_numpy() == work[y_pred].to_numpy())})
+        g = f.groupby(grouper)
+        sums = g[["t", "tp", "p", "correct"]].sum().astype("float64")
+        n = g.size()
+        out = pd.DataFrame({"rows": n})
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out["accuracy"] = sums["correct"] / n.where(n > 0)
+            prec = (sums["tp"] / sums["p"]).fillna(0.0)
+            rec = (sums["tp"] / sums["t"]).fillna(0.0)
+            out["precision"] = prec.where(n > 0)
+            out["recall"] = rec.where(n > 0)
+            out["f1"] = (2 * prec * rec / (prec + rec)).fillna(0.0).where(n > 0)
+        if "roc_auc" in names:
+            sc = pd.to_numeric(work[y_score], errors="coerce").to_numpy(dtype="float64")
+            ok = np.isfinite(sc)
+            h = pd.DataFrame({time: ts[ok].reset_index(drop=True), "s": sc[ok], "t": t[ok]})
+            hg = h.groupby(grouper)
+            ranks = hg["s"].rank()  # average ranks within each window (ties shared)
+            h["rt"] = ranks.to_numpy() * h["t"].to_numpy()
+            hg = h.groupby(grouper)
+            n1 = hg["t"].sum().astype("float64")
+            n0 = hg.size().astype("float64") - n1
+            auc = (hg["rt"].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+            out["roc_auc"] = auc.where((n1 > 0) & (n0 > 0)).reindex(out.index)
+    out.index.name = "window"
+    return out.reset_index()[["window", "rows", *names]]
 
 
 def _metrics(g: pd.DataFrame, y_true: str, y_pred: str, y_score: str | None, task: str,
