@@ -69,7 +69,10 @@ class ParserState:
         self.last_ts = np.zeros(0, dtype=np.int64)
         self.example: list[str] = []
         self.n_lines = 0
-        # grouping (recomputed by regroup)
+        # grouping (recomputed by regroup, per token-count bucket)
+        self._buckets: dict[int, list[int]] = {}
+        self._dirty: set[int] = set()
+        self._bucket_groups: dict[int, list[tuple[list[int], str]]] = {}
         self.key_group = np.zeros(0, dtype=np.int64)
         self.templates: list[str] = []
 
@@ -81,7 +84,14 @@ class ParserState:
             self._key_index[key] = kid
             self.keys.append(key)
             self.example.append("")
+            self._bucket(kid, key)
         return kid
+
+    def _bucket(self, kid: int, key: str) -> None:
+        n = len(key.split())
+        b = n if n <= MAX_TOKENS else -(kid + 1)  # very long keys: a bucket of their own
+        self._buckets.setdefault(b, []).append(kid)
+        self._dirty.add(b)
 
     def key_ids(self, lines: list[str]) -> np.ndarray:
         """Key id of each line (adds new keys; does not count)."""
@@ -137,34 +147,18 @@ class ParserState:
 
     # -- grouping ---------------------------------------------------------------------------
     def regroup(self) -> None:
-        """Group all keys into templates (deterministic; ordered by first appearance)."""
-        toks: list[list[str]] = []
-        seps: list[list[str]] = []
-        for k in self.keys:
-            t, s = _split(k)
-            toks.append(t)
-            seps.append(s)
-        groups = _group(toks, self.threshold)
-        final: list[tuple[list[int], str]] = []
-        for g in groups:
-            template = _template(g, toks, seps)
-            if len(g) == 1:
-                final.append((g, template))
-                continue
-            parts = template.split(WILDCARD)
-            ok = [i for i in g if match_params(parts, self.keys[i]) is not None]
-            if len(ok) == len(g):
-                final.append((g, template))
-                continue
-            # keys that are no instance of the template (whitespace that differs next to a
-            # constant) keep their own template, so parameters always reproduce the line
-            if ok:
-                final.append((ok, _template(ok, toks, seps)))
-            ok_set = set(ok)
-            for i in g:
-                if i not in ok_set:
-                    final.append(([i], _RUN.sub(WILDCARD, self.keys[i])))
-        final.sort(key=lambda x: min(x[0]))
+        """Group all keys into templates (deterministic; ordered by first appearance).
+
+        Keys of different token counts never share a template, so only the token-count
+        buckets that received new keys since the last call are grouped again; the result is
+        the same as grouping everything from scratch.
+        """
+        for b in self._dirty:
+            self._bucket_groups[b] = _bucket_templates(self._buckets[b], self.keys,
+                                                       self.threshold)
+        self._dirty.clear()
+        final = [g for groups in self._bucket_groups.values() for g in groups]
+        final.sort(key=lambda x: x[0][0])  # members ascend: the first is the earliest key
         key_group = np.zeros(len(self.keys), dtype=np.int64)
         for gi, (members, _) in enumerate(final):
             key_group[members] = gi
@@ -198,6 +192,8 @@ class ParserState:
         state = cls(masks=[tuple(m) for m in d.get("masks", [])], threshold=d.get("threshold", 4))
         state.keys = [str(k) for k in d["keys"]]
         state._key_index = {k: i for i, k in enumerate(state.keys)}
+        for kid, key in enumerate(state.keys):
+            state._bucket(kid, key)
         n = len(state.keys)
         state.count = np.asarray(d["count"], dtype=np.int64).reshape(n)
         state.first_line = np.asarray(d["first_line"], dtype=np.int64).reshape(n)
@@ -210,6 +206,37 @@ class ParserState:
         state.n_lines = int(d["n_lines"])
         state.regroup()
         return state
+
+
+def _bucket_templates(ids: list[int], keys: list[str],
+                      threshold: int) -> list[tuple[list[int], str]]:
+    """Groups (global key ids, ascending) and their templates for the keys ``ids``."""
+    toks: list[list[str]] = []
+    seps: list[list[str]] = []
+    for kid in ids:
+        t, s = _split(keys[kid])
+        toks.append(t)
+        seps.append(s)
+    out: list[tuple[list[int], str]] = []
+    for g in _group(toks, threshold):
+        template = _template(g, toks, seps)
+        if len(g) == 1:
+            out.append(([ids[g[0]]], template))
+            continue
+        parts = template.split(WILDCARD)
+        ok = [j for j in g if match_params(parts, keys[ids[j]]) is not None]
+        if len(ok) == len(g):
+            out.append(([ids[j] for j in g], template))
+            continue
+        # keys that are no instance of the template (whitespace that differs next to a
+        # constant) keep their own template, so parameters always reproduce the line
+        if ok:
+            out.append(([ids[j] for j in ok], _template(ok, toks, seps)))
+        ok_set = set(ok)
+        for j in g:
+            if j not in ok_set:
+                out.append(([ids[j]], _RUN.sub(WILDCARD, keys[ids[j]])))
+    return out
 
 
 def _split(key: str) -> tuple[list[str], list[str]]:
