@@ -162,3 +162,12 @@ def test_wide_table_with_quoted_numbers():
     got = load_metrics(df)
     assert got["metric"].unique().tolist() == ["cpu"]
     assert got["value"].iloc[0] == 1.5 and math.isnan(got["value"].iloc[1])
+
+
+def test_single_value_column_file_loads_as_one_series(tmp_path):
+    # NAB-style files: timestamp,value and nothing else
+    path = tmp_path / "nyc_taxi.csv"
+    path.write_text("timestamp,value\n2014-07-01 00:00:00,10844\n2014-07-01 00:30:00,8127\n")
+    df = load_metrics(path)
+    assert list(df[["service", "metric"]].iloc[0]) == ["nyc_taxi", "value"]
+    assert df["value"].tolist() == [10844.0, 8127.0]

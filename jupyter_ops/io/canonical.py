@@ -548,7 +548,10 @@ def load_metrics(
             )
         ts = c.to_utc(frame["timestamp"], "timestamp", what)
         frame = frame.assign(timestamp=ts)
-        long = frame.melt(id_vars=ids, value_vars=values, var_name="metric", value_name="value")
+        # a temporary value name: a wide column may itself be called "value" (NAB's
+        # timestamp,value files), which melt refuses as value_name
+        long = frame.melt(id_vars=ids, value_vars=values, var_name="metric",
+                          value_name="__jops_value__").rename(columns={"__jops_value__": "value"})
         if metric is not None and len(values) == 1:
             long["metric"] = metric
         frame = long
