@@ -55,8 +55,8 @@ class DriftResult(Result):
     skipped : DataFrame
         ``column`` and ``reason`` for every column that was not tested.
     distributions : DataFrame
-        Binned shares per column for charts: ``column``, ``order``, ``bin``, ``reference``,
-        ``current`` (at most 30 bins or 20 categories + "other" per column).
+        Binned shares per column for charts: ``column``, ``order``, ``bin``, ``start``/``end``
+        (numeric bins), ``reference``, ``current`` (at most 30 bins or 20 categories + "other").
     share_drifted : float
         Drifted features / tested features (target and prediction are not counted).
     dataset_drift : bool
@@ -156,7 +156,11 @@ class DriftResult(Result):
         return (bars + rule).properties(width=420, height=alt.Step(16))
 
     def distribution_chart(self, columns: list[str] | str | None = None) -> Any:
-        """Reference vs current shares per bin for the given columns (binned data only)."""
+        """Reference vs current shares per bin for the given columns (binned data only).
+
+        Numbers are drawn as two overlaid histograms on the same bins, categories (and numbers
+        with at most 30 distinct values) as side-by-side bars.
+        """
         import altair as alt
 
         if isinstance(columns, str):
@@ -166,21 +170,10 @@ class DriftResult(Result):
         if not len(d):
             raise OpsInputError(f"no distribution for {cols}; tested columns: "
                                 f"{', '.join(self.columns['column'])}")
-        long = d.melt(id_vars=["column", "order", "bin"], value_vars=["reference", "current"],
-                      var_name="side", value_name="share")
-        base = alt.Chart(long).mark_bar(opacity=0.85).encode(
-            x=alt.X("bin:N", sort=alt.EncodingSortField("order"), title=None,
-                    axis=alt.Axis(labelLimit=80, labelAngle=-45)),
-            xOffset="side:N",
-            y=alt.Y("share:Q", axis=alt.Axis(format="%")),
-            color=alt.Color("side:N", scale=alt.Scale(domain=["reference", "current"],
-                                                      range=["#4c78a8", "#f58518"])),
-            tooltip=["column", "bin", "side", alt.Tooltip("share:Q", format=".1%")],
-        ).properties(width=260, height=140)
-        if len(cols) == 1:
-            return base.properties(title=str(cols[0]))
-        return base.facet(facet=alt.Facet("column:N", sort=cols, title=None), columns=2) \
-            .resolve_scale(x="independent")
+        charts = [_column_chart(d[d["column"] == c], c) for c in cols if (d["column"] == c).any()]
+        if len(charts) == 1:
+            return charts[0]
+        return alt.concat(*charts, columns=2)
 
     def explanations(self) -> list[tuple[str, str]]:
         p = self.params
@@ -401,7 +394,7 @@ def drift(
             feats = [c for c, (rs, _) in pairs.items() if c not in (target, prediction)]
             mv = _domain_classifier(reference, current, feats, pairs, seed)
     distributions = pd.concat(dists, ignore_index=True) if dists else pd.DataFrame(
-        columns=["column", "order", "bin", "reference", "current"])
+        columns=["column", "order", "bin", "start", "end", "reference", "current"])
     result = DriftResult(table, pd.DataFrame(skipped, columns=["column", "reason"]), distributions,
                          drift_share, mv, t_params)
     from ..report.provenance import make_provenance
@@ -519,20 +512,32 @@ def _verdicts(table: pd.DataFrame, correction: str | None) -> pd.DataFrame:
 
 
 def _distribution(col: str, treat: str, rs: ColumnStats, cs: ColumnStats) -> pd.DataFrame:
-    """Binned shares of both sides: fixed bin count, whatever the number of rows."""
+    """Binned shares of both sides: a fixed number of bins, whatever the number of rows.
+
+    Columns: ``column``, ``order``, ``bin`` (label), ``start``/``end`` (numeric bins; NaN for
+    categories), ``reference``, ``current`` (shares).
+    """
     if treat == "numeric":
         a, b = rs.sample, cs.sample
+        if a.n_unique <= CHART_BINS and b.n_unique <= CHART_BINS \
+                and len(np.union1d(a.values, b.values)) <= CHART_BINS:
+            # few distinct numbers (counts, ratings): one bar per value
+            values = np.union1d(a.values, b.values)
+            ra = pd.Series(a.counts, index=a.values).reindex(values, fill_value=0).to_numpy() / a.n
+            rb = pd.Series(b.counts, index=b.values).reindex(values, fill_value=0).to_numpy() / b.n
+            return pd.DataFrame({"column": col, "order": np.arange(len(values)),
+                                 "bin": [f"{v:g}" for v in values], "start": np.nan, "end": np.nan,
+                                 "reference": ra, "current": rb})
         lo = float(min(a.quantile(0.005), b.quantile(0.005)))
         hi = float(max(a.quantile(0.995), b.quantile(0.995)))
         if not hi > lo:
             lo, hi = lo - 0.5, hi + 0.5
         cuts = np.linspace(lo, hi, CHART_BINS + 1)
-        edges = cuts[1:-1]
-        ra = st.bin_counts(a, edges) / a.n
-        rb = st.bin_counts(b, edges) / b.n
-        labels = [f"{x:.4g}" for x in cuts[:-1]]
-        return pd.DataFrame({"column": col, "order": np.arange(len(labels)), "bin": labels,
-                             "reference": ra, "current": rb})
+        ra = st.bin_counts(a, cuts[1:-1]) / a.n  # outer bins also hold the tails
+        rb = st.bin_counts(b, cuts[1:-1]) / b.n
+        return pd.DataFrame({"column": col, "order": np.arange(CHART_BINS),
+                             "bin": [f"{x:.4g}" for x in cuts[:-1]], "start": cuts[:-1],
+                             "end": cuts[1:], "reference": ra, "current": rb})
     idx, ra, rb = align_counts(_cat_counts(rs), _cat_counts(cs))
     ra, rb = ra / max(ra.sum(), 1), rb / max(rb.sum(), 1)
     order = np.argsort(-(ra + rb), kind="stable")
@@ -544,7 +549,30 @@ def _distribution(col: str, treat: str, rs: ColumnStats, cs: ColumnStats) -> pd.
         ref_s.append(float(ra[order[CHART_TOP:]].sum()))
         cur_s.append(float(rb[order[CHART_TOP:]].sum()))
     return pd.DataFrame({"column": col, "order": np.arange(len(labels)), "bin": labels,
-                         "reference": ref_s, "current": cur_s})
+                         "start": np.nan, "end": np.nan, "reference": ref_s, "current": cur_s})
+
+
+def _column_chart(d: pd.DataFrame, col: str) -> Any:
+    import altair as alt
+
+    long = d.melt(id_vars=["order", "bin", "start", "end"], value_vars=["reference", "current"],
+                  var_name="side", value_name="share")
+    color = alt.Color("side:N", scale=alt.Scale(domain=["reference", "current"],
+                                                range=["#4c78a8", "#f58518"]))
+    y = alt.Y("share:Q", stack=None, axis=alt.Axis(format="%"), title=None)
+    if d["start"].notna().all():
+        long = long.drop(columns=["order"])
+        chart = alt.Chart(long).mark_bar(opacity=0.55, binSpacing=0).encode(
+            x=alt.X("start:Q", bin="binned", title=None), x2="end:Q", y=y, color=color,
+            tooltip=["bin", "side", alt.Tooltip("share:Q", format=".1%")])
+    else:
+        long = long.drop(columns=["start", "end"])
+        chart = alt.Chart(long).mark_bar().encode(
+            x=alt.X("bin:N", sort=alt.EncodingSortField("order"), title=None,
+                    axis=alt.Axis(labelAngle=-45, labelLimit=80)),
+            xOffset=alt.XOffset("side:N", sort=["reference", "current"]), y=y, color=color,
+            tooltip=["bin", "side", alt.Tooltip("share:Q", format=".1%")])
+    return chart.properties(width=250, height=120, title=str(col))
 
 
 def _domain_classifier(reference: pd.DataFrame, current: pd.DataFrame, feats: list[str],
