@@ -99,6 +99,7 @@ class MonitorResult(Result):
     def charts(self) -> dict[str, Any]:
         import altair as alt
 
+        ytitle = ", ".join(self.kpis)
         cols = ["window"] + list(self.kpis)
         d = self.metrics[cols].melt(id_vars="window", var_name="metric", value_name="value")
         flags = self.metrics[["window"] + [f"{k}_degraded" for k in self.kpis]].melt(
@@ -106,7 +107,8 @@ class MonitorResult(Result):
         flags["metric"] = flags["metric"].str.replace("_degraded", "", regex=False)
         d = d.merge(flags, on=["window", "metric"])
         line = alt.Chart(d).mark_line(point=True).encode(
-            x=alt.X("window:T", title=None), y=alt.Y("value:Q", scale=alt.Scale(zero=False)),
+            x=alt.X("window:T", title=None),
+            y=alt.Y("value:Q", scale=alt.Scale(zero=False), title=ytitle),
             color=alt.Color("metric:N"),
             tooltip=[alt.Tooltip("window:T"), "metric", alt.Tooltip("value:Q", format=".3f"),
                      "degraded"])
@@ -116,9 +118,9 @@ class MonitorResult(Result):
                            "threshold": list(self.thresholds.values()),
                            "reference": [self.reference_level.get(k) for k in self.thresholds]})
         rule = alt.Chart(th).mark_rule(color="#e45756", strokeDash=[5, 3]).encode(
-            y="threshold:Q", tooltip=["metric", alt.Tooltip("threshold:Q", format=".3f")])
+            y=alt.Y("threshold:Q", title=ytitle), tooltip=["metric", alt.Tooltip("threshold:Q", format=".3f")])
         ref = alt.Chart(th).mark_rule(color="#59636e").encode(
-            y="reference:Q", tooltip=["metric", alt.Tooltip("reference:Q", format=".3f")])
+            y=alt.Y("reference:Q", title=ytitle), tooltip=["metric", alt.Tooltip("reference:Q", format=".3f")])
         chart = (line + pts + rule + ref).properties(
             width=520, height=220, title="KPI per window (grey: reference level, red dashed: threshold)")
         return {"kpi_over_time": chart}
