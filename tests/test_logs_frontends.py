@@ -53,6 +53,17 @@ def test_log_signals_find_the_new_error_template():
     assert set(alerts["severity"]) <= {"error", "warning"} and len(alerts) == len(signals)
 
 
+def test_log_signals_after_loading_a_state(tmp_path):
+    logs = steady_logs()
+    cut = int((logs["timestamp"] < pd.Timestamp("2026-01-05 02:55", tz="UTC")).sum())
+    mine_templates(logs.iloc[:cut]).save(tmp_path / "state.json")
+    later = Templates.load(tmp_path / "state.json").update(logs.iloc[cut:])
+    signals = log_signals(later)
+    new = signals[signals["name"] == "new template"]
+    # the saved state is the baseline: no warm-up, the old templates are not new
+    assert new["message"].str.contains("connection pool exhausted").tolist() == [True]
+
+
 def test_template_rates_and_signal_errors():
     t = mine_templates(steady_logs())
     rates = template_rates(t, "1h")

@@ -335,8 +335,8 @@ class Templates(Result):
     def summary(self) -> str:
         t = self.templates
         rare = int((t["count"] <= RARE).sum())
-        return (f"{self.n_lines:,} lines -> {len(t):,} templates; {rare:,} rare "
-                f"(seen at most {RARE} times)")
+        return (f"{self.n_lines:,} line{'s' * (self.n_lines != 1)} -> {len(t):,} "
+                f"template{'s' * (len(t) != 1)}; {rare:,} rare (seen at most {RARE} times)")
 
     def figures(self) -> list[dict[str, Any]]:
         t = self.templates

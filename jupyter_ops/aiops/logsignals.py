@@ -138,8 +138,8 @@ def log_signals(templates: Templates, window: Any = "5min", *, warmup: Any = Non
         Width of the counting windows.
     warmup : str or Timedelta, optional
         Templates first seen within this time from the first line are not "new" (default: a
-        quarter of the time span, at least one window). Templates already known from a loaded
-        state keep their earlier first sighting.
+        quarter of the time span, at least one window; none when the templates continue a
+        loaded state, whose templates keep their earlier first sighting).
     baseline : int, default 12
         Number of preceding windows whose mean is a template's (or service's) baseline.
     factor : float, default 3.0
@@ -169,7 +169,12 @@ def log_signals(templates: Templates, window: Any = "5min", *, warmup: Any = Non
     if not len(lines):
         return _frame(events)
     start, end = lines["timestamp"].min(), lines["timestamp"].max()
-    warm = _window(warmup) if warmup is not None else max((end - start) / 4, w)
+    if warmup is not None:
+        warm = _window(warmup) if warmup not in (0, "0") else pd.Timedelta(0)
+    elif templates._base > 0:
+        warm = pd.Timedelta(0)  # continued from a saved state: that state is the baseline
+    else:
+        warm = max((end - start) / 4, w)
     has_service = "service" in lines.columns
 
     # first service seen per template (for the event's service)
