@@ -234,6 +234,11 @@ def test_invalid_tracking_uri_is_one_line_error(ip, store):
     assert "\n" not in str(e.value)
     with pytest.raises(UsageError, match="invalid tracking URI"):
         ip.run_line_magic("mlops_runs", "--uri bogus://x")
+    with pytest.raises(UsageError, match="invalid tracking URI 'http://': no host"):
+        ip.run_cell_magic("mlops_track", "--uri http:// --no-autolog", "z = 0\n")
+    # a database store whose driver is missing (or whose server is down): one clear line
+    with pytest.raises(UsageError, match=r"needs the Python package|cannot be reached"):
+        ip.run_line_magic("mlops_runs", "--uri postgresql://u@127.0.0.1:1/db")
 
 
 def test_nonexistent_run_id_is_clear(ip, store):

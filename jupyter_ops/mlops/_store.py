@@ -133,9 +133,25 @@ def client(uri: str) -> Any:
 
     check_uri(uri)
     try:
-        return MlflowClient(tracking_uri=uri)
+        with store_errors(uri):
+            return MlflowClient(tracking_uri=uri)
     except MlflowException as e:
         raise OpsInputError(f"invalid tracking URI {uri!r}: {_first_line(e)}") from None
+
+
+@contextlib.contextmanager
+def store_errors(uri: str) -> Iterator[None]:
+    """Turn a store that cannot be used (missing driver, database down) into a clear error."""
+    try:
+        yield
+    except ImportError as e:
+        raise OpsInputError(f"tracking URI {uri!r} needs the Python package {e.name!r}; "
+                            f"install it (pip install {e.name}) or use another URI") from None
+    except Exception as e:
+        if type(e).__name__ == "OperationalError" or is_connection_error(e):
+            raise OpsConnectionError(f"tracking store {uri} cannot be reached "
+                                     f"({_first_line(e)[:200]})") from None
+        raise
 
 
 def get_run(c: Any, run_id: str) -> Any:

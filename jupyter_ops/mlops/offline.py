@@ -36,8 +36,16 @@ SYNCED_TAG = "jupyter_ops.synced_run_id"
 
 
 def buffer_dir() -> Path:
-    """Folder of the offline buffer: ``$JUPYTER_OPS_BUFFER_DIR`` or ``~/.jupyter_ops/buffer``."""
-    d = os.environ.get(ENV_VAR) or os.path.join(os.path.expanduser("~"), ".jupyter_ops", "buffer")
+    """Folder of the offline buffer.
+
+    ``$JUPYTER_OPS_BUFFER_DIR``, else ``$JUPYTER_OPS_HOME/buffer``, else
+    ``~/.jupyter_ops/buffer`` (per user, so one sync finds runs from every notebook folder).
+    """
+    d = os.environ.get(ENV_VAR)
+    if not d:
+        home = os.environ.get("JUPYTER_OPS_HOME") or os.path.join(os.path.expanduser("~"),
+                                                                  ".jupyter_ops")
+        d = os.path.join(home, "buffer")
     return Path(d).resolve()
 
 

@@ -64,27 +64,38 @@ def list_runs(experiment: str | None = None, metric: str | None = None, top: int
     _store.probe(uri)
     c = _store.client(uri)
     try:
-        if experiment is not None:
-            exp = _store.find_experiment(c, experiment)
-            if exp is None:
-                names = [e.name for e in c.search_experiments(max_results=50)]
-                raise OpsInputError(
-                    f"no experiment {experiment!r} in {_store.display_uri(uri)}; experiments: "
-                    f"{', '.join(names) or '(none)'}")
-            exps = [exp]
-        else:
-            exps = list(c.search_experiments(max_results=1000))
+        with _store.store_errors(uri):
+            exps = _experiments(c, uri, experiment)
         if not exps:
             return pd.DataFrame(columns=BASE_COLUMNS)
         names = {e.experiment_id: e.name for e in exps}
         limit = max_results if (metric or top is None) else min(int(top), max_results)
         runs = c.search_runs(list(names), max_results=limit, order_by=["attributes.start_time DESC"])
-    except OpsInputError:
+    except (OpsInputError, OpsConnectionError):
         raise
     except Exception as e:
         if _store.is_connection_error(e):
             raise OpsConnectionError(f"tracking server {uri} cannot be reached") from None
         raise
+    return _runs_frame(runs, names, metric, top)
+
+
+def _experiments(c: Any, uri: str, experiment: str | None) -> list[Any]:
+    if experiment is not None:
+        exp = _store.find_experiment(c, experiment)
+        if exp is None:
+            names = [e.name for e in c.search_experiments(max_results=50)]
+            raise OpsInputError(
+                f"no experiment {experiment!r} in {_store.display_uri(uri)}; experiments: "
+                f"{', '.join(names) or '(none)'}")
+        return [exp]
+    return list(c.search_experiments(max_results=1000))
+
+
+def _runs_frame(runs: Any, names: dict[str, str], metric: str | None,
+                top: int | None) -> pd.DataFrame:
+    import pandas as pd
+
     rows = []
     for r in runs:
         info, data = r.info, r.data

@@ -651,7 +651,8 @@ def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any]
     c = _store.client(uri)
     exp_name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or "Default"
     try:
-        with _store.fast_http() if _store.is_remote(uri) else contextlib.nullcontext():
+        with _store.fast_http() if _store.is_remote(uri) else contextlib.nullcontext(), \
+                _store.store_errors(uri):
             if buffered:
                 exp = offline.buffer_experiment(c, exp_name)
             elif (uri, exp_name) in _EXPERIMENTS:
