@@ -314,3 +314,24 @@ def test_run_comparer_widget_updates(ip, store):
     assert "metric_per_run" in rc.chart_specs and "parallel_coordinates" not in rc.chart_specs
     rc.run_picker.value = ()
     assert rc.result is None and "select" in rc.message.value
+
+
+def test_nested_and_track_context_manager(ip, store):
+    import mlflow
+
+    from jupyter_ops import mlops
+
+    with mlflow.start_run() as outer:
+        child = ip.run_cell_magic("mlops_track", "--nested --no-autolog", "u = 1\n")
+        assert mlflow.active_run().info.run_id == outer.info.run_id  # the outer run goes on
+    tags = _client(store).get_run(child.run_id).data.tags
+    assert tags["mlflow.parentRunId"] == outer.info.run_id
+
+    with pytest.raises(ZeroDivisionError):
+        with mlops.track(experiment="ctx", params={"p": 1}, autolog=False) as run:
+            mlops.log_metrics({"a": 1.0, "b": 2.0}, step=3)
+            1 / 0  # noqa: B018
+    r = _client(store).get_run(run.run_id)
+    assert r.info.status == "FAILED" and r.data.params == {"p": "1"}
+    assert r.data.metrics == {"a": 1.0, "b": 2.0}
+    assert "ZeroDivisionError" in _text(store, run.run_id, "traceback.txt")
