@@ -152,7 +152,10 @@ class Masker:
             tok = parts[i]
             masked = cache.get(tok)
             if masked is None:
-                masked = cache[tok] = sub(WILDCARD, tok) if candidate(tok) else tok
+                if candidate(tok):
+                    masked = cache[tok] = sub(WILDCARD, tok)
+                else:  # nothing to mask; not cached, so unique words do not fill the cache
+                    continue
             parts[i] = masked
         return "".join(parts)
 

@@ -367,7 +367,10 @@ class Templates(Result):
         if self._ts is None and t["first_seen"].isna().all():
             cols = ["template_id", "template", "count", "share", "first_line", "last_line",
                     "example"]
-        return {"templates": t[cols].reset_index(drop=True)}
+        out = t[cols].reset_index(drop=True)
+        for col in ("template", "example"):  # keep displays and reports small (1 MB lines)
+            out[col] = [_clip(v) for v in out[col].tolist()]
+        return {"templates": out}
 
     def charts(self) -> dict[str, Any]:
         import altair as alt
@@ -519,6 +522,10 @@ def _read_frame(frame: pd.DataFrame) -> _Batch:
             setattr(batch, col, values.to_numpy(dtype=object) if n else
                     np.zeros(0, dtype=object))
     return batch
+
+
+def _clip(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _extend(old: np.ndarray | None, new: np.ndarray | None, n_old: int, n_new: int,
