@@ -288,9 +288,10 @@ def _split_group(members: list[int], free: list[int], toks: list[list[str]],
     stack = [(members, 0)]
     while stack:
         group, start = stack.pop()
+        columns = list(zip(*(toks[i] for i in group), strict=True)) if start < len(free) else []
         for k in range(start, len(free)):
             p = free[k]
-            values = {toks[i][p] for i in group}
+            values = set(columns[p])
             if len(values) == 1 or len(values) >= threshold:
                 continue
             if len({_SKELETON.sub("", v) for v in values}) == 1:
@@ -356,8 +357,9 @@ def _template(members: list[int], toks: list[list[str]], seps: list[list[str]]) 
     n = len(toks[first])
     out_toks: list[str] = []
     var = []
+    columns = list(zip(*(toks[i] for i in members), strict=True))  # transposed in C
     for p in range(n):
-        values = list(dict.fromkeys(toks[i][p] for i in members))
+        values = list(dict.fromkeys(columns[p]))
         if len(values) == 1:
             out_toks.append(values[0])
             var.append(False)
@@ -365,8 +367,9 @@ def _template(members: list[int], toks: list[list[str]], seps: list[list[str]]) 
             out_toks.append(_variable(values))
             var.append(True)
     out_seps: list[str] = []
+    sep_columns = list(zip(*(seps[i] for i in members), strict=True))
     for g in range(n + 1):
-        values = list(dict.fromkeys(seps[i][g] for i in members))
+        values = list(dict.fromkeys(sep_columns[g]))
         if len(values) == 1:
             out_seps.append(values[0])
         elif g < n and var[g]:
