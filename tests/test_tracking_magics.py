@@ -335,3 +335,15 @@ def test_nested_and_track_context_manager(ip, store):
     assert r.info.status == "FAILED" and r.data.params == {"p": "1"}
     assert r.data.metrics == {"a": 1.0, "b": 2.0}
     assert "ZeroDivisionError" in _text(store, run.run_id, "traceback.txt")
+
+
+def test_drift_inside_tracked_cell_is_logged_to_the_run(ip, store):
+    card = ip.run_cell_magic("mlops_track", "-e drift-run --no-autolog", '''
+from jupyter_ops import datasets, mlops
+s = datasets.drift_scenario(seed=0, n_rows=400)
+result = mlops.drift(s.reference, s.current, columns=s.features)
+''')
+    data = _client(store).get_run(card.run_id).data
+    assert any(k.startswith("drift.") for k in data.metrics)
+    payload = json.loads(_text(store, card.run_id, "jupyter_ops/drift/0/result.json"))
+    assert payload["kind"] == ip.user_ns["result"].kind
