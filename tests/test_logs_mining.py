@@ -168,15 +168,17 @@ def test_bad_input_is_kept_as_data(tmp_path):
 
 
 def test_bad_input_in_memory():
-    lines = ["", None, float("nan"), b"bytes \xff line", 12345, "a\nb", "tail\r\n", "<*> literal"]
+    lines = ["", None, float("nan"), b"bytes \xff line", 12345, "a\nb", "tail\r\n", "<*> literal",
+             "lone surrogate \udcff here"]
     t = mine_templates(lines)
     assert len(t.assignments) == len(lines)
-    assert t.issues["empty_lines"] == 3 and t.issues["undecodable_lines"] == 1
+    assert t.issues["empty_lines"] == 3 and t.issues["undecodable_lines"] == 2
     tpl = t.templates.set_index("template_id")["template"]
     msgs = t.lines["message"].tolist()
     assert msgs[:3] == ["", "", ""] and msgs[4] == "12345"
     for msg, tid, params in zip(msgs, t.assignments, t.parameters, strict=True):
         assert render_template(tpl[tid], params) == msg
+    assert Templates.from_json(t.to_json()).n_lines == len(lines)
     assert len(mine_templates([]).templates) == 0
     with pytest.raises(OpsInputError, match="not found"):
         mine_templates("/no/such/file.log")

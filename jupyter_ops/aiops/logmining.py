@@ -289,7 +289,7 @@ class Templates(Result):
         """The miner's state as JSON (templates, counts, masks; not the per-line data)."""
         return json.dumps({"kind": _STATE_KIND, "state": self._state.to_dict(),
                            "issues": self.issues, "provenance": self.provenance},
-                          ensure_ascii=False, default=str)
+                          ensure_ascii=True, default=str)  # lone surrogates stay valid
 
     @classmethod
     def from_json(cls, data: str | dict) -> Templates:
@@ -491,7 +491,18 @@ def _read_lines(items: list[Any], digest: str | None = None) -> _Batch:
         h = hashlib.sha256()
         for start in range(0, len(items), 65536):
             chunk = items[start:start + 65536]
-            h.update(("\n".join(chunk) + "\n").encode("utf-8", "surrogatepass"))
+            try:
+                h.update(("\n".join(chunk) + "\n").encode("utf-8"))
+            except UnicodeEncodeError:
+                # lone surrogates (e.g. from surrogateescape decoding) cannot be stored or
+                # serialised: replace them like undecodable bytes
+                for j, x in enumerate(chunk):
+                    try:
+                        x.encode("utf-8")
+                    except UnicodeEncodeError:
+                        items[start + j] = x.encode("utf-8", "replace").decode("utf-8")
+                        bad += 1
+                h.update(("\n".join(items[start:start + 65536]) + "\n").encode("utf-8"))
         digest = h.hexdigest()
     # empty lines are counted from their (blank) keys after mining; long ones only if any
     longest = max(map(len, items), default=0)
