@@ -80,9 +80,12 @@ def test_hundred_thousand_levels_are_skipped_quickly():
 
 def test_datetime_tested_when_named():
     t = pd.date_range("2026-01-01", periods=500, freq="h", tz="UTC")
-    ref, cur = pd.DataFrame({"t": t}), pd.DataFrame({"t": t + pd.Timedelta(days=30)})
-    r = mlops.drift(ref, cur, columns=["t"], multivariate=False, log=False)
-    assert r.columns.loc[0, "kind"] == "datetime" and r.drifted_columns == ["t"]
+    ref = pd.DataFrame({"x": np.arange(500.0), "t": t})
+    cur = pd.DataFrame({"x": np.arange(500.0), "t": t + pd.Timedelta(days=30)})
+    r = mlops.drift(ref, cur, columns=["x", "t"], multivariate=False, log=False)
+    kinds = r.columns.set_index("column")["kind"]
+    assert kinds.to_dict() == {"t": "datetime", "x": "numeric"}
+    assert r.drifted_columns == ["t"]
 
 
 def test_empty_and_wrong_inputs_raise_clear_errors():

@@ -92,14 +92,17 @@ def counted(x: np.ndarray) -> Counted:
 
 
 def _cdfs(a: Counted, b: Counted) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Both cumulative counts evaluated at the merged support (sorted)."""
-    support = np.concatenate([a.values, b.values])
-    support.sort(kind="mergesort")  # two sorted runs: merge sort is linear-ish
-    ca = np.r_[0, np.cumsum(a.counts)]
-    cb = np.r_[0, np.cumsum(b.counts)]
-    fa = ca[np.searchsorted(a.values, support, side="right")]
-    fb = cb[np.searchsorted(b.values, support, side="right")]
-    return support, fa, fb
+    """The merged support (distinct values, sorted) and both cumulative counts on it."""
+    vals = np.concatenate([a.values, b.values])
+    # two sorted runs: the stable sort (timsort) merges them in linear time
+    order = np.argsort(vals, kind="stable")
+    support = vals[order]
+    za, zb = np.zeros(len(b.values), "int64"), np.zeros(len(a.values), "int64")
+    fa = np.concatenate([a.counts, za])[order].cumsum()
+    fb = np.concatenate([zb, b.counts])[order].cumsum()
+    # right-continuous CDFs: read each value's counts after its last tie
+    last = np.r_[support[1:] != support[:-1], True]
+    return support[last], fa[last], fb[last]
 
 
 def ks_test(a: Counted, b: Counted) -> tuple[float, float]:
