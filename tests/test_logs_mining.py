@@ -200,3 +200,22 @@ def test_result_display_and_report():
     assert payload["charts"] and payload["provenance"]["call"] == "mine_templates"
     report = Report("logs").add(t)
     assert "boom &lt;b&gt;" in report.to_html()
+
+
+def test_builtin_masks_are_documented_and_generic():
+    from pathlib import Path
+
+    from jupyter_ops.aiops import builtin_masks
+
+    masks = builtin_masks()
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "logs.md").read_text()
+    assert all(f"| `{name}` |" in doc for name in masks["name"]), "docs/logs.md masks table"
+    t = mine_templates([
+        "GET https://example.com/a?b=1 from 10.1.2.3:443 took 12.5 ms",
+        "GET https://example.org/x from 10.9.8.7:8443 took 7 ms",
+        "job 550e8400-e29b-41d4-a716-446655440000 wrote 5.2 KB to /var/data/out.bin at "
+        "2026-01-05T12:00:00Z",
+        "job 6fa459ea-ee8a-3ca4-894e-db77e160355e wrote 812 bytes to /tmp/x/y.bin at "
+        "2026-01-06T13:30:01Z"])
+    assert t.templates["template"].tolist() == [
+        "GET <*> from <*> took <*> ms", "job <*> wrote <*> to <*> at <*>"]
