@@ -184,3 +184,23 @@ def test_result_payload_and_html_escape_hostile_names():
     payload = c.to_payload()
     assert payload["kind"] == "correlation" and payload["charts"]
     assert payload["provenance"]["call"] == "correlate"
+
+
+def test_streaming_in_chunks_equals_one_call():
+    from jupyter_ops.aiops import AlertCorrelator
+    from jupyter_ops.errors import OpsInputError
+
+    s = incident_scenario(seed=8, n_alerts=5000, n_incidents=20, hours=48, n_services=30,
+                          with_metrics=False, with_logs=False)
+    batch = correlate(s.alerts, topology=s.topology)
+    ac = AlertCorrelator(topology=s.topology)
+    with pytest.raises(OpsInputError, match="no alerts yet"):
+        ac.result()
+    for part in np.array_split(np.arange(len(s.alerts)), 6):
+        ac.update(s.alerts.iloc[part])
+    stream = ac.result()
+    assert stream.assignments.equals(batch.assignments)
+    assert stream.incidents["alerts"].tolist() == batch.incidents["alerts"].tolist()
+    assert stream.explain(1)["reason"].tolist() == batch.explain(1)["reason"].tolist()
+    with pytest.raises(OpsInputError, match="chunks must arrive in time order"):
+        ac.update(s.alerts.iloc[:10])

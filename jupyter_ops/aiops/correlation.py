@@ -50,7 +50,7 @@ from ._incidents import (
     to_timedelta,
 )
 
-__all__ = ["correlate", "Correlation", "Incident"]
+__all__ = ["correlate", "Correlation", "Incident", "AlertCorrelator"]
 
 # link reasons, by priority (lower = preferred when explaining why an alert joined)
 R_NONE, R_DUP, R_FP, R_SAME, R_NEIGH, R_LABEL, R_SIM, R_TIME, R_ABSENT = range(9)
@@ -145,6 +145,22 @@ def correlate(
     """
     from ..report.provenance import make_provenance
 
+    cfg = _settings(window, by, similarity, hops, min_severity, similarity_window, flap_count,
+                    flap_resolve, flap_gap, chunk_size)
+    df = canonical_alerts(alerts)
+    topo = canonical_topology(topology)
+    _check_by(df, cfg["by"])
+    state = _link(df, topo, **_link_args(cfg))
+    params = dict(cfg["params"], topology=topo is not None)
+    result = Correlation(df, topo, state, params)
+    result.provenance = make_provenance("correlate", params,
+                                        inputs={"alerts": _hashable(df), "topology": topo})
+    return result
+
+
+def _settings(window: Any, by: Any, similarity: float | None, hops: int, min_severity: str,
+              similarity_window: Any, flap_count: int, flap_resolve: Any, flap_gap: Any,
+              chunk_size: int) -> dict[str, Any]:
     win = to_timedelta(window, "window")
     sim_win = to_timedelta(similarity_window, "similarity_window") if similarity_window \
         is not None else 2 * win
@@ -156,23 +172,134 @@ def correlate(
         raise OpsInputError(f"min_severity={min_severity!r} is not one of "
                             f"{', '.join(SEVERITIES[1:])}")
     by_list = [by] if isinstance(by, str) else list(by or [])
-    df = canonical_alerts(alerts)
-    topo = canonical_topology(topology)
-    for key in by_list:
+    fr = to_timedelta(flap_resolve, "flap_resolve")
+    fg = to_timedelta(flap_gap, "flap_gap")
+    params = dict(window=str(win), by=by_list or None, similarity=similarity, hops=hops,
+                  min_severity=min_severity, similarity_window=str(sim_win),
+                  flap_count=flap_count, flap_resolve=str(flap_resolve), flap_gap=str(flap_gap))
+    return dict(win=win, sim_win=sim_win, by=by_list, similarity=similarity, hops=hops,
+                min_severity=min_severity, flap_count=flap_count, flap_resolve=fr,
+                flap_gap=fg, chunk=max(1000, int(chunk_size)), params=params)
+
+
+def _link_args(cfg: dict[str, Any]) -> dict[str, Any]:
+    return {k: cfg[k] for k in ("win", "sim_win", "by", "similarity", "hops", "min_severity",
+                                "flap_count", "flap_resolve", "flap_gap", "chunk")}
+
+
+def _check_by(df: pd.DataFrame, by: list[str]) -> None:
+    for key in by:
         if key not in df.columns and "labels" not in df.columns:
             raise OpsInputError(f"by={key!r}: the alerts have no column {key!r} and no 'labels' "
                                 f"column; columns found: {', '.join(map(str, df.columns))}")
-    state = _link(df, topo, win, sim_win, by_list, similarity, hops, min_severity,
-                  flap_count, to_timedelta(flap_resolve, "flap_resolve"),
-                  to_timedelta(flap_gap, "flap_gap"), max(1000, int(chunk_size)))
-    params = dict(window=str(win), topology=topo is not None, by=by_list or None,
-                  similarity=similarity, hops=hops, min_severity=min_severity,
-                  similarity_window=str(sim_win), flap_count=flap_count,
-                  flap_resolve=str(flap_resolve), flap_gap=str(flap_gap))
-    result = Correlation(df, topo, state, params)
-    result.provenance = make_provenance("correlate", params,
-                                        inputs={"alerts": _hashable(df), "topology": topo})
-    return result
+
+
+class AlertCorrelator:
+    """Streaming correlation: feed alerts chunk by chunk (in time order), get one result.
+
+    The state carried between chunks is the union of linked groups (as edges between global
+    alert numbers), the explanation of each alert, flapping flags, and a *tail* of the most
+    recent alerts (``horizon``, default: long enough for the window, the similarity window and
+    a flapping cycle) that the next chunk can link to. Links that need an alert older than the
+    horizon (a source still firing for hours) are not made, so a stream can differ slightly
+    from one :func:`correlate` call over everything.
+
+    Parameters are those of :func:`correlate`, plus ``topology`` and ``horizon``.
+
+    Examples
+    --------
+    >>> ac = AlertCorrelator(topology=topo)          # doctest: +SKIP
+    >>> for chunk in chunks: ac.update(chunk)        # doctest: +SKIP
+    >>> corr = ac.result()                           # doctest: +SKIP
+    """
+
+    def __init__(self, window: Any = "5min", topology: Any = None, by: Any = None,
+                 similarity: float | None = 0.5, hops: int = 1, min_severity: str = "error",
+                 similarity_window: Any = None, flap_count: int = 3,
+                 flap_resolve: Any = "10min", flap_gap: Any = "30min",
+                 chunk_size: int = 200_000, horizon: Any = None) -> None:
+        self.cfg = _settings(window, by, similarity, hops, min_severity, similarity_window,
+                             flap_count, flap_resolve, flap_gap, chunk_size)
+        self.topology = canonical_topology(topology)
+        flap_span = max(1, flap_count) * (self.cfg["flap_resolve"] + self.cfg["flap_gap"])
+        self.horizon = to_timedelta(horizon, "horizon") if horizon is not None else max(
+            2 * self.cfg["win"], self.cfg["sim_win"], flap_span)
+        self._frames: list[pd.DataFrame] = []
+        self._n = 0
+        self._edges: list[tuple[np.ndarray, np.ndarray]] = []
+        self._parent: list[np.ndarray] = []
+        self._reason: list[np.ndarray] = []
+        self._aux: list[np.ndarray] = []
+        self._dup: list[np.ndarray] = []
+        self._flap = np.zeros(0, dtype=bool)
+        self._tail: pd.DataFrame | None = None  # canonical rows + "_gid"
+        self._last_ts: pd.Timestamp | None = None
+
+    def update(self, alerts: Any) -> AlertCorrelator:
+        """Add the next chunk of alerts (not older than the previous chunk's tail)."""
+        df = canonical_alerts(alerts)
+        _check_by(df, self.cfg["by"])
+        if self._last_ts is not None and df["timestamp"].min() < self._last_ts - self.horizon:
+            raise OpsInputError(
+                f"chunks must arrive in time order: this chunk starts at "
+                f"{df['timestamp'].min()}, more than the horizon ({self.horizon}) before the "
+                f"last alert seen ({self._last_ts})")
+        gid = np.arange(self._n, self._n + len(df), dtype=np.int64)
+        self._frames.append(df)
+        self._n += len(df)
+        new = df.assign(_gid=gid)
+        both = new if self._tail is None else pd.concat([self._tail, new], ignore_index=True)
+        st = _link(both.drop(columns="_gid"), self.topology, **_link_args(self.cfg))
+        g = both["_gid"].to_numpy()
+        # every member joins the first member of its linked group
+        first = pd.Series(g).groupby(st.raw).transform("first").to_numpy()
+        self._edges.append((g, first))
+        is_new = g >= gid[0] if len(gid) else np.zeros(len(g), dtype=bool)
+        p = st.parent[is_new]
+        self._parent.append(np.where(p >= 0, g[np.maximum(p, 0)], -1))
+        self._reason.append(st.reason[is_new])
+        self._aux.append(st.aux[is_new])
+        self._dup.append(st.duplicate[is_new])
+        self._flap = np.concatenate([self._flap, np.zeros(len(df), dtype=bool)])
+        self._flap[g[st.flapping]] = True
+        last = both["timestamp"].max()
+        self._last_ts = last if self._last_ts is None else max(self._last_ts, last)
+        self._tail = both[both["timestamp"] >= self._last_ts - self.horizon]
+        return self
+
+    def result(self) -> Correlation:
+        """The correlation of everything seen so far."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
+        from ..report.provenance import make_provenance
+
+        if not self._frames:
+            raise OpsInputError("no alerts yet: call update(chunk) first")
+        df = pd.concat(self._frames)
+        if not df.index.is_unique:  # e.g. every chunk numbered from 0
+            df = df.reset_index(drop=True)
+        n = self._n
+        ea = np.concatenate([a for a, _ in self._edges])
+        eb = np.concatenate([b for _, b in self._edges])
+        _, raw = connected_components(coo_matrix((np.ones(len(ea), np.int8), (ea, eb)),
+                                                 shape=(n, n)), directed=False)
+        sev_c, sev_u = pd.factorize(df["severity"])
+        sev = np.array([SEVERITY_RANK.get(str(u), 0) for u in sev_u], dtype=np.int8)[sev_c]
+        f = pd.factorize(df["fingerprint"])[0].astype(np.int64)
+        comp = _decide(raw, f, sev, self._flap, to_ns(df["timestamp"]),
+                       SEVERITY_RANK[self.cfg["min_severity"]])
+        graph = Graph(self.topology, list(pd.unique(df["service"])))
+        state = _State(comp, np.concatenate(self._parent), np.concatenate(self._reason),
+                       np.concatenate(self._aux), self._flap.copy(), np.concatenate(self._dup),
+                       graph, np.full(n, -1, dtype=np.int64), self.cfg["by"], raw)
+        params = dict(self.cfg["params"], topology=self.topology is not None,
+                      streaming=True, horizon=str(self.horizon), chunks=len(self._frames))
+        result = Correlation(df, self.topology, state, params)
+        result.provenance = make_provenance("AlertCorrelator", params,
+                                            inputs={"alerts": _hashable(df),
+                                                    "topology": self.topology})
+        return result
 
 
 def _hashable(df: pd.DataFrame) -> pd.DataFrame:
@@ -194,6 +321,7 @@ class _State:
     graph: Graph
     msg_cluster: np.ndarray  # per input row: message-similarity cluster (-1 = none)
     by: list[str]
+    raw: np.ndarray        # per input row: linked group before the noise decision
 
 
 def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_win: pd.Timedelta,
@@ -396,8 +524,33 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     eb = np.concatenate(edges_b) if edges_b else np.zeros(0, np.int64)
     g = coo_matrix((np.ones(len(ea), dtype=np.int8), (ea, eb)), shape=(n, n))
     _, comp = connected_components(g, directed=False)
-    # per component: distinct sources, highest severity, first alert time
-    n_comp = int(comp.max()) + 1 if n else 0
+
+    # back to input order
+    def back(x: np.ndarray, dtype: Any) -> np.ndarray:
+        out = np.empty(n, dtype=dtype)
+        out[order] = x
+        return out
+
+    raw = back(comp, np.int64)
+    parent = np.full(n, -1, dtype=np.int64)
+    has_p = best_p >= 0
+    parent[order[has_p]] = order[best_p[has_p]]
+    flapping = back(flap, bool)
+    f_in, sev_in = back(f, np.int64), back(sev, np.int8)
+    component = _decide(raw, f_in, sev_in, flapping, ts_all, SEVERITY_RANK[min_severity])
+    return _State(component, parent, back(best_r, np.int8), back(best_x, np.int16), flapping,
+                  back(dup, bool), graph, back(cl_all, np.int64), by, raw)
+
+
+def _decide(comp: np.ndarray, f: np.ndarray, sev: np.ndarray, flap: np.ndarray,
+            t: np.ndarray, min_rank: int) -> np.ndarray:
+    """Incident id per alert (0 = noise) from raw linked groups: lone low-severity sources and
+    flapping alerts are noise; ids 1..K follow the groups' first alert."""
+    n = len(comp)
+    if not n:
+        return np.zeros(0, dtype=np.int64)
+    comp = pd.factorize(comp)[0]
+    n_comp = int(comp.max()) + 1
     first_src = np.full(n_comp, -1, dtype=np.int64)
     first_src[comp[::-1]] = f[::-1]
     multi = np.zeros(n_comp, dtype=bool)
@@ -406,36 +559,15 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     np.maximum.at(max_sev, comp, sev)
     has_live = np.zeros(n_comp, dtype=bool)
     has_live[comp[~flap]] = True
-    noise_comp = (~multi & (max_sev < SEVERITY_RANK[min_severity])) | ~has_live
+    noise_comp = (~multi & (max_sev < min_rank)) | ~has_live
     is_noise = noise_comp[comp] | flap
-    # incident ids 1..K in order of their first alert (t is sorted, so first seen = earliest)
-    comp_first = np.full(n_comp, n, dtype=np.int64)
-    np.minimum.at(comp_first, comp, np.arange(n))
+    comp_first = np.full(n_comp, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(comp_first, comp, t)
     inc_comps = np.flatnonzero(~noise_comp)
     inc_comps = inc_comps[np.argsort(comp_first[inc_comps], kind="stable")]
     comp_id = np.zeros(n_comp, dtype=np.int64)
     comp_id[inc_comps] = np.arange(1, len(inc_comps) + 1)
-    ids_t = np.where(is_noise, 0, comp_id[comp])
-
-    # back to input order
-    inv = np.empty(n, dtype=np.int64)
-    inv[order] = np.arange(n)
-    component = np.empty(n, dtype=np.int64)
-    component[order] = ids_t
-    parent = np.full(n, -1, dtype=np.int64)
-    has_p = best_p >= 0
-    parent[order[has_p]] = order[best_p[has_p]]
-    reason = np.empty(n, dtype=np.int8)
-    reason[order] = best_r
-    aux = np.empty(n, dtype=np.int16)
-    aux[order] = best_x
-    flapping = np.empty(n, dtype=bool)
-    flapping[order] = flap
-    duplicate = np.empty(n, dtype=bool)
-    duplicate[order] = dup
-    msg_cluster = np.empty(n, dtype=np.int64)
-    msg_cluster[order] = cl_all
-    return _State(component, parent, reason, aux, flapping, duplicate, graph, msg_cluster, by)
+    return np.where(is_noise, 0, comp_id[comp])
 
 
 def _keys(code: np.ndarray, m: int, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
