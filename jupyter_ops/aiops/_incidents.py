@@ -117,7 +117,18 @@ def _raise_unparseable(values: pd.Series, out: pd.Series, what: str, column: str
 
 
 def normalise_severity(values: pd.Series) -> pd.Series:
-    """Map severities to critical/error/warning/info/unknown (NaN and unknown words: unknown)."""
+    """Map severities to critical/error/warning/info/unknown (NaN and unknown words: unknown).
+
+    Uses the loaders' mapping (:func:`jupyter_ops.io.normalize_severity`: syslog numbers,
+    P1-P5, SEV1-5 ...) so frames and files agree; a small built-in table otherwise.
+    """
+    try:
+        from ..io.canonical import normalize_severity as io_normalize
+
+        out = io_normalize(values)
+        return pd.Series(np.asarray(out, dtype=object), index=values.index).astype(str)
+    except (ImportError, AttributeError, TypeError, ValueError):
+        pass
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.array([_SEV_ALIASES.get(str(u).strip().lower(), "unknown") for u in uniques] +
                       ["unknown"], dtype=object)
