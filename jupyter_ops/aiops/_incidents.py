@@ -123,9 +123,9 @@ def normalise_severity(values: pd.Series) -> pd.Series:
     P1-P5, SEV1-5 ...) so frames and files agree; a small built-in table otherwise.
     """
     try:
-        from ..io.canonical import normalize_severity as io_normalize
+        from .. import io as _io
 
-        out = io_normalize(values)
+        out = _io.normalize_severity(values)
         return pd.Series(np.asarray(out, dtype=object), index=values.index).astype(str)
     except (ImportError, AttributeError, TypeError, ValueError):
         pass
