@@ -92,7 +92,13 @@ export class OpsSidebar extends Widget {
   refreshLog(): void {
     const panel = this.options.tracker.currentWidget;
     this.notebookName.textContent = panel ? panel.context.path : 'No notebook open';
+    const runCards = (es: ILogEntry[]) => es.filter(e => e.kind === 'run_card').length;
+    const previous = runCards(this.entries);
     this.entries = panel ? scanResults(panelCells(panel)) : [];
+    if (runCards(this.entries) > previous && this.isVisible) {
+      // a tracked cell just finished: its run is new in the store
+      void this.refreshRuns();
+    }
     const items = this.entries.map(e => this.logItem(e));
     if (!items.length) {
       items.push(
