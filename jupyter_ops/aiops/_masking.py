@@ -112,6 +112,7 @@ def normalize_masks(masks: Any) -> list[tuple[str, str]]:
 #: the masks whose matches may contain whitespace (applied to whole lines first)
 _SPANNING = ("date_text", "datetime", "size")
 _WS_SPLIT = re.compile(r"(\s+)")
+_OTHER_WS = re.compile(r"[^\S ]").search  # whitespace other than a plain space
 _TOKEN_CACHE_MAX = 500_000
 
 
@@ -143,12 +144,15 @@ class Masker:
     def __call__(self, shape: str) -> str:
         if self._maybe_spanning(shape):
             shape = self._spanning.sub(WILDCARD, shape)
-        parts = _WS_SPLIT.split(shape)
+        if _OTHER_WS(shape) is None:  # only plain spaces: split at them (fast path)
+            parts, step, glue = shape.split(" "), 1, " "
+        else:
+            parts, step, glue = _WS_SPLIT.split(shape), 2, ""
         cache = self._tokens
         if len(cache) > _TOKEN_CACHE_MAX:
             cache.clear()
         sub, candidate = self._full.sub, self._candidate
-        for i in range(0, len(parts), 2):
+        for i in range(0, len(parts), step):
             tok = parts[i]
             masked = cache.get(tok)
             if masked is None:
@@ -157,7 +161,7 @@ class Masker:
                 else:  # nothing to mask; not cached, so unique words do not fill the cache
                     continue
             parts[i] = masked
-        return "".join(parts)
+        return glue.join(parts)
 
 
 def compile_user(masks: list[tuple[str, str]]) -> re.Pattern[str] | None:
