@@ -186,7 +186,7 @@ export class OpsSidebar extends Widget {
     if (e.subtitle) {
       li.appendChild(el('div', 'jops-sb-sub', e.subtitle));
     }
-    li.title = 'Scroll to the cell';
+    li.title = `${e.title}\n${e.subtitle}\n(click to scroll to the cell)`;
     const go = () => void this.scrollTo(e);
     li.addEventListener('click', go);
     li.addEventListener('keydown', ev => {
