@@ -219,10 +219,11 @@ def _bucket_templates(ids: list[int], keys: list[str],
         seps.append(s)
     out: list[tuple[list[int], str]] = []
     for g in _group(toks, threshold):
-        template = _template(g, toks, seps)
-        if len(g) == 1:
-            out.append(([ids[g[0]]], template))
+        if len(g) == 1:  # a key on its own is its template (tokens and spaces re-joined)
+            key = keys[ids[g[0]]]
+            out.append(([ids[g[0]]], _RUN.sub(WILDCARD, key) if "<*><*>" in key else key))
             continue
+        template = _template(g, toks, seps)
         parts = template.split(WILDCARD)
         ok = [j for j in g if match_params(parts, keys[ids[j]]) is not None]
         if len(ok) == len(g):

@@ -121,6 +121,26 @@ def compile_builtin() -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for _, p, _ in BUILTIN_MASKS))
 
 
+# characters some masks cannot match without (digits are "0" in a shape)
+_SIGNATURE_CHARS = "0:/\\.-"
+_NEEDS = {
+    "url": lambda c: ":" in c and "/" in c,
+    "date_text": lambda c: "0" in c,
+    "datetime": lambda c: "0" in c and bool(c & {"-", "/", "."}),
+    "time": lambda c: "0" in c and ":" in c,
+    "size": lambda c: "0" in c,
+    "ip_port": lambda c: "0" in c and "." in c,
+    "ipv6_mac": lambda c: "0" in c and ":" in c,
+    "hex": lambda c: "0" in c,
+    "host": lambda c: "." in c,
+    "host_port": lambda c: "0" in c and ":" in c,
+    "path": lambda c: "/" in c or "\\" in c,
+    "word_with_digit": lambda c: "0" in c,
+    "number": lambda c: "0" in c,
+}
+_NEVER = re.compile(r"(?!x)x")
+
+
 class Masker:
     """Applies the built-in masks to a *shape* (a line after :func:`collapse_digits`).
 
@@ -140,6 +160,27 @@ class Masker:
         self._full = compile_builtin()
         self._candidate = re.compile(r"[0/\\.:]").search
         self._tokens: dict[str, str] = {}
+        self._by_signature: dict[int, re.Pattern[str]] = {}
+
+    def _mask_token(self, tok: str) -> str:
+        """The full alternation without the masks that cannot match this token.
+
+        Dropping an alternative that needs a character the token lacks cannot change the
+        result, and the regex engine then tries fewer alternatives at every position.
+        """
+        if not tok.isascii():  # non-ASCII digits: keep the plain full regex
+            return self._full.sub(WILDCARD, tok)
+        sig = 0
+        for bit, ch in enumerate(_SIGNATURE_CHARS):
+            if ch in tok:
+                sig |= 1 << bit
+        rx = self._by_signature.get(sig)
+        if rx is None:
+            present = {ch for bit, ch in enumerate(_SIGNATURE_CHARS) if sig >> bit & 1}
+            alts = [p for n, p, _ in BUILTIN_MASKS if _NEEDS[n](present)]
+            rx = re.compile("|".join(f"(?:{p})" for p in alts)) if alts else _NEVER
+            self._by_signature[sig] = rx
+        return rx.sub(WILDCARD, tok)
 
     def __call__(self, shape: str) -> str:
         if self._maybe_spanning(shape):
@@ -151,13 +192,13 @@ class Masker:
         cache = self._tokens
         if len(cache) > _TOKEN_CACHE_MAX:
             cache.clear()
-        sub, candidate = self._full.sub, self._candidate
+        mask_token, candidate = self._mask_token, self._candidate
         for i in range(0, len(parts), step):
             tok = parts[i]
             masked = cache.get(tok)
             if masked is None:
                 if candidate(tok):
-                    masked = cache[tok] = sub(WILDCARD, tok)
+                    masked = cache[tok] = mask_token(tok)
                 else:  # nothing to mask; not cached, so unique words do not fill the cache
                     continue
             parts[i] = masked
