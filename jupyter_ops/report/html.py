@@ -55,7 +55,7 @@ def table_html(table: dict[str, Any], max_rows: int = 50) -> str:
     head = "".join(f"<th>{esc(c['name'])}</th>" for c in cols)
     body = []
     for row in table["rows"][:max_rows]:
-        body.append("<tr>" + "".join(_cell(v, c["type"]) for v, c in zip(row, cols)) + "</tr>")
+        body.append("<tr>" + "".join(_cell(v, c["type"]) for v, c in zip(row, cols, strict=True)) + "</tr>")
     shown = min(len(table["rows"]), max_rows)
     note = ""
     if shown < table["total_rows"]:
