@@ -125,3 +125,51 @@ def test_list_runs_on_dead_server_is_one_line_error(ip, server, buffer):
     srv = MlflowServer(server.root / "other")  # never started: nothing listens on its port
     with pytest.raises(UsageError, match=r"cannot be reached"):
         ip.run_line_magic("mlops_runs", f"--uri {srv.uri}")
+
+
+class _HealthOnly:
+    """A server that answers /health but drops every API request (a server going away)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server API
+                if self.path == "/health":
+                    self.send_response(200)
+                    self.end_headers()
+                    self.wfile.write(b"OK")
+                else:
+                    self.close_connection = True
+                    self.connection.close()
+
+            do_POST = do_GET  # noqa: N815
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.uri = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_server_failing_after_the_probe_still_loses_nothing(ip, buffer):
+    from mlflow.tracking import MlflowClient
+
+    srv = _HealthOnly()
+    try:
+        with pytest.warns(UserWarning, match=r"stopped answering.*offline buffer"):
+            card = ip.run_cell_magic("mlops_track", f"-e flaky --no-autolog --uri {srv.uri}",
+                                     "k = 7\n{'m': 1.5}\n")
+    finally:
+        srv.close()
+    assert card.buffered and card.status == "FINISHED"
+    run = MlflowClient(card.tracking_uri).get_run(card.run_id)
+    assert run.data.params == {"k": "7"} and run.data.metrics == {"m": 1.5}
+    assert run.data.tags["jupyter_ops.target_uri"] == srv.uri

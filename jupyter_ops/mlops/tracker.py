@@ -620,9 +620,8 @@ def _tracking_uri_state() -> str | None:
 def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any] | None,
            params: Mapping[str, Any] | None, autolog: bool, nested: bool,
            tracking_uri: str | None, source: str | None, resume: str | bool | None,
-           stacklevel: int = 3) -> TrackedRun:
+           stacklevel: int = 3, offline_reason: str | None = None) -> TrackedRun:
     import mlflow
-    from mlflow.exceptions import MlflowException
 
     from . import offline
 
@@ -642,12 +641,41 @@ def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any]
         uri, buffered = parent.uri, True  # a child of a buffered run stays with its parent
     else:
         try:
+            if offline_reason:
+                raise OpsConnectionError(offline_reason)
             _store.probe(target)
         except OpsConnectionError as e:
             uri, buffered = offline.buffer_uri(), True
             warnings.warn(f"{e}; run recorded in the offline buffer {_store.display_uri(uri)}; "
                           "push it later with %mlops_track sync (or mlops.sync())",
                           stacklevel=stacklevel)
+    retry = {"experiment": experiment, "run_name": run_name, "tags": tags, "params": params,
+             "autolog": autolog, "nested": nested, "tracking_uri": tracking_uri,
+             "source": source, "resume": resume, "stacklevel": stacklevel + 1}
+    if not buffered and _store.is_remote(uri):
+        try:
+            return _open(uri, target, buffered, experiment, run_name, tags, params, autolog,
+                         nested, source, resume, ended)
+        except Exception as e:
+            if not _store.is_connection_error(e) or getattr(e, "_jops_run_created", False):
+                raise
+            # the server went away between the probe and the run's creation: buffer instead
+            return _begin(**retry, offline_reason=f"tracking server {target} cannot be "
+                          "reached (it stopped answering)")
+    return _open(uri, target, buffered, experiment, run_name, tags, params, autolog, nested,
+                 source, resume, ended)
+
+
+def _open(uri: str, target: str, buffered: bool, experiment: str | None,
+          run_name: str | None, tags: Mapping[str, Any] | None,
+          params: Mapping[str, Any] | None, autolog: bool, nested: bool, source: str | None,
+          resume: str | bool | None, ended: list[str]) -> TrackedRun:
+    """Find the experiment, create the run in ``uri`` and record what is known at start."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    from . import offline
+
     c = _store.client(uri)
     exp_name = experiment or os.environ.get("MLFLOW_EXPERIMENT_NAME") or "Default"
     try:
@@ -709,32 +737,9 @@ def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any]
     if saved_uri != uri:
         mlflow.set_tracking_uri(uri)
     try:
-        if resume_id:
-            _store.get_run(c, resume_id)
-            active_run = mlflow.start_run(run_id=resume_id, nested=nested)
-            info = active_run.info
-            run = TrackedRun(uri, target, exp_name, info.experiment_id, info.run_id,
-                             info.run_name, buffered, c, start_ms)
-            run.params = dict(c.get_run(resume_id).data.params)
-            run.set_tags({**sys_tags, **user_tags})
-        else:
-            all_tags = {**sys_tags, **user_tags}
-            run_tags = {_clean_key(k): v[:5000] for k, v in all_tags.items()}
-            try:
-                created = c.create_run(exp.experiment_id, start_time=start_ms, tags=run_tags,
-                                       run_name=run_name)
-            except MlflowException:
-                # the cached experiment may have been deleted meanwhile: look it up again
-                _EXPERIMENTS.pop((uri, exp_name), None)
-                exp = _store.find_experiment(c, exp_name, create=True)
-                created = c.create_run(exp.experiment_id, start_time=start_ms, tags=run_tags,
-                                       run_name=run_name)
-            info = created.info
-            _cache_artifact_repo(info, uri)
-            run = TrackedRun(uri, target, exp_name, exp.experiment_id, info.run_id,
-                             info.run_name, buffered, c, start_ms)
-            run.tags.update({_clean_key(k): v[:5000] for k, v in all_tags.items()})
-            _push_active(created, nested)
+        with _store.fast_http() if _store.is_remote(uri) else contextlib.nullcontext():
+            run = _create_or_resume(c, uri, target, exp, exp_name, run_name, buffered, nested,
+                                    start_ms, resume_id, {**sys_tags, **user_tags})
     except BaseException:
         if saved_uri != uri:
             mlflow.set_tracking_uri(saved_uri)
@@ -756,8 +761,45 @@ def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any]
         if autolog:
             _enable_autolog(run)
     except BaseException as e:
+        with contextlib.suppress(AttributeError):
+            e._jops_run_created = True  # type: ignore[attr-defined] - no retry in _begin
         run.finish("FAILED", error="".join(traceback.format_exception(e)))
         raise
+    return run
+
+
+def _create_or_resume(c: Any, uri: str, target: str, exp: Any, exp_name: str,
+                      run_name: str | None, buffered: bool, nested: bool, start_ms: int,
+                      resume_id: str | None, all_tags: dict[str, str]) -> TrackedRun:
+    """Create the MLflow run (or resume ``resume_id``) and make it MLflow's active run."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    if resume_id:
+        _store.get_run(c, resume_id)
+        active_run = mlflow.start_run(run_id=resume_id, nested=nested)
+        info = active_run.info
+        run = TrackedRun(uri, target, exp_name, info.experiment_id, info.run_id,
+                         info.run_name, buffered, c, start_ms)
+        run.params = dict(c.get_run(resume_id).data.params)
+        run.set_tags(all_tags)
+    else:
+        run_tags = {_clean_key(k): v[:5000] for k, v in all_tags.items()}
+        try:
+            created = c.create_run(exp.experiment_id, start_time=start_ms, tags=run_tags,
+                                   run_name=run_name)
+        except MlflowException:
+            # the cached experiment may have been deleted meanwhile: look it up again
+            _EXPERIMENTS.pop((uri, exp_name), None)
+            exp = _store.find_experiment(c, exp_name, create=True)
+            created = c.create_run(exp.experiment_id, start_time=start_ms, tags=run_tags,
+                                   run_name=run_name)
+        info = created.info
+        _cache_artifact_repo(info, uri)
+        run = TrackedRun(uri, target, exp_name, exp.experiment_id, info.run_id,
+                         info.run_name, buffered, c, start_ms)
+        run.tags.update(run_tags)
+        _push_active(created, nested)
     return run
 
 
