@@ -224,12 +224,15 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
     # evidence from alerts
     sev_rank = al["severity"].map(SEVERITY_RANK).fillna(0).astype(int)
     ev: dict[str, dict[str, Any]] = {}
+    max_count = max(2, int(al["service"].value_counts().max())) if len(al) else 2
     for svc, g in al.groupby("service", sort=False):
         sr = sev_rank.loc[g.index]
         strong = g[sr >= SEVERITY_RANK["error"]]
         first = (strong if len(strong) else g)["timestamp"].min()
         top_sev = max(g["severity"], key=lambda s: SEVERITY_RANK.get(s, 0))
-        w = _SEV_WEIGHT.get(top_sev, 0.3) * (0.7 + 0.3 * min(1.0, np.log1p(len(g)) / np.log1p(20)))
+        # volume relative to the busiest service of the incident (log scale)
+        vol = np.log1p(len(g)) / np.log1p(max_count)
+        w = _SEV_WEIGHT.get(top_sev, 0.3) * (0.4 + 0.6 * vol)
         ev[str(svc)] = {"alert_w": w, "onset": first, "alerts": len(g), "max_sev": top_sev,
                         "names": list(dict.fromkeys(g["name"]))[:3], "anom_w": 0.0,
                         "metrics": []}
@@ -241,6 +244,8 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
             svcs = set(ev)
             cand_extra = set(topo.loc[topo["caller"].isin(svcs), "callee"]) | \
                 set(topo.loc[topo["callee"].isin(svcs), "caller"])
+        top_peak = float(np.nanmax(near["peak_score"].to_numpy(dtype=float))) if len(near) \
+            else 1.0
         for svc, g in near.groupby("service", sort=False):
             svc = str(svc)
             if svc not in ev and svc not in cand_extra:
@@ -249,7 +254,10 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
                                     "max_sev": "none", "names": [], "anom_w": 0.0,
                                     "metrics": []})
             peak = float(np.nanmax(g["peak_score"].to_numpy(dtype=float))) if len(g) else 0.0
-            e["anom_w"] = max(e["anom_w"], min(1.0, 0.5 + peak / 20.0))
+            # relative to the strongest anomaly of the incident (log scale): a marginal
+            # anomaly next to a 100-sigma one is weak evidence
+            rel = np.log1p(max(peak, 0.0)) / np.log1p(max(top_peak, 1e-9))
+            e["anom_w"] = max(e["anom_w"], float(min(1.0, 0.9 * rel)))
             e["onset"] = min(e["onset"], g["onset"].min())
             e["metrics"] = sorted(set(map(str, g["metric"])))
     if not ev:
