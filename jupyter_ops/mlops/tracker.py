@@ -214,9 +214,12 @@ class RunCard(Result):
         return {"recorded": pd.DataFrame(rows, columns=["kind", "name", "value"])}
 
     def explanations(self) -> list[tuple[str, str]]:
+        if _store.is_remote(self.tracking_uri):
+            where = f"open {self.tracking_uri.rstrip('/')}/{self.url_path}"
+        else:
+            where = f"{self.open_command}\nthen open http://127.0.0.1:5000/{self.url_path}"
         out = [("How to open this run",
-                f"{self.open_command}\nthen open http://127.0.0.1:5000/{self.url_path}\n"
-                f"or in Python: mlflow.get_run({self.run_id!r})")]
+                f"{where}\nor in Python: mlflow.get_run({self.run_id!r})")]
         if self.notes:
             out.append(("Notes", "\n".join(self.notes)))
         if self.error:
