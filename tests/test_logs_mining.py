@@ -219,3 +219,22 @@ def test_builtin_masks_are_documented_and_generic():
         "2026-01-06T13:30:01Z"])
     assert t.templates["template"].tolist() == [
         "GET <*> from <*> took <*> ms", "job <*> wrote <*> to <*> at <*>"]
+
+
+def test_fast_masking_equals_the_plain_mask_regex():
+    """Per-token masking (signature-pruned, cached) gives the plain regex's result."""
+    from jupyter_ops.aiops._masking import Masker, collapse_digits, compile_builtin
+
+    rng = random.Random(3)
+    alphabet = "0a:/\\.-_x=@[](),JulKB"
+    tokens = [collapse_digits("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 30))))
+              for _ in range(4000)]
+    masker, full = Masker(), compile_builtin()
+    for tok in tokens:
+        assert masker(tok) == full.sub("<*>", tok), tok
+        assert masker(tok) == full.sub("<*>", tok)  # second time from the cache
+    # whole lines: the spanning masks first, then token by token
+    assert masker("connection from 0.0.0.0 () at Fri Jul  0 0:0:0 0") == \
+        "connection from <*> () at <*>"
+    assert masker("size 0.0 KB, free 0 B") == "size <*>, free <*>"
+    assert masker("a 0-0-0 0:0:0,0 b\tid=0\t\tc") == "a <*> b\tid=<*>\t\tc"

@@ -40,7 +40,7 @@ BUILTIN_MASKS: list[tuple[str, str, str]] = [
      r"(?![\w/.-])",
      "ISO and numeric dates with optional time: 2015-10-18 18:01:47,978"),
     ("time", r"\d+:\d+:\d+(?:[.,:]\d+)?", "times of day: 18:01:47.978"),
-    ("size", r"\d+(?:\.\d+)?\s?(?:[KMGTPE]i?B|[kmgtp]b|B|bytes?)(?![\w])",
+    ("size", r"(?<![\w.])\d+(?:\.\d+)?\s?(?:[KMGTPE]i?B|[kmgtp]b|B|bytes?)(?![\w])",
      "sizes with a unit: 850.0 B, 5.2 KB, 12MiB, 512 bytes"),
     ("ip_port", r"(?<![\w.])(?:\d+\.){3}\d+(?::\d+)?(?![\w.])",
      "IPv4 addresses with an optional port: 10.0.0.1:8080"),
@@ -144,11 +144,11 @@ _NEVER = re.compile(r"(?!x)x")
 class Masker:
     """Applies the built-in masks to a *shape* (a line after :func:`collapse_digits`).
 
-    Same result as ``compile_builtin().sub("<*>", shape)`` for the token-local masks, but each
-    distinct whitespace-separated token is masked once and then looked up (tokens repeat far
-    more than lines), and tokens without a digit, ``/``, ``\\``, ``.`` or ``:`` skip the regex.
-    The few masks that may span whitespace run on the whole shape first, and only when a
-    cheap literal search says they might match.
+    The masks that may span whitespace (textual dates, date + time, sizes with a space) run on
+    the whole shape first, only when a cheap literal search says they might match; then every
+    whitespace-separated token gets the full alternation, exactly as
+    ``compile_builtin().sub("<*>", token)`` would (each distinct token once, then from a
+    cache; tokens without a digit, ``/``, ``\\``, ``.`` or ``:`` skip the regex).
     """
 
     def __init__(self) -> None:
