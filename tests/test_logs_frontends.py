@@ -172,6 +172,10 @@ def test_template_browser_search_sort_click():
     assert b.page == 1 and "page 2/" in b.status.value
     with pytest.raises(OpsInputError):
         TemplateBrowser(logs)
+    # without timestamps the sparkline follows the line position
+    plain = TemplateBrowser(mine_templates([f"tick {i}" for i in range(50)] + ["tock"]))
+    assert len(plain.rows.children) == 2
+    assert "<polyline" in plain.rows.children[0].children[1].value
 
 
 def test_demo_step_adds_templates_and_signals(tmp_path):
