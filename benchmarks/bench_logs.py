@@ -1,7 +1,8 @@
 """Log template mining: accuracy on Loghub 2k, throughput and memory vs drain3.
 
-Run: ``.venv/bin/python benchmarks/bench_logs.py`` (needs the ``bench`` extra and drain3 installed with ``--no-deps``, see README.md here,
-and the development data in ``../shared/data/loghub-2k``). Options: ``--quick`` (up to 100k
+Run: ``.venv/bin/python benchmarks/bench_logs.py`` (needs the ``bench`` extra, drain3 installed
+with ``--no-deps`` as benchmarks/README.md says, and the development data in
+``../shared/data/loghub-2k``). Options: ``--quick`` (up to 100k
 lines instead of 1M), ``--sizes 10000,100000``.
 
 * Grouping accuracy (Loghub definition: a line counts when its predicted group holds exactly
