@@ -11,7 +11,11 @@ export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 # link the extension's build output so JupyterLab serves the tree's build (idempotent)
 jupyter labextension develop --overwrite . >/dev/null
-jupyter labextension list 2>&1 | tee /dev/stderr | grep -Eq "jupyter-ops v[^ ]+ .*enabled.*OK"
-jupyter server extension list 2>&1 | grep -Eq "jupyter_ops .*enabled"
+# (captured first: grep -q closing the pipe early would fail the script under pipefail)
+labext="$(jupyter labextension list 2>&1)"
+echo "$labext"
+grep -Eq "jupyter-ops v[^ ]+ .*enabled.*OK" <<<"$labext"
+srvext="$(jupyter server extension list 2>&1)"
+grep -Eq "jupyter_ops .*enabled" <<<"$srvext"
 test -x /usr/bin/chromium || { echo "chromium missing: apt-get install -y chromium" >&2; exit 1; }
 echo "lab extension ready (TypeScript unit, server, browser and wheel tests run under pytest)"
