@@ -50,6 +50,19 @@ def lab(tmp_path_factory, lab_root):
 def browser_context(lab):
     with chromium() as context:
         context.set_default_timeout(30000)
+        # everything must come from the local server (vega is bundled, no CDN): record and
+        # block any request to another host
+        context.external_requests = []  # type: ignore[attr-defined]
+
+        def route(r):
+            url = r.request.url
+            if url.startswith(("http://127.0.0.1:", "data:", "blob:", "about:")):
+                r.continue_()
+            else:
+                context.external_requests.append(url)  # type: ignore[attr-defined]
+                r.abort()
+
+        context.route("**/*", route)
         yield context
 
 
