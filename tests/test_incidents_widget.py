@@ -58,3 +58,10 @@ def test_approve_button_records_a_dry_run_and_escapes(scen, tmp_path, monkeypatc
     html = "".join(getattr(c, "value", "") for box in ex.w_remedy.children
                    for c in getattr(box, "children", [box]))
     assert "<b>Roll back</b>" not in html and "&lt;b&gt;Roll back" in html
+
+
+def test_metrics_feed_the_root_cause_tab(scen):
+    ex = IncidentExplorer(scen.alerts, topology=scen.topology, metrics=scen.metrics)
+    ex.w_list.value = ex.w_list.options[-1][1]
+    assert ex.ranking["anomalous_metrics"].str.len().gt(0).any()
+    assert "anomalous" in ex.w_rca.value
