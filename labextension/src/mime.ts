@@ -12,7 +12,7 @@ import { Widget } from '@lumino/widgets';
 
 import { el } from './dom';
 import { MIME_TYPE, parsePayload } from './payload';
-import { EmbedFn, offlineLoader, renderResult } from './render';
+import { EmbedFn, chartTheme, offlineLoader, renderResult } from './render';
 
 export const RENDERER_RANK = 10;
 
@@ -73,6 +73,7 @@ export class RenderedVega6 extends Widget implements IRenderMime.IRenderer {
         actions: false,
         renderer: 'svg',
         loader: offlineLoader,
+        theme: chartTheme(),
         mode: this._mimeType.includes('vegalite') ? 'vega-lite' : 'vega'
       });
     } catch (err) {

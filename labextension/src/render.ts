@@ -196,6 +196,11 @@ export const offlineLoader = {
   }
 };
 
+/** vega-embed's dark theme under a dark JupyterLab theme (read when a chart is drawn). */
+export function chartTheme(): string | undefined {
+  return document.body.dataset.jpThemeLight === 'false' ? 'dark' : undefined;
+}
+
 async function defaultEmbed(): Promise<EmbedFn> {
   // vega is ~1 MB: load it in its own chunk, only when a chart is shown
   const mod = await import('vega-embed');
@@ -215,6 +220,7 @@ export async function renderChart(
       actions: false,
       renderer: 'svg',
       loader: offlineLoader,
+      theme: chartTheme(),
       // vega-tooltip escapes values by default; keep that default
       tooltip: true
     });
