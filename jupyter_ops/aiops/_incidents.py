@@ -293,3 +293,19 @@ def to_ns(values: pd.Series) -> np.ndarray:
 
 def from_ns(values: np.ndarray) -> pd.DatetimeIndex:
     return pd.to_datetime(np.asarray(values, dtype="int64"), utc=True)
+
+
+def lenient_utc(values: pd.Series) -> pd.Series:
+    """Optional time columns (``resolved_at``...): parse what parses, NaT for the rest."""
+    import warnings
+
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.dt.tz_localize("UTC")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return pd.to_datetime(values, utc=True, errors="coerce", format="mixed")
+        except (TypeError, ValueError):
+            return pd.to_datetime(values.astype(str), utc=True, errors="coerce")

@@ -46,6 +46,7 @@ from ._incidents import (
     canonical_topology,
     fmt_td,
     from_ns,
+    lenient_utc,
     to_ns,
     to_timedelta,
 )
@@ -346,7 +347,7 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     res = None
     if "resolved_at" in df.columns:
         try:
-            r = pd.to_datetime(df["resolved_at"], utc=True, errors="coerce")
+            r = lenient_utc(df["resolved_at"])
             res = to_ns(r)[order]  # NaT = int64 min
         except (TypeError, ValueError):
             res = None

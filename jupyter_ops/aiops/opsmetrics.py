@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..errors import OpsInputError
 from ..results import Result
-from ._incidents import canonical_alerts, fmt_td, frame_of, utc_timestamps
+from ._incidents import canonical_alerts, fmt_td, frame_of, lenient_utc, utc_timestamps
 
 __all__ = ["ops_metrics", "OpsMetrics"]
 
@@ -102,7 +102,7 @@ def ops_metrics(
     per = grp.groupby("_id").agg(detected=("timestamp", "min"), alerts=("timestamp", "size"))
     for col in ("acknowledged_at", "resolved_at"):
         if col in grp.columns:
-            v = pd.to_datetime(grp[col], utc=True, errors="coerce")
+            v = lenient_utc(grp[col])
             agg = v.groupby(grp["_id"]).min() if col == "acknowledged_at" else \
                 v.groupby(grp["_id"]).max()
             per[col] = agg

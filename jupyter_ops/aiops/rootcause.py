@@ -222,12 +222,11 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
     al = inc.alerts
     start, end = inc.start, inc.end
     # evidence from alerts
-    sev_rank = al["severity"].map(SEVERITY_RANK).fillna(0).astype(int)
+    al = al.assign(_sr=al["severity"].map(SEVERITY_RANK).fillna(0).astype(int).to_numpy())
     ev: dict[str, dict[str, Any]] = {}
     max_count = max(2, int(al["service"].value_counts().max())) if len(al) else 2
     for svc, g in al.groupby("service", sort=False):
-        sr = sev_rank.loc[g.index]
-        strong = g[sr >= SEVERITY_RANK["error"]]
+        strong = g[g["_sr"].to_numpy() >= SEVERITY_RANK["error"]]
         first = (strong if len(strong) else g)["timestamp"].min()
         top_sev = max(g["severity"], key=lambda s: SEVERITY_RANK.get(s, 0))
         # volume relative to the busiest service of the incident (log scale)

@@ -9,7 +9,14 @@ import pandas as pd
 
 from ..errors import OpsInputError
 from ..results import Result
-from ._incidents import canonical_alerts, fmt_td, frame_of, to_timedelta, utc_timestamps
+from ._incidents import (
+    canonical_alerts,
+    fmt_td,
+    frame_of,
+    lenient_utc,
+    to_timedelta,
+    utc_timestamps,
+)
 
 __all__ = ["timeline", "Timeline"]
 
@@ -102,7 +109,7 @@ def timeline(
         events.append(ev)
         for col, label in (("acknowledged_at", "acknowledged"), ("resolved_at", "resolved")):
             if col in inc.alerts.columns:
-                t = pd.to_datetime(inc.alerts[col], utc=True, errors="coerce")
+                t = lenient_utc(inc.alerts[col])
                 if t.notna().any():
                     i = t.idxmin() if label == "acknowledged" else t.idxmax()
                     events.append(pd.DataFrame({
