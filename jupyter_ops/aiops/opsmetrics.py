@@ -125,6 +125,10 @@ def ops_metrics(
         if "acknowledged_at" in per else np.nan
     per["time_to_resolve"] = (per["resolved_at"] - start).dt.total_seconds() \
         if "resolved_at" in per else np.nan
+    for col in ("time_to_acknowledge", "time_to_resolve"):
+        # an acknowledgement or resolution before the problem began is bad data, not a time
+        v = pd.to_numeric(per[col], errors="coerce")
+        per[col] = v.where(v >= 0)
 
     def mean(col: str) -> float:
         v = pd.to_numeric(per[col], errors="coerce").dropna()
