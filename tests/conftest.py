@@ -62,3 +62,17 @@ def mlflow_uri(tmp_path, monkeypatch) -> str:
     except Exception:  # pragma: no cover
         pass
     os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+
+@pytest.fixture(autouse=True)
+def _no_mlflow_experiment_leaks():
+    """``mlflow.set_experiment`` writes MLFLOW_EXPERIMENT_ID into os.environ and a module
+    global; left behind, a later test's fresh store has no such experiment."""
+    yield
+    import sys
+
+    for var in ("MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME"):
+        os.environ.pop(var, None)
+    fluent = sys.modules.get("mlflow.tracking.fluent")
+    if fluent is not None and hasattr(fluent, "_active_experiment_id"):
+        fluent._active_experiment_id = None
