@@ -195,3 +195,13 @@ def test_saved_html_opens_as_a_file(tmp_path):
     path = _report().save(tmp_path / "report.html")
     text = Path(path).read_text(encoding="utf-8")
     assert text.startswith("<!DOCTYPE html>") and text.rstrip().endswith("</html>")
+
+
+def test_html_tables_show_times_to_the_second_and_keep_the_full_value():
+    df = pd.DataFrame({"start": pd.to_datetime(["2026-01-05 02:18:33.259977216"], utc=True)})
+    r = Report("t")
+    r.add(df, title="times")
+    html = r.to_html()
+    assert ">2026-01-05 02:18:33</td>" in html
+    assert 'title="2026-01-05T02:18:33.259977216+00:00"' in html
+    assert r.to_json()["sections"][0]["content"]["rows"][0][0].startswith("2026-01-05T02:18:33.259977216")

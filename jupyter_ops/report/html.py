@@ -46,7 +46,20 @@ def _cell(value: Any, typ: str) -> str:
         else:
             text = str(value)
         return f'<td class="num">{esc(text)}</td>'
+    if typ == "datetime" and isinstance(value, str):
+        return f'<td class="ts" title="{esc(value)}">{esc(_short_time(value))}</td>'
     return f"<td>{esc(value)}</td>"
+
+
+def _short_time(iso: str) -> str:
+    """``2026-01-05T02:18:33.259977216+00:00`` -> ``2026-01-05 02:18:33`` (UTC is the rule;
+    the full value stays in the cell's tooltip and in the JSON)."""
+    text = iso.replace("T", " ", 1)
+    if text.endswith("+00:00"):
+        text = text[:-6]
+    if "." in text[19:]:
+        text = text[:19] + text[19:].split(".", 1)[1].lstrip("0123456789")
+    return text
 
 
 def table_html(table: dict[str, Any], max_rows: int = 50) -> str:
