@@ -52,6 +52,13 @@ def test_demo_writes_offline_reports_and_they_rebuild(tmp_path):
         assert url.startswith("data:")
     assert "<script" not in html.lower()
     assert md.startswith("# jupyter-ops demo report")
+    # everything the demo writes stays in --out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo-out"]
+    # every capability contributed its part
+    kinds = " ".join(s["content"] for s in data["sections"] if s["kind"] == "markdown")
+    for heading in ("Metric anomalies", "Alert correlation", "Root-cause candidates",
+                    "Log templates", "MLflow run", "Data drift", "Model monitoring"):
+        assert heading in kinds, heading
     # the JSON is the archival form: it rebuilds the same HTML
     again = run_cli("report", str(tmp_path / "demo-out" / "report.json"), str(tmp_path / "again.html"))
     assert again.returncode == 0, again.stderr

@@ -133,6 +133,13 @@ def demo(ctx: Any) -> None:
     from ..mlops import runlist, tracker
 
     uri = f"sqlite:///{(ctx.out_dir / 'mlflow.db').resolve()}"
+    # keep the demo's artifacts beside its store, not in ./mlruns of the caller's folder
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    if client.get_experiment_by_name("jupyter-ops demo") is None:
+        client.create_experiment("jupyter-ops demo",
+                                 artifact_location=(ctx.out_dir / "mlartifacts").resolve().as_uri())
     X, y = make_classification(n_samples=600, n_features=8, n_informative=4,
                                random_state=ctx.seed)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.3, random_state=ctx.seed)
