@@ -186,3 +186,22 @@ def test_demo_step_adds_templates_and_signals(tmp_path):
     demo(ctx)
     md = ctx.report.to_markdown()
     assert "Log templates" in md and "Log signals" in md
+
+
+def test_service_of_a_table_file_filters_rows(ip, tmp_path, capsys):
+    # a table with a service column keeps that service's rows (it used to relabel every row)
+    logs = steady_logs()
+    csv = tmp_path / "logs.csv"
+    logs.to_csv(csv, index=False)
+    n_db = int((logs["service"] == "db").sum())
+    result = ip.run_line_magic("aiops_logs", f"{csv} --service db")
+    assert result.n_lines == n_db and set(result.lines["service"]) == {"db"}
+    assert main(["aiops", "logs", str(csv), "--service", "db", "--state",
+                 str(tmp_path / "s.json")]) == 0
+    assert Templates.load(tmp_path / "s.json").n_lines == n_db
+    assert main(["aiops", "logs", str(csv), "--service", "nope"]) == 2
+    assert "no lines of service 'nope'; services: db, web" in capsys.readouterr().err
+    # a table without a service column is named by --service, as a text log is
+    logs.drop(columns=["service"]).to_csv(csv, index=False)
+    named = ip.run_line_magic("aiops_logs", f"{csv} --service api")
+    assert named.n_lines == len(logs) and set(named.lines["service"]) == {"api"}

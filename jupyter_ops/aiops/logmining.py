@@ -410,6 +410,90 @@ class Templates(Result):
 
 
 # -- input ----------------------------------------------------------------------------------
+def select_logs(logs: Any, service: str | None = None, since: Any = None,
+                until: Any = None) -> pd.DataFrame:
+    """The lines to mine, as a logs frame: of one service and/or a time range.
+
+    Shared by ``%aiops_logs`` and ``jupyter-ops aiops logs`` so both read and filter alike.
+
+    Parameters
+    ----------
+    logs : str, os.PathLike, DataFrame, Series or list of str
+        A log file (plain text, ``.gz``, or a CSV/Parquet/JSON table; loaded with
+        :func:`jupyter_ops.io.load_logs`), a logs frame, or bare lines.
+    service : str, optional
+        Tables with a ``service`` column keep only this service's rows; a text log file (or a
+        table without that column) is named ``service``.
+    since, until : str or Timestamp, optional
+        Keep lines at or after ``since`` and before ``until`` (UTC when no zone is given).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The kept rows with a fresh index.
+    """
+    import pandas as pd
+
+    if isinstance(logs, (str, os.PathLike)):
+        from .. import io
+        from ..io._common import path_stem
+        from ..io.tables import table_format
+
+        if table_format(logs) is None:  # a text log: ``service`` names it
+            frame = io.load_logs(logs, service=service)
+            service = None
+        else:
+            frame = io.read_table(logs)
+            if "service" in frame.columns:  # filtered below
+                frame = io.load_logs(frame)
+            else:  # no service of its own: named like a text log (default: the file stem)
+                frame = io.load_logs(frame, service=service if service is not None
+                                     else path_stem(logs))
+                service = None
+    elif isinstance(logs, pd.DataFrame):
+        frame = logs
+    elif isinstance(logs, (pd.Series, list, tuple)):
+        frame = pd.DataFrame({"message": list(logs)})
+    else:
+        raise OpsInputError(f"cannot mine a {type(logs).__name__}; pass a logs frame, a list "
+                            "of lines or a log file")
+    if service is not None:
+        if "service" not in frame.columns:
+            raise OpsInputError("selecting a service needs a 'service' column; the logs have "
+                                f"{', '.join(map(str, frame.columns))}")
+        services = frame["service"].astype(str)
+        if not (services == service).any():
+            known = ", ".join(sorted(services.unique())[:10])
+            raise OpsInputError(f"no lines of service {service!r}; services: {known}")
+        frame = frame[(services == service).to_numpy()]
+    if since is not None or until is not None:
+        if "timestamp" not in frame.columns:
+            raise OpsInputError("since/until need timestamps; these logs have none "
+                                "(load them with jupyter_ops.io.load_logs)")
+        ts = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce")
+        keep = pd.Series(True, index=frame.index)
+        if since is not None:
+            keep &= ts >= _utc_time(since, "since")
+        if until is not None:
+            keep &= ts < _utc_time(until, "until")
+        frame = frame[keep.to_numpy()]
+    return frame.reset_index(drop=True)
+
+
+def _utc_time(value: Any, what: str) -> Any:
+    import pandas as pd
+
+    if isinstance(value, str):
+        value = value.strip().strip("'\"")
+    try:
+        t = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        t = pd.NaT
+    if t is pd.NaT:
+        raise OpsInputError(f"{what} {value!r} is not a time; use e.g. '2026-01-05 12:00'")
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
 def _read(logs: Any) -> _Batch:
     import pandas as pd
 

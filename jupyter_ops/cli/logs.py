@@ -50,14 +50,9 @@ def run(args: argparse.Namespace) -> int:
     if args.raw:
         source: Any = args.file
     else:
-        from .. import io
+        from ..aiops.logmining import select_logs
 
-        source = io.load_logs(args.file, service=args.service)
-        if args.service is not None and "service" in source.columns:
-            mask = source["service"].astype(str) == args.service
-            if not mask.any():
-                raise OpsInputError(f"no lines of service {args.service!r} in {args.file}")
-            source = source[mask].reset_index(drop=True)
+        source = select_logs(args.file, service=args.service)
     if args.state and os.path.exists(args.state):
         result = Templates.load(args.state).update(source)
     else:

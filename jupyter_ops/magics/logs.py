@@ -39,77 +39,25 @@ class LogsMagics(Magics):
             %aiops_logs /var/log/app.log --since "2026-01-05 12:00" --until "2026-01-05 14:00"
             %aiops_logs tpl --more new_lines -o tpl
         """
-        from ..aiops.logmining import Templates, mine_templates
+        from ..aiops.logmining import Templates, mine_templates, select_logs
         from ..errors import OpsInputError
 
         with user_errors():
             args = parse(self.aiops_logs, line)
+            where = {"service": args.service, "since": args.since, "until": args.until}
             source = resolve(self.shell, args.source)
             if isinstance(source, Templates):
                 if args.more is None:
                     raise OpsInputError(f"{args.source} is already a Templates result; add "
                                         "--more LINES to continue mining it")
-                more = _logs(self.shell, resolve(self.shell, args.more), args)
+                more = select_logs(resolve(self.shell, args.more), **where)
                 result = source.update(more)
             else:
                 if args.more is not None:
                     raise OpsInputError("--more continues a Templates result; SOURCE "
                                         f"{args.source!r} is not one")
-                result = mine_templates(_logs(self.shell, source, args), masks=args.mask)
+                result = mine_templates(select_logs(source, **where), masks=args.mask)
         return publish(self.shell, result, "%aiops_logs " + line, args.output)
-
-
-def _logs(shell: Any, source: Any, args: Any) -> Any:
-    """The lines to mine: a path loads as a logs frame; filters by service and time."""
-    import pandas as pd
-
-    from ..errors import OpsInputError
-
-    if isinstance(source, str):
-        from .. import io
-
-        frame = io.load_logs(source, service=args.service)
-    elif isinstance(source, pd.DataFrame):
-        frame = source
-    elif isinstance(source, pd.Series) or (isinstance(source, (list, tuple))):
-        frame = pd.DataFrame({"message": list(source)})
-    else:
-        raise OpsInputError(f"cannot mine a {type(source).__name__}; pass a logs frame, a list "
-                            "of lines or a log file")
-    if args.service is not None and not isinstance(source, str):
-        if "service" not in frame.columns:
-            raise OpsInputError("--service needs a 'service' column; the logs have "
-                                f"{', '.join(map(str, frame.columns))}")
-        services = frame["service"].astype(str)
-        if not (services == args.service).any():
-            known = ", ".join(sorted(services.unique())[:10])
-            raise OpsInputError(f"no lines of service {args.service!r}; services: {known}")
-        frame = frame[services == args.service]
-    if args.since is not None or args.until is not None:
-        if "timestamp" not in frame.columns:
-            raise OpsInputError("--since/--until need timestamps; these logs have none "
-                                "(load them with jupyter_ops.io.load_logs)")
-        ts = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce")
-        keep = pd.Series(True, index=frame.index)
-        if args.since is not None:
-            keep &= ts >= _when(args.since, "--since")
-        if args.until is not None:
-            keep &= ts < _when(args.until, "--until")
-        frame = frame[keep.to_numpy()]
-    return frame.reset_index(drop=True)
-
-
-def _when(text: str, option: str) -> Any:
-    import pandas as pd
-
-    from ..errors import OpsInputError
-
-    text = text.strip().strip("'\"")
-    try:
-        t = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        raise OpsInputError(f"{option} {text!r} is not a time; use e.g. '2026-01-05 12:00'")
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
 MAGICS = [LogsMagics]
