@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from IPython.core.error import UsageError
 
@@ -86,3 +88,9 @@ def test_cli_correlate_rca_metrics(tmp_path, scen, capsys):
     assert "MTTA" in capsys.readouterr().out
     assert main(["aiops", "correlate", str(tmp_path / "missing.csv")]) == 2
     assert "missing.csv" in capsys.readouterr().err
+    # the report records the command as given to main(), not the process' sys.argv
+    js = tmp_path / "rca.json"
+    assert main(["aiops", "rca", a, "--top", "2", "--report", str(js)]) == 0
+    assert f"wrote {js}" in capsys.readouterr().err
+    calls = {s["provenance"].get("call") for s in json.loads(js.read_text())["sections"]}
+    assert f"jupyter-ops aiops rca {a} --window 5min --top 2" in calls

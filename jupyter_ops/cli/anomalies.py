@@ -9,6 +9,8 @@ import argparse
 import sys
 from typing import Any
 
+from ._common import write_report
+
 _METHODS = ("auto", "robust", "seasonal", "iforest")
 
 
@@ -52,13 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if args.csv:
         result.anomalies.to_csv(args.csv, index=False)
         print(f"wrote {args.csv}", file=sys.stderr)
-    if args.report:
-        from ..report import Report
-
-        report = Report("Metric anomalies")
-        report.add(result, call="jupyter-ops aiops anomalies " + args.metrics)
-        path = report.save(args.report)
-        print(f"wrote {path}", file=sys.stderr)
+    write_report(args.report, "Metric anomalies", [result],
+                 "jupyter-ops aiops anomalies " + args.metrics)
     return 1 if len(result.episodes) else 0
 
 

@@ -7,9 +7,10 @@ advised), 2 bad input.
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
+
+from ._common import write_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -93,15 +94,6 @@ def _reference(path: str) -> Any:
     return _table(path)
 
 
-def _report(result: Any, path: str | None, call: str) -> None:
-    if not path:
-        return
-    from ..report import Report
-
-    out = Report(result.title).add(result, call=call).save(path)
-    print(f"wrote {out}", file=sys.stderr)
-
-
 def run_drift(args: argparse.Namespace) -> int:
     from ..mlops.driftcheck import drift
 
@@ -118,7 +110,7 @@ def run_drift(args: argparse.Namespace) -> int:
               .to_string(index=False))
     for _, s in r.skipped.iterrows():
         print(f"skipped {s['column']}: {s['reason']}")
-    _report(r, args.report, " ".join(["jupyter-ops mlops drift", args.reference, args.current]))
+    write_report(args.report, r.title, [r], " ".join(["jupyter-ops mlops drift", args.reference, args.current]))
     return 1 if r.dataset_drift else 0
 
 
@@ -130,7 +122,7 @@ def run_quality(args: argparse.Namespace) -> int:
     print(r.summary())
     for _, i in r.issues.iterrows():
         print(f"{i['severity']:8s} {i['message']}")
-    _report(r, args.report, f"jupyter-ops mlops quality {args.data}")
+    write_report(args.report, r.title, [r], f"jupyter-ops mlops quality {args.data}")
     return 0 if r.ok else 1
 
 
@@ -143,7 +135,7 @@ def run_monitor(args: argparse.Namespace) -> int:
                 kpi=[k.strip() for k in args.kpi.split(",")] if args.kpi else None,
                 patience=args.patience)
     print(r.summary())
-    _report(r, args.report, f"jupyter-ops mlops monitor {args.data}")
+    write_report(args.report, r.title, [r], f"jupyter-ops mlops monitor {args.data}")
     return 1 if r.retrain else 0
 
 

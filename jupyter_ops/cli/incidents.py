@@ -7,8 +7,9 @@ scenario to ``jupyter-ops demo``'s report.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
+
+from ._common import write_report
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -55,16 +56,15 @@ def _correlate(args: argparse.Namespace) -> Any:
     return alerts, correlate(alerts, window=args.window, topology=topo, by=by)
 
 
-def _report(args: argparse.Namespace, results: list[Any], call: str) -> None:
-    if not args.report:
-        return
-    from ..report import Report
-
-    rep = Report(f"jupyter-ops aiops {call}")
-    for r in results:
-        rep.add(r, call="jupyter-ops aiops " + call + " " + " ".join(sys.argv[3:]))
-    path = rep.save(args.report)
-    print(f"wrote {path}")
+def _report(args: argparse.Namespace, results: list[Any], command: str) -> None:
+    # the call is rebuilt from the parsed arguments: sys.argv is not the command line when
+    # main() is called from Python (tests, notebooks)
+    call = [f"jupyter-ops aiops {command}", args.alerts]
+    for opt in ("topology", "window", "by", "metrics", "deploys", "top"):
+        value = getattr(args, opt, None)
+        if value is not None:
+            call.append(f"--{opt} {value}")
+    write_report(args.report, f"jupyter-ops aiops {command}", results, " ".join(call))
 
 
 def _print(text: str) -> None:

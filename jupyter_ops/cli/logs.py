@@ -9,6 +9,8 @@ import argparse
 import sys
 from typing import Any
 
+from ._common import write_report
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -78,14 +80,10 @@ def run(args: argparse.Namespace) -> int:
         result.templates.to_csv(args.csv, index=False)
         print(f"wrote {args.csv}", file=sys.stderr)
     if args.report:
-        from ..report import Report
+        from ..report import Section
 
-        report = Report("Log templates")
-        report.add(result, call="jupyter-ops aiops logs " + args.file)
-        if signals is not None:
-            report.add(signals, title="Log signals")
-        path = report.save(args.report)
-        print(f"wrote {path}", file=sys.stderr)
+        items = [result] if signals is None else [result, Section.table(signals, "Log signals")]
+        write_report(args.report, "Log templates", items, "jupyter-ops aiops logs " + args.file)
     return 0
 
 

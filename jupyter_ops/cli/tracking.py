@@ -10,6 +10,8 @@ import argparse
 import sys
 from typing import Any
 
+from ._common import write_report
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     uri_help = "tracking URI (default: MLFLOW_TRACKING_URI or sqlite:///mlflow.db)"
@@ -80,12 +82,8 @@ def run_compare(args: argparse.Namespace) -> int:
     print(result.summary())
     print(result.metrics.to_string(index=False))
     print(result.params.to_string(index=False))
-    if args.report:
-        from ..report import Report
-
-        report = Report("Run comparison")
-        report.add(result, call="jupyter-ops mlops compare " + " ".join(args.runs))
-        print(f"wrote {report.save(args.report)}", file=sys.stderr)
+    write_report(args.report, "Run comparison", [result],
+                 "jupyter-ops mlops compare " + " ".join(args.runs))
     return 0
 
 
