@@ -32,7 +32,7 @@ from .serialize import frame_to_table, to_jsonable
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["MIME_TYPE", "Result"]
+__all__ = ["MIME_TYPE", "Result", "offline_chart_renderer", "use_offline_charts"]
 
 MIME_TYPE = "application/vnd.jupyter-ops.result+json"
 PAYLOAD_VERSION = 1
@@ -88,15 +88,22 @@ class Result:
 
     # -- conveniences --------------------------------------------------------------------
     def chart(self, name: str | None = None) -> Any:
-        """Return one chart (the first by default), e.g. to display it on its own."""
+        """Return one chart (the first by default), e.g. to display it on its own.
+
+        In a Jupyter kernel this also switches Altair's *default* renderer to
+        :func:`offline_chart_renderer` (see there), so the chart draws offline in JupyterLab.
+        """
         charts = self.charts()
         if not charts:
             raise LookupError(f"{self.title} has no chart")
         if name is None:
-            return next(iter(charts.values()))
-        if name not in charts:
+            chart = next(iter(charts.values()))
+        elif name not in charts:
             raise KeyError(f"no chart {name!r}; charts: {', '.join(charts)}")
-        return charts[name]
+        else:
+            chart = charts[name]
+        use_offline_charts()
+        return chart
 
     def to_payload(self, max_rows: int = PAYLOAD_MAX_ROWS, include_charts: bool = True) -> dict:
         """The JSON document of :data:`MIME_TYPE` (see the module docstring)."""
@@ -180,6 +187,54 @@ class Result:
             "text/html": self._repr_html_(),
             MIME_TYPE: self.to_payload(),
         }
+
+
+#: the renderer name registered with Altair by :func:`use_offline_charts`
+CHART_RENDERER = "jupyter_ops"
+#: ``+json``, not Altair's ``application/vnd.vegalite.v6.json``: nbformat only accepts JSON
+#: objects (rather than strings) under ``application/json`` and ``application/*+json``
+VEGALITE_MIME_TYPE = "application/vnd.vegalite.v6+json"
+
+
+def offline_chart_renderer(spec: dict, **metadata: Any) -> dict[str, Any]:
+    """Altair renderer: Altair's default HTML output plus the Vega-Lite 6 JSON.
+
+    JupyterLab with the jupyter-ops extension prefers the JSON (its renderer ranks ahead of
+    ``text/html``) and draws it with the bundled vega-embed, offline. Every other front end
+    (VS Code, classic Notebook, nbconvert, JupyterLab without the extension) shows the
+    ``text/html`` exactly as Altair's default renderer would.
+    """
+    from altair.vegalite.v6 import display as v6
+
+    bundle = dict(v6.html_renderer(spec, **metadata))
+    bundle[VEGALITE_MIME_TYPE] = spec
+    bundle["text/plain"] = "<VegaLite 6 chart>"
+    return bundle
+
+
+def use_offline_charts(force: bool = False) -> bool:
+    """Let Altair charts draw offline in JupyterLab (idempotent; imports Altair).
+
+    Registers :func:`offline_chart_renderer` as ``"jupyter_ops"`` and enables it, but only
+    inside a Jupyter kernel (or with ``force=True``) and only while Altair's renderer is still
+    ``"default"``: a renderer the user chose is left alone.
+
+    Returns
+    -------
+    bool
+        Whether the jupyter-ops renderer is the active one.
+    """
+    import sys
+
+    if not force and "ipykernel" not in sys.modules:
+        return False
+    import altair as alt
+
+    if CHART_RENDERER not in alt.renderers.names():
+        alt.renderers.register(CHART_RENDERER, offline_chart_renderer)
+    if alt.renderers.active == "default":
+        alt.renderers.enable(CHART_RENDERER)
+    return alt.renderers.active == CHART_RENDERER
 
 
 def chart_spec(chart: Any) -> dict:

@@ -175,7 +175,9 @@ class DriftResult(Result):
         charts = [_column_chart(d[d["column"] == c], c) for c in cols if (d["column"] == c).any()]
         if len(charts) == 1:
             return charts[0]
-        return alt.concat(*charts, columns=2)
+        # one xOffset scale per panel: a shared one takes the narrowest panel's band (the
+        # column with the most categories) and makes every other panel's bars hair-thin
+        return alt.concat(*charts, columns=2).resolve_scale(xOffset="independent")
 
     def explanations(self) -> list[tuple[str, str]]:
         p = self.params
@@ -590,11 +592,21 @@ def _column_chart(d: pd.DataFrame, col: str) -> Any:
             tooltip=["bin", "side", alt.Tooltip("share:Q", format=".1%")])
     else:
         long = long.drop(columns=["start", "end"])
+        n = len(d)
+        # at least ~16 px per category (a readable pair of bars): panels with many categories
+        # grow (up to 420 px) instead of squeezing the bars
+        width = int(min(420, max(250, 16 * n)))
+        # slant the labels only when they would not fit their band (~7 px per character)
+        slanted = 7 * d["bin"].astype(str).str.len().max() > 0.9 * width / max(n, 1)
         chart = alt.Chart(long).mark_bar().encode(
             x=alt.X("bin:N", sort=alt.EncodingSortField("order"), title=None,
-                    axis=alt.Axis(labelAngle=-45, labelLimit=80)),
-            xOffset=alt.XOffset("side:N", sort=["reference", "current"]), y=y, color=color,
+                    scale=alt.Scale(paddingInner=0.25),
+                    axis=alt.Axis(labelAngle=-45 if slanted else 0, labelLimit=80)),
+            xOffset=alt.XOffset("side:N", sort=["reference", "current"],
+                                scale=alt.Scale(paddingInner=0.05)),
+            y=y, color=color,
             tooltip=["bin", "side", alt.Tooltip("share:Q", format=".1%")])
+        return chart.properties(width=width, height=120, title=str(col))
     return chart.properties(width=250, height=120, title=str(col))
 
 

@@ -110,7 +110,7 @@ class DriftDashboard:
     def _show_column(self) -> None:
         from IPython.display import display
 
-        from ..results import chart_spec
+        from ..results import chart_spec, use_offline_charts
 
         col = self.column.value
         self.chart.clear_output()
@@ -119,6 +119,7 @@ class DriftDashboard:
             return
         chart = self.result.distribution_chart(col)
         self.chart_spec = chart_spec(chart)
+        use_offline_charts()  # drawn by the lab extension, no CDN
         with self.chart:
             display(chart)
 

@@ -42,6 +42,8 @@ class IncidentExplorer:
         The selected incident id.
     timeline, ranking, remediation
         The selected incident's results.
+    timeline_spec : dict or None
+        Vega-Lite spec of the timeline chart shown.
     widget : ipywidgets.Widget
         The top-level widget (the explorer displays itself in a notebook).
 
@@ -67,6 +69,7 @@ class IncidentExplorer:
         self.timeline: Any = None
         self.ranking: Any = None
         self.remediation: Any = None
+        self.timeline_spec: dict | None = None
         self.error: str = ""
 
         services = sorted(set(self.alerts["service"]))
@@ -153,6 +156,7 @@ class IncidentExplorer:
 
         from ..aiops.rootcause import rank_root_causes
         from ..aiops.timelines import timeline
+        from ..results import chart_spec, use_offline_charts
 
         self.selected = int(incident_id)
         inc = self.correlation.incident(self.selected)
@@ -165,8 +169,10 @@ class IncidentExplorer:
         self.ranking = rank_root_causes(inc, anomalies=self._anomalies, deploys=self.deploys,
                                         topology=self.topology)
         self.w_timeline.clear_output()
+        charts = self.timeline.charts()
+        self.timeline_spec = chart_spec(next(iter(charts.values()))) if charts else None
+        use_offline_charts()  # drawn by the lab extension, no CDN
         with self.w_timeline:
-            charts = self.timeline.charts()
             if charts:
                 display(next(iter(charts.values())))
             display(self.timeline.events.drop(columns=["until"]).head(40))

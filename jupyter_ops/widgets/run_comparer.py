@@ -85,7 +85,7 @@ class RunComparer:
         from ..errors import OpsInputError
         from ..mlops.runlist import compare_runs
         from ..report.html import esc, table_html
-        from ..results import chart_spec
+        from ..results import chart_spec, use_offline_charts
         from ..serialize import frame_to_table
 
         ids = list(self.run_picker.value)
@@ -107,6 +107,7 @@ class RunComparer:
                             + table_html(frame_to_table(self.result.params), max_rows=50))
         charts = self.result.charts()
         self.chart_specs = {k: chart_spec(v) for k, v in charts.items()}
+        use_offline_charts()  # drawn by the lab extension, no CDN
         with self.chart:
             for c in charts.values():
                 display(c)

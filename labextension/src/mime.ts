@@ -50,7 +50,13 @@ export const rendererFactory: IRenderMime.IRendererFactory = {
  * `application/vnd.vegalite.v6.json`), which JupyterLab 4 does not render itself:
  * drawn with the bundled vega-embed, offline, so Altair charts shown directly (or
  * inside widgets) work without a CDN.
+ *
+ * Ranked ahead of text/html (50): jupyter-ops' Altair renderer sends the JSON *and*
+ * Altair's CDN-loading HTML (for VS Code, classic Notebook, nbconvert); JupyterLab with
+ * this extension must pick the JSON.
  */
+export const VEGA6_RANK = 45;
+
 export const VEGA6_MIME_TYPES = [
   'application/vnd.vegalite.v6+json',
   'application/vnd.vegalite.v6.json',
@@ -87,7 +93,7 @@ export class RenderedVega6 extends Widget implements IRenderMime.IRenderer {
 export const vega6Factory: IRenderMime.IRendererFactory = {
   safe: true,
   mimeTypes: VEGA6_MIME_TYPES,
-  defaultRank: 57,
+  defaultRank: VEGA6_RANK,
   createRenderer: options => new RenderedVega6(options)
 };
 
@@ -103,7 +109,7 @@ const extensions: IRenderMime.IExtension[] = [
     id: 'jupyter-ops:vega6-renderer',
     description: 'Renders Vega-Lite 6 / Vega 6 charts (Altair 6) offline with the bundled vega-embed.',
     rendererFactory: vega6Factory,
-    rank: 57,
+    rank: VEGA6_RANK,
     dataType: 'json'
   }
 ];
