@@ -45,6 +45,22 @@ def test_drift_magic_with_profile_file(ip, scenario, tmp_path):
     assert r.multivariate["skipped"].startswith("the reference is a profile")
 
 
+def test_magic_reads_csv_files_as_the_cli_does(ip, scenario, tmp_path, capsys):
+    # ISO timestamps in a CSV are datetimes in the magic too: left out as a datetime column,
+    # not taken for an identifier
+    scenario.reference.to_csv(tmp_path / "ref.csv", index=False)
+    scenario.current.to_csv(tmp_path / "cur.csv", index=False)
+    r = ip.run_line_magic("mlops_drift", f"{tmp_path / 'ref.csv'} {tmp_path / 'cur.csv'} "
+                          "--no-multivariate")
+    reason = r.skipped.set_index("column").loc["timestamp", "reason"]
+    assert reason.startswith("datetime column")
+    assert main(["mlops", "drift", str(tmp_path / "ref.csv"), str(tmp_path / "cur.csv"),
+                 "--no-multivariate"]) == int(r.dataset_drift)
+    assert f"skipped timestamp: {reason}" in capsys.readouterr().out
+    assert r.columns.equals(mlops.drift(scenario.reference, scenario.current,
+                                        multivariate=False).columns)
+
+
 def test_magic_errors_are_one_line_usage_errors(ip, scenario):
     ip.user_ns["s"] = scenario
     with pytest.raises(UsageError, match="neither a variable"):

@@ -7,7 +7,6 @@ advised), 2 bad input.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import Any
 
 from ._common import write_report
@@ -63,42 +62,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     pr.set_defaults(func=run_profile)
 
 
-def _table(path: str) -> Any:
-    """Read a table; text columns that are ISO timestamps (CSV, JSON) become datetimes."""
-    import pandas as pd
-
-    from ..io import read_table
-
-    df = read_table(path)
-    for c in df.columns:
-        s = df[c]
-        if pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype):
-            head = s.dropna().head(50)
-            if not len(head) or not head.map(lambda v: isinstance(v, str) and len(v) >= 10
-                                             and v[:4].isdigit() and v[4] == "-").all():
-                continue
-            try:
-                df[c] = pd.to_datetime(s, utc=True, format="ISO8601")
-            except (ValueError, TypeError):
-                pass
-    return df
-
-
-def _reference(path: str) -> Any:
-    from ..mlops.profiling import SCHEMA, Profile
-
-    if path.lower().endswith(".json") and Path(path).is_file():
-        with open(path, encoding="utf-8") as f:
-            if SCHEMA in f.read(200):
-                return Profile.load(path)
-    return _table(path)
-
-
 def run_drift(args: argparse.Namespace) -> int:
+    from ..mlops._inputs import read_data, read_reference
     from ..mlops.driftcheck import drift
 
-    ref = _reference(args.reference)
-    cur = _table(args.current)
+    ref = read_reference(args.reference)
+    cur = read_data(args.current)
     cols = [c.strip() for c in args.columns.split(",")] if args.columns else None
     r = drift(ref, cur, columns=cols, target=args.target, prediction=args.prediction,
               method=args.method, threshold=args.threshold, correction=args.correction,
@@ -115,10 +84,11 @@ def run_drift(args: argparse.Namespace) -> int:
 
 
 def run_quality(args: argparse.Namespace) -> int:
+    from ..mlops._inputs import read_data, read_reference
     from ..mlops.quality import check_quality
 
-    r = check_quality(_table(args.data),
-                      reference=_reference(args.reference) if args.reference else None)
+    r = check_quality(read_data(args.data),
+                      reference=read_reference(args.reference) if args.reference else None)
     print(r.summary())
     for _, i in r.issues.iterrows():
         print(f"{i['severity']:8s} {i['message']}")
@@ -127,11 +97,12 @@ def run_quality(args: argparse.Namespace) -> int:
 
 
 def run_monitor(args: argparse.Namespace) -> int:
+    from ..mlops._inputs import read_data
     from ..mlops.monitoring import monitor
 
-    r = monitor(_table(args.data), time=args.time, y_true=args.y_true, y_pred=args.y_pred,
+    r = monitor(read_data(args.data), time=args.time, y_true=args.y_true, y_pred=args.y_pred,
                 y_score=args.y_score, window=args.window,
-                reference=_table(args.reference) if args.reference else None,
+                reference=read_data(args.reference) if args.reference else None,
                 kpi=[k.strip() for k in args.kpi.split(",")] if args.kpi else None,
                 patience=args.patience)
     print(r.summary())
@@ -140,9 +111,10 @@ def run_monitor(args: argparse.Namespace) -> int:
 
 
 def run_profile(args: argparse.Namespace) -> int:
+    from ..mlops._inputs import read_data
     from ..mlops.profiling import profile
 
-    p = profile(_table(args.data))
+    p = profile(read_data(args.data))
     out = p.save(args.out)
     print(f"wrote {out} ({p.n_rows:,} rows, {len(p.columns)} columns)")
     return 0

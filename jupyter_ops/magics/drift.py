@@ -8,28 +8,26 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ._base import parse, publish, resolve, resolve_frame, split_list, user_errors
+from ._base import parse, publish, resolve, split_list, user_errors
 
 
 def load_reference(shell: Any, name: str) -> Any:
     """A frame, a :class:`~jupyter_ops.mlops.Profile` variable, or a file (profile JSON or table)."""
-    from ..mlops.profiling import SCHEMA, Profile
+    from ..mlops._inputs import read_reference
 
     obj = resolve(shell, name)
-    if isinstance(obj, Profile):
-        return obj
-    if isinstance(obj, str) and obj.lower().endswith(".json"):
-        with open(obj, encoding="utf-8") as f:
-            head = f.read(200)
-        if SCHEMA in head:
-            return Profile.load(obj)
-    return resolve_frame(shell, name)
+    return read_reference(obj) if isinstance(obj, str) else obj
 
 
 def _frame(shell: Any, name: str) -> Any:
+    """A DataFrame variable, or a table file read as the CLI reads it."""
     import pandas as pd
 
-    obj = resolve_frame(shell, name)
+    from ..mlops._inputs import read_data
+
+    obj = resolve(shell, name)
+    if isinstance(obj, str):
+        obj = read_data(obj)
     if not isinstance(obj, pd.DataFrame):
         raise UsageError(f"{name!r} is a {type(obj).__name__}, not a DataFrame or a table file")
     return obj
