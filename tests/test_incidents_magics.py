@@ -25,6 +25,9 @@ def test_investigation_magics_feed_the_report(ip, scen, tmp_path):
     assert len(corr.incidents) >= len(scen.truth.incidents)
     ip.run_line_magic("aiops_rca", "corr --deploys scenario.deploys --top 2 -o rca")
     assert ip.user_ns["rca"].ranking.groupby("incident_id").size().max() <= 2
+    prov = ip.user_ns["rca"].provenance
+    assert prov["call"] == "rank_root_causes" and prov["params"]["top"] == 2
+    assert set(prov["inputs"]) == {"alerts", "deploys"}
     tl = ip.run_line_magic("aiops_timeline",
                            "corr --incident 1 --logs scenario.logs --deploys scenario.deploys")
     assert tl.incident.incident_id == 1
@@ -94,3 +97,6 @@ def test_cli_correlate_rca_metrics(tmp_path, scen, capsys):
     assert f"wrote {js}" in capsys.readouterr().err
     calls = {s["provenance"].get("call") for s in json.loads(js.read_text())["sections"]}
     assert f"jupyter-ops aiops rca {a} --window 5min --top 2" in calls
+    rca = [s for s in json.loads(js.read_text())["sections"]
+           if s["provenance"].get("params", {}).get("top") == 2]
+    assert rca and "alerts" in rca[0]["provenance"]["inputs"]

@@ -360,6 +360,28 @@ class RootCauses(Result):
         super().__init__()
         self.ranking = ranking
 
+    @classmethod
+    def rank(cls, correlation_or_incident: Any, **kwargs: Any) -> RootCauses:
+        """:func:`rank_root_causes` as a displayable result, with its provenance.
+
+        Takes the arguments of :func:`rank_root_causes`; the magic, the CLI and the demo
+        use it so their reports record the same parameters and input hashes.
+        """
+        from ..report.provenance import make_provenance
+
+        result = cls(rank_root_causes(correlation_or_incident, **kwargs))
+        alerts = getattr(correlation_or_incident, "alerts", correlation_or_incident)
+        if isinstance(alerts, pd.DataFrame) and "labels" in alerts.columns:
+            alerts = alerts.drop(columns=["labels"])  # dicts hash slowly; the rest suffices
+        anomalies = kwargs.get("anomalies")
+        inputs = {"alerts": alerts, "metrics": kwargs.get("metrics"),
+                  "anomalies": getattr(anomalies, "episodes", anomalies),
+                  "topology": kwargs.get("topology"), "deploys": kwargs.get("deploys")}
+        params = {k: kwargs[k] for k in ("incidents", "top", "deploy_window", "lookback")
+                  if k in kwargs}
+        result.provenance = make_provenance("rank_root_causes", params, inputs)
+        return result
+
     @property
     def title(self) -> str:
         return "Root-cause candidates"

@@ -88,16 +88,15 @@ def run_correlate(args: argparse.Namespace) -> int:
 def run_rca(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from ..aiops.rootcause import RootCauses, rank_root_causes
+    from ..aiops.rootcause import RootCauses
     from ..io import load_metrics
 
     _, corr = _correlate(args)
     metrics = load_metrics(args.metrics) if args.metrics else None
-    ranking = rank_root_causes(corr, metrics=metrics, deploys=args.deploys, top=args.top)
-    res = RootCauses(ranking)
+    res = RootCauses.rank(corr, metrics=metrics, deploys=args.deploys, top=args.top)
     _print(res.summary())
     with pd.option_context("display.width", 200, "display.max_colwidth", 120):
-        _print(ranking[["incident_id", "rank", "service", "score", "evidence"]].head(60)
+        _print(res.ranking[["incident_id", "rank", "service", "score", "evidence"]].head(60)
                .to_string(index=False))
     _report(args, [corr, res], "rca")
     return 0
@@ -121,14 +120,13 @@ def demo(ctx: Any) -> None:
     """Correlation, root causes, the biggest incident's timeline and ops metrics."""
     from ..aiops.correlation import correlate
     from ..aiops.opsmetrics import ops_metrics
-    from ..aiops.rootcause import RootCauses, rank_root_causes
+    from ..aiops.rootcause import RootCauses
     from ..aiops.timelines import timeline
 
     s = ctx.incidents
     corr = correlate(s.alerts, topology=s.topology)
     ctx.report.add(corr, call="correlate(scenario.alerts, topology=scenario.topology)")
-    ranking = rank_root_causes(corr, metrics=s.metrics, deploys=s.deploys, top=3)
-    ctx.report.add(RootCauses(ranking), call="rank_root_causes(corr, metrics=scenario.metrics, "
+    ctx.report.add(RootCauses.rank(corr, metrics=s.metrics, deploys=s.deploys, top=3), call="rank_root_causes(corr, metrics=scenario.metrics, "
                    "deploys=scenario.deploys)")
     if len(corr.incidents):
         biggest = int(corr.incidents.sort_values("alerts", ascending=False)["incident_id"]

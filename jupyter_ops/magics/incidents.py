@@ -100,26 +100,16 @@ class IncidentMagics(Magics):
         """
         with user_errors():
             args = parse(self.aiops_rca, line)
-            from ..aiops.rootcause import RootCauses, rank_root_causes
+            from ..aiops.rootcause import RootCauses
 
-            obj = _frame(self.shell, args.incidents, "alerts")
             iid = _incident_arg(args.incident)
-            ranking = rank_root_causes(
-                obj, metrics=_frame(self.shell, args.metrics, "metrics"),
+            result = RootCauses.rank(
+                _frame(self.shell, args.incidents, "alerts"),
+                metrics=_frame(self.shell, args.metrics, "metrics"),
                 anomalies=resolve(self.shell, args.anomalies) if args.anomalies else None,
                 topology=_frame(self.shell, args.topology, "topology"),
                 deploys=resolve(self.shell, args.deploys) if args.deploys else None,
                 incidents=[iid] if iid is not None else None, top=args.top)
-            result = RootCauses(ranking)
-            from ..report.provenance import make_provenance
-
-            alerts = getattr(obj, "alerts", obj)
-            if hasattr(alerts, "columns") and "labels" in alerts.columns:
-                alerts = alerts.drop(columns=["labels"])  # dicts hash slowly; the rest suffices
-            result.provenance = make_provenance("rank_root_causes", {
-                "incident": iid, "top": args.top, "metrics": args.metrics,
-                "anomalies": args.anomalies, "topology": args.topology,
-                "deploys": args.deploys}, inputs={"alerts": alerts})
         return publish(self.shell, result, "%aiops_rca " + line, args.output)
 
     @magic_arguments()
