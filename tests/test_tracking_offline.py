@@ -173,3 +173,138 @@ def test_server_failing_after_the_probe_still_loses_nothing(ip, buffer):
     run = MlflowClient(card.tracking_uri).get_run(card.run_id)
     assert run.data.params == {"k": "7"} and run.data.metrics == {"m": 1.5}
     assert run.data.tags["jupyter_ops.target_uri"] == srv.uri
+
+
+MODEL_CELL = """
+import mlflow
+from sklearn.linear_model import LogisticRegression
+C = 0.5
+inside_uri = mlflow.get_tracking_uri()
+mlflow.log_param("user_param", "from-mlflow")
+for step in range(3):
+    mlflow.log_metric("user_metric", step / 10, step=step)
+model = LogisticRegression(C=C).fit(X, y)
+"""
+
+
+def test_models_and_user_mlflow_calls_made_offline_reach_the_server(ip, server, buffer,
+                                                                     monkeypatch):
+    import mlflow
+    import numpy as np
+    from mlflow.tracking import MlflowClient
+
+    from jupyter_ops.mlops import buffered_runs
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    ip.user_ns.update(X=X, y=(X[:, 0] + 0.3 * rng.normal(size=120) > 0).astype(int))
+    # the user points MLflow at the server with the environment variable, as is usual
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server.uri)
+    server.stop()
+    with pytest.warns(UserWarning, match=r"cannot be reached.*offline buffer"):
+        card = ip.run_cell_magic("mlops_track", "-e offline-models -n fit", MODEL_CELL)
+    assert card.buffered and card.status == "FINISHED"
+    # plain mlflow.log_* inside the cell went to the buffered run, not to the dead server
+    assert ip.user_ns["inside_uri"] == card.tracking_uri
+    import os
+
+    assert os.environ["MLFLOW_TRACKING_URI"] == server.uri  # the user's setting is back
+    buf = MlflowClient(card.tracking_uri)
+    brun = buf.get_run(card.run_id)
+    assert brun.data.params["user_param"] == "from-mlflow" and brun.data.params["C"] == "0.5"
+    assert [m.value for m in buf.get_metric_history(card.run_id, "user_metric")] == \
+        [0.0, 0.1, 0.2]
+    assert len(brun.outputs.model_outputs) == 1  # autolog's model, in the buffer for now
+
+    server.start()
+    done = ip.run_line_magic("mlops_track", "sync")
+    assert list(done.runs["action"]) == ["synced"]
+    sid = done.runs["server_run_id"][0]
+    srv = MlflowClient(server.uri)
+    run = srv.get_run(sid)
+    assert run.data.params["user_param"] == "from-mlflow"
+    assert sorted(m.step for m in srv.get_metric_history(sid, "user_metric")) == [0, 1, 2]
+    (out,) = run.outputs.model_outputs
+    model = srv.get_logged_model(out.model_id)
+    bmodel = buf.get_logged_model(brun.outputs.model_outputs[0].model_id)
+    assert model.source_run_id == sid and model.name == bmodel.name
+    assert str(model.status.value) == "READY" and model.params == bmodel.params
+    assert model.tags["jupyter_ops.buffer_model_id"] == bmodel.model_id
+    assert {m.key for m in model.metrics} >= {"training_accuracy_score", "training_score"}
+
+    exp_id = run.info.experiment_id
+    # a second sync changes nothing; a copy whose sync was cut short is redone, models too
+    again = ip.run_line_magic("mlops_track", "sync")
+    assert list(again.runs["action"]) == ["already synced"]
+    assert len(srv.search_logged_models(experiment_ids=[exp_id])) == 1
+    srv.delete_tag(sid, "jupyter_ops.sync_complete")
+    redone = ip.run_line_magic("mlops_track", "sync")
+    assert list(redone.runs["action"]) == ["synced"]
+    sid = redone.runs["server_run_id"][0]
+    assert [r.info.run_id for r in srv.search_runs([exp_id])] == [sid]
+    (model,) = srv.search_logged_models(experiment_ids=[exp_id])
+    assert model.source_run_id == sid
+
+    # the synced run's model registers and loads from the server like any other
+    reg = ip.run_line_magic("mlops_register",
+                            f"{sid} --name offline-model --alias champion --uri {server.uri}")
+    assert reg.version == "1" and reg.model_uri == f"models:/{model.model_id}"
+    mlflow.set_tracking_uri(server.uri)
+    loaded = mlflow.sklearn.load_model("models:/offline-model@champion")
+    assert (loaded.predict(X) == ip.user_ns["model"].predict(X)).all()
+    mlmodel = mlflow.artifacts.download_artifacts(f"{model.artifact_location}/MLmodel",
+                                                  dst_path=str(buffer.parent))
+    text = open(mlmodel, encoding="utf-8").read()
+    assert model.model_id in text and sid in text and bmodel.model_id not in text
+    assert buffered_runs()["synced_run_id"].tolist() == [sid]
+
+
+INTERRUPTED_CELL = """
+import mlflow
+mlflow.log_metric("seen", 1.0)
+mlflow.start_run(nested=True, run_name="left-open")
+mlflow.log_metric("child_seen", 2.0)
+raise KeyboardInterrupt
+"""
+
+
+def test_interrupted_and_dead_kernel_runs_sync_as_killed(ip, server, buffer):
+    import os
+    import subprocess
+    import sys
+
+    from mlflow.tracking import MlflowClient
+
+    from jupyter_ops.mlops import buffered_runs
+
+    server.stop()
+    with pytest.warns(UserWarning, match=r"offline buffer"), pytest.raises(KeyboardInterrupt):
+        ip.run_cell_magic("mlops_track", f"-e killed --no-autolog -n cell --uri {server.uri}",
+                          INTERRUPTED_CELL)
+    # a kernel that dies in the middle of a buffered run spanning cells
+    code = ("import os\nfrom jupyter_ops import mlops\n"
+            f"mlops.start_run('killed', run_name='dead-kernel', autolog=False, "
+            f"tracking_uri={server.uri!r})\nos._exit(9)\n")
+    proc = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
+                          env={**os.environ, "JUPYTER_OPS_BUFFER_DIR": str(buffer)},
+                          timeout=120, check=False)
+    assert proc.returncode == 9, proc.stderr.decode()[-2000:]
+
+    before = buffered_runs().set_index("run_name")
+    assert before.loc["cell", "status"] == "KILLED"
+    assert before.loc["left-open", "status"] == "KILLED"  # ended by us, synced with its parent
+    assert before.loc["left-open", "target_uri"] == server.uri
+    assert before.loc["dead-kernel", "status"] == "RUNNING"
+
+    server.start()
+    done = ip.run_line_magic("mlops_track", "sync").runs.set_index("run_name")
+    assert (done["action"] == "synced").all() and len(done) == 3
+    assert (done["status"] == "KILLED").all()
+    srv = MlflowClient(server.uri)
+    runs = {n: srv.get_run(done.loc[n, "server_run_id"]) for n in done.index}
+    assert all(r.info.status == "KILLED" for r in runs.values())
+    assert runs["cell"].data.metrics["seen"] == 1.0
+    assert runs["left-open"].data.metrics["child_seen"] == 2.0
+    assert runs["left-open"].data.tags["mlflow.parentRunId"] == runs["cell"].info.run_id
+    assert "KeyboardInterrupt" in open(srv.download_artifacts(
+        runs["cell"].info.run_id, "traceback.txt", str(buffer)), encoding="utf-8").read()

@@ -14,6 +14,7 @@ duplicates a run.
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,9 @@ TARGET_EXP_TAG = "jupyter_ops.target_experiment"
 BUFFER_ID_TAG = "jupyter_ops.buffer_run_id"
 COMPLETE_TAG = "jupyter_ops.sync_complete"
 SYNCED_TAG = "jupyter_ops.synced_run_id"
+BUFFER_MODEL_TAG = "jupyter_ops.buffer_model_id"
+#: ``host:pid`` of the process that records a buffered run (to spot runs of dead kernels)
+OWNER_TAG = "jupyter_ops.buffer_owner"
 
 
 def buffer_dir() -> Path:
@@ -54,6 +58,33 @@ def buffer_uri() -> str:
     d = buffer_dir()
     d.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{d / 'buffer.db'}"
+
+
+def owner() -> str:
+    """``host:pid`` of this process, the value of :data:`OWNER_TAG`."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _orphaned(run: Any) -> bool:
+    """True for a RUNNING buffered run whose process is gone (a killed or restarted kernel),
+    or that this process no longer tracks (a cell interrupted before the run could end)."""
+    host, _, pid_text = (run.data.tags.get(OWNER_TAG) or "").rpartition(":")
+    if not host or not pid_text.isdigit() or host != socket.gethostname():
+        return False  # unknown, or another machine's: leave it
+    pid = int(pid_text)
+    if pid == os.getpid():
+        from .tracker import _STACK
+
+        return not any(r.run_id == run.info.run_id and r.status == "RUNNING" for r in _STACK)
+    if os.name != "posix":  # os.kill(pid, 0) is not a liveness test on Windows
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: the process exists
+        return False
+    return False
 
 
 def buffer_experiment(c: Any, name: str) -> Any:
@@ -126,15 +157,46 @@ def buffered_runs() -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     c = _store.client(buffer_uri())
     rows = []
-    for run in _all_runs(c):
+    runs = _all_runs(c)
+    targets = _targets(runs)
+    for run in runs:
         t = run.data.tags
-        if TARGET_TAG not in t:
+        if run.info.run_id not in targets:
             continue
+        target, exp = targets[run.info.run_id]
         rows.append({"buffer_run_id": run.info.run_id, "run_name": run.info.run_name,
-                     "experiment": t.get(TARGET_EXP_TAG), "target_uri": t[TARGET_TAG],
+                     "experiment": exp, "target_uri": target,
                      "status": run.info.status, "synced_run_id": t.get(SYNCED_TAG),
                      "start_time": pd.to_datetime(run.info.start_time, unit="ms", utc=True)})
     return pd.DataFrame(rows, columns=cols)
+
+
+def _targets(runs: list[Any]) -> dict[str, tuple[str, str | None]]:
+    """``run id -> (target URI, target experiment)`` for every buffered run.
+
+    Runs a cell started itself with ``mlflow.start_run(nested=True)`` inside a buffered run
+    carry no target tag: they go where their parent goes.
+    """
+    out: dict[str, tuple[str, str | None]] = {}
+    pending = []
+    for run in runs:
+        t = run.data.tags
+        if TARGET_TAG in t:
+            out[run.info.run_id] = (t[TARGET_TAG], t.get(TARGET_EXP_TAG))
+        elif t.get("mlflow.parentRunId"):
+            pending.append(run)
+    for _ in range(len(pending)):  # children of children: repeat until nothing changes
+        left = []
+        for run in pending:
+            parent = run.data.tags["mlflow.parentRunId"]
+            if parent in out:
+                out[run.info.run_id] = out[parent]
+            else:
+                left.append(run)
+        if len(left) == len(pending):
+            break
+        pending = left
+    return out
 
 
 def _all_runs(c: Any) -> list[Any]:
@@ -188,19 +250,27 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
     rows = []
     reachable: dict[str, OpsConnectionError | None] = {}
     id_map: dict[str, str] = {}  # buffer run id -> server run id (for parent links)
-    for run in _all_runs(buf):
+    runs = _all_runs(buf)
+    targets = _targets(runs)
+    for run in runs:
         tags = run.data.tags
-        target = tags.get(TARGET_TAG)
+        target, exp_name = targets.get(run.info.run_id, (None, None))
         if not target or (only and _norm(target) != only):
             continue
         row = {"buffer_run_id": run.info.run_id, "run_name": run.info.run_name,
-               "experiment": tags.get(TARGET_EXP_TAG), "target_uri": target,
+               "experiment": exp_name, "target_uri": target,
                "status": run.info.status, "action": None, "server_run_id": None,
                "metric_points": None}
         rows.append(row)
         if run.info.status == "RUNNING":
-            row["action"] = "still running"
-            continue
+            if not _orphaned(run):
+                row["action"] = "still running"
+                continue
+            # its kernel died or the cell was interrupted past the point of ending it:
+            # end it KILLED (as MLflow does for interrupted runs) so it can be synced
+            buf.set_terminated(run.info.run_id, "KILLED")
+            run = buf.get_run(run.info.run_id)
+            row["status"] = "KILLED"
         if target not in reachable:
             try:
                 _store.probe(target)
@@ -212,7 +282,7 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
             continue
         try:
             with _store.fast_http():
-                action, server_id, points = _push(buf, run, target, id_map)
+                action, server_id, points = _push(buf, run, target, exp_name, id_map)
         except Exception as e:
             if _store.is_connection_error(e):
                 reachable[target] = OpsConnectionError(str(e))
@@ -229,14 +299,18 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
     return res
 
 
-def _push(buf: Any, run: Any, target: str, id_map: dict[str, str]) -> tuple[str, str, int]:
-    """Copy one buffered run to ``target``; ``(action, server run id, metric points)``."""
-    from mlflow.entities import Metric, Param, RunTag
+def _push(buf: Any, run: Any, target: str, exp_name: str | None, id_map: dict[str, str]
+          ) -> tuple[str, str, int]:
+    """Copy one buffered run to ``target``; ``(action, server run id, metric points)``.
+
+    The run's logged models (MLflow 3 keeps them outside the run's artifacts) are copied too,
+    linked to the new run as its outputs, so a synced run can be registered on the server.
+    """
+    from mlflow.entities import Param, RunTag
 
     info, data = run.info, run.data
     srv = _store.client(target)
-    exp_name = data.tags.get(TARGET_EXP_TAG) or "Default"
-    exp = _store.find_experiment(srv, exp_name, create=True)
+    exp = _store.find_experiment(srv, exp_name or "Default", create=True)
     existing = srv.search_runs([exp.experiment_id],
                                filter_string=f"tags.`{BUFFER_ID_TAG}` = '{info.run_id}'",
                                max_results=10)
@@ -244,7 +318,10 @@ def _push(buf: Any, run: Any, target: str, id_map: dict[str, str]) -> tuple[str,
         if r.data.tags.get(COMPLETE_TAG) == "1":
             return "already synced", r.info.run_id, sum(
                 len(srv.get_metric_history(r.info.run_id, k)) for k in r.data.metrics)
-        srv.delete_run(r.info.run_id)  # a partial copy from an interrupted sync: redo it
+        # a partial copy from an interrupted sync: redo it, with the models it already got
+        for m in _logged_models(srv, r.info.experiment_id, r.info.run_id):
+            srv.delete_logged_model(m.model_id)
+        srv.delete_run(r.info.run_id)
     tags = {k: v for k, v in data.tags.items()
             if k not in (TARGET_TAG, SYNCED_TAG, COMPLETE_TAG)}
     tags[BUFFER_ID_TAG] = info.run_id
@@ -260,12 +337,13 @@ def _push(buf: Any, run: Any, target: str, id_map: dict[str, str]) -> tuple[str,
     params = [Param(k, v) for k, v in data.params.items()]
     for i in range(0, len(params), 100):
         srv.log_batch(new_id, params=params[i:i + 100])
-    points = []
-    for key in data.metrics:
-        for m in buf.get_metric_history(info.run_id, key):
-            points.append(Metric(m.key, m.value, m.timestamp, m.step))
+    models = _logged_models(buf, info.experiment_id, info.run_id)
+    model_map = {m.model_id: _copy_model(srv, m, exp.experiment_id, info.run_id, new_id)
+                 for m in models}
+    points = _metric_points(buf, run, models, model_map)
     for i in range(0, len(points), 1000):
         srv.log_batch(new_id, metrics=points[i:i + 1000])
+    _copy_io(srv, run, new_id, model_map)
     with tempfile.TemporaryDirectory(prefix="jops-sync-") as d:
         if buf.list_artifacts(info.run_id):
             local = buf.download_artifacts(info.run_id, "", d)
@@ -273,6 +351,121 @@ def _push(buf: Any, run: Any, target: str, id_map: dict[str, str]) -> tuple[str,
     srv.set_terminated(new_id, info.status, end_time=info.end_time)
     srv.log_batch(new_id, tags=[RunTag(COMPLETE_TAG, "1")])
     return "synced", new_id, len(points)
+
+
+def _logged_models(c: Any, experiment_id: str, run_id: str) -> list[Any]:
+    """MLflow 3 logged models whose source is run ``run_id`` (oldest first)."""
+    if not hasattr(c, "search_logged_models"):  # MLflow 2: models are run artifacts
+        return []
+    out, token = [], None
+    while True:
+        page = c.search_logged_models(experiment_ids=[experiment_id],
+                                      filter_string=f"source_run_id='{run_id}'",
+                                      max_results=100, page_token=token)
+        out.extend(page)
+        token = page.token
+        if not token:
+            return sorted(out, key=lambda m: (m.creation_timestamp or 0, m.model_id))
+
+
+def _copy_model(srv: Any, model: Any, experiment_id: str, buffer_run_id: str,
+                new_run_id: str) -> str:
+    """Re-create a buffered logged model on the server, linked to ``new_run_id``; its id.
+
+    The model's files are copied as files (nothing is unpickled). In ``MLmodel`` the buffer's
+    model id, run id and artifact location are replaced with the server's, so the copy
+    describes itself correctly when loaded or registered.
+    """
+    from mlflow.entities import LoggedModelStatus
+
+    tags = dict(model.tags or {})
+    tags[BUFFER_MODEL_TAG] = model.model_id
+    new = srv.create_logged_model(experiment_id=experiment_id, name=model.name,
+                                  source_run_id=new_run_id, tags=tags,
+                                  params=dict(model.params or {}) or None,
+                                  model_type=model.model_type)
+    # a model whose logging was interrupted (PENDING) arrives as FAILED: it may be incomplete
+    ready = str(getattr(model.status, "value", model.status)) == "READY"
+    with tempfile.TemporaryDirectory(prefix="jops-sync-model-") as d:
+        local = _model_files(model, d)
+        if local is not None:
+            # the location first: it contains the model id
+            swaps = {model.artifact_location.rstrip("/"): new.artifact_location.rstrip("/"),
+                     model.model_id: new.model_id, buffer_run_id: new_run_id}
+            for path in Path(local).rglob("MLmodel"):
+                text = path.read_text(encoding="utf-8")
+                for a, b in swaps.items():
+                    text = text.replace(a, b)
+                path.write_text(text, encoding="utf-8")
+            srv.log_model_artifacts(new.model_id, local)
+    srv.finalize_logged_model(new.model_id, LoggedModelStatus.READY if ready and local is not None
+                              else LoggedModelStatus.FAILED)
+    return new.model_id
+
+
+def _metric_points(buf: Any, run: Any, models: list[Any], model_map: dict[str, str]
+                   ) -> list[Any]:
+    """Every metric point of the run, linked to the copied models where the buffer links them.
+
+    The store returns run histories without the model link; a point that is also one of a
+    model's metrics (same key, step, time and value; e.g. autolog's ``training_*``) gets the
+    server copy's model id and data set, so the server model shows its metrics too.
+    """
+    from mlflow.entities import Metric
+
+    links: dict[tuple[Any, ...], Any] = {}
+    for m in models:
+        for p in m.metrics or []:
+            links.setdefault((p.key, p.step, p.timestamp, p.value), p)
+    points = []
+    for key in run.data.metrics:
+        for m in buf.get_metric_history(run.info.run_id, key):
+            link = links.get((m.key, m.step, m.timestamp, m.value))
+            if link is not None and link.model_id in model_map:
+                points.append(Metric(m.key, m.value, m.timestamp, m.step,
+                                     model_id=model_map[link.model_id],
+                                     dataset_name=link.dataset_name,
+                                     dataset_digest=link.dataset_digest))
+            else:
+                points.append(Metric(m.key, m.value, m.timestamp, m.step))
+    return points
+
+
+def _copy_io(srv: Any, run: Any, new_id: str, model_map: dict[str, str]) -> None:
+    """The run's outputs (its models, with their steps) and inputs (data sets, models)."""
+    outputs = getattr(getattr(run, "outputs", None), "model_outputs", None) or []
+    if outputs or model_map:
+        from mlflow.entities import LoggedModelOutput
+
+        steps = {o.model_id: o.step for o in outputs}
+        srv.log_outputs(new_id, [LoggedModelOutput(new, steps.get(old, 0))
+                                 for old, new in model_map.items()])
+    inputs = getattr(run, "inputs", None)
+    datasets = list(getattr(inputs, "dataset_inputs", None) or [])
+    used = [i.model_id for i in getattr(inputs, "model_inputs", None) or []]
+    # a model used as input is linked when it is one of the copies (else it is not on the server)
+    in_models = [model_map[m] for m in used if m in model_map]
+    if datasets or in_models:
+        from mlflow.entities import LoggedModelInput
+
+        srv.log_inputs(new_id, datasets=datasets or None,
+                       models=[LoggedModelInput(m) for m in in_models] or None)
+
+
+def _model_files(model: Any, dest: str) -> str | None:
+    """Download a buffered model's files into ``dest``; None when it has none.
+
+    A model whose logging was interrupted may have no files (or no folder at all).
+    """
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
+
+    try:
+        repo = get_artifact_repository(model.artifact_location)
+        if not repo.list_artifacts():
+            return None
+        return repo.download_artifacts("", dst_path=dest)
+    except OSError:
+        return None
 
 
 def _check_dir() -> None:  # pragma: no cover - helper for error messages

@@ -395,6 +395,9 @@ class TrackedRun:
         self.status = status
         self.error = error
         moved = False
+        with _store.quiet(), \
+                _store.fast_http() if _store.is_remote(self.uri) else contextlib.nullcontext():
+            self._end_left_children(status)
         try:
             try:
                 with _store.quiet():
@@ -423,6 +426,35 @@ class TrackedRun:
                 if self in _STACK:
                     _STACK.remove(self)
         return RunCard(self)
+
+    def _end_left_children(self, status: str) -> None:
+        """End runs the cell started with ``mlflow.start_run()`` and left active (an interrupt
+        or a missing ``end_run``) with this run's status, so none stays RUNNING in the store
+        (a buffered run still RUNNING is never synced)."""
+        import mlflow
+        from mlflow.tracking import fluent
+
+        try:
+            stack = fluent._active_run_stack.get()
+        except Exception:  # internal API moved: leave them
+            return
+        if not any(r.info.run_id == self.run_id for r in stack):
+            return
+        for _ in range(len(stack)):
+            active = mlflow.active_run()
+            if active is None or active.info.run_id == self.run_id:
+                return
+            ended = active.info.run_id
+            ours = next((r for r in _STACK if r.run_id == ended and r is not self), None)
+            try:
+                if ours is not None:  # a tracked child: end it properly (its records too)
+                    ours.finish(status, error="parent run ended first")
+                    _pop_fluent(ended)
+                else:
+                    mlflow.end_run(status)
+            except Exception:
+                _pop_fluent(ended)
+            self.notes.append(f"ended run {ended}, left active by the cell, as {status}")
 
     def _move_to_buffer(self, reason: BaseException) -> None:
         """The server went away mid-run: re-create the whole run in the offline buffer."""
@@ -620,6 +652,32 @@ def _tracking_uri_state() -> str | None:
     return utils._tracking_uri
 
 
+def _use_tracking_uri(uri: str) -> Any:
+    """Point MLflow's fluent API (``mlflow.log_*``, autolog) at ``uri``; returns the undo.
+
+    ``mlflow.set_tracking_uri`` also writes ``MLFLOW_TRACKING_URI`` into the environment and
+    ``set_tracking_uri(None)`` deletes it, so a user's own ``MLFLOW_TRACKING_URI`` (typically
+    the server that is down while a run is buffered) would be lost after the cell; the undo
+    puts both the module state and the variable back as they were. None when nothing changed.
+    """
+    import mlflow
+
+    saved_uri = _tracking_uri_state()
+    if saved_uri == uri:
+        return None
+    saved_env = os.environ.get("MLFLOW_TRACKING_URI")
+    mlflow.set_tracking_uri(uri)
+
+    def undo() -> None:
+        mlflow.set_tracking_uri(saved_uri)
+        if saved_env is None:
+            os.environ.pop("MLFLOW_TRACKING_URI", None)
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = saved_env
+
+    return undo
+
+
 def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any] | None,
            params: Mapping[str, Any] | None, autolog: bool, nested: bool,
            tracking_uri: str | None, source: str | None, resume: str | bool | None,
@@ -722,6 +780,7 @@ def _open(uri: str, target: str, buffered: bool, experiment: str | None,
     if buffered:
         sys_tags[offline.TARGET_TAG] = target
         sys_tags[offline.TARGET_EXP_TAG] = exp_name
+        sys_tags[offline.OWNER_TAG] = offline.owner()
     if source is not None:
         import hashlib
 
@@ -736,19 +795,19 @@ def _open(uri: str, target: str, buffered: bool, experiment: str | None,
     resume_id = None
     if resume:
         resume_id = resume if isinstance(resume, str) else _last_run_of_cell(c, exp, sys_tags)
-    saved_uri = _tracking_uri_state()
-    if saved_uri != uri:
-        mlflow.set_tracking_uri(uri)
+    # for the run's duration MLflow's fluent API (the user's own mlflow.log_* calls, autolog)
+    # writes to the run's store: the buffer when the server is down, so nothing waits on it
+    undo_uri = _use_tracking_uri(uri)
     try:
         with _store.fast_http() if _store.is_remote(uri) else contextlib.nullcontext():
             run = _create_or_resume(c, uri, target, exp, exp_name, run_name, buffered, nested,
                                     start_ms, resume_id, {**sys_tags, **user_tags})
     except BaseException:
-        if saved_uri != uri:
-            mlflow.set_tracking_uri(saved_uri)
+        if undo_uri is not None:
+            undo_uri()
         raise
-    if saved_uri != uri:
-        run._cleanup.append(lambda: mlflow.set_tracking_uri(saved_uri))
+    if undo_uri is not None:
+        run._cleanup.append(undo_uri)
     if ended:
         run.notes.append(f"ended {len(ended)} run(s) left active before this one: "
                          f"{', '.join(ended)}")
