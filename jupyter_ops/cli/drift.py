@@ -63,6 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_drift(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from ..mlops._inputs import read_data, read_reference
     from ..mlops.driftcheck import drift
 
@@ -74,7 +76,7 @@ def run_drift(args: argparse.Namespace) -> int:
               drift_share=args.drift_share, multivariate=False if args.no_multivariate else None,
               seed=args.seed)
     print(r.summary())
-    with _wide():
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(r.columns[["column", "kind", "test", "statistic", "p_value", "threshold", "drifted"]]
               .to_string(index=False))
     for _, s in r.skipped.iterrows():
@@ -140,14 +142,3 @@ def demo(ctx: Any) -> None:
                    call="mlops.check_quality(current, reference=reference)")
     ctx.report.add(monitor(s.current, y_score="score", reference=s.reference, features=s.features),
                    call="mlops.monitor(current, y_score='score', reference=reference)")
-
-
-class _wide:
-    def __enter__(self) -> None:
-        import pandas as pd
-
-        self._ctx = pd.option_context("display.width", 160, "display.max_columns", 20)
-        self._ctx.__enter__()
-
-    def __exit__(self, *exc: Any) -> None:
-        self._ctx.__exit__(*exc)

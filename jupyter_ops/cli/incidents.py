@@ -67,17 +67,13 @@ def _report(args: argparse.Namespace, results: list[Any], command: str) -> None:
     write_report(args.report, f"jupyter-ops aiops {command}", results, " ".join(call))
 
 
-def _print(text: str) -> None:
-    print(text)
-
-
 def run_correlate(args: argparse.Namespace) -> int:
     import pandas as pd
 
     _, corr = _correlate(args)
-    _print(corr.summary())
+    print(corr.summary())
     with pd.option_context("display.width", 160, "display.max_colwidth", 60):
-        _print(corr.tables()["incidents"].head(30).to_string(index=False))
+        print(corr.tables()["incidents"].head(30).to_string(index=False))
     if args.assignments:
         corr.assignments.to_frame().to_csv(args.assignments, index_label="alert")
         print(f"wrote {args.assignments}")
@@ -94,9 +90,9 @@ def run_rca(args: argparse.Namespace) -> int:
     _, corr = _correlate(args)
     metrics = load_metrics(args.metrics) if args.metrics else None
     res = RootCauses.rank(corr, metrics=metrics, deploys=args.deploys, top=args.top)
-    _print(res.summary())
+    print(res.summary())
     with pd.option_context("display.width", 200, "display.max_colwidth", 120):
-        _print(res.ranking[["incident_id", "rank", "service", "score", "evidence"]].head(60)
+        print(res.ranking[["incident_id", "rank", "service", "score", "evidence"]].head(60)
                .to_string(index=False))
     _report(args, [corr, res], "rca")
     return 0
@@ -109,9 +105,9 @@ def run_metrics(args: argparse.Namespace) -> int:
 
     alerts, corr = _correlate(args)
     om = ops_metrics(corr.alerts, corr)
-    _print(om.summary())
+    print(om.summary())
     with pd.option_context("display.width", 160):
-        _print(om.metrics.to_string(index=False))
+        print(om.metrics.to_string(index=False))
     _report(args, [corr, om], "metrics")
     return 0
 

@@ -199,11 +199,7 @@ class TrackingMagics(Magics):
             args = parse(self.mlops_runs, line)
             df = list_runs(args.experiment, metric=args.metric, top=args.top,
                            tracking_uri=args.uri)
-        if args.output:
-            if not args.output.isidentifier():
-                raise UsageError(f"-o needs a Python variable name, got {args.output!r}")
-            self.shell.user_ns[args.output] = df
-        return df
+        return publish(self.shell, df, "%mlops_runs " + line, args.output, log=False)
 
     @magic_arguments()
     @argument("runs", nargs="+", help="run ids (or variables holding a run card / id list)")
