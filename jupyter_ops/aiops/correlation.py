@@ -431,23 +431,8 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     sl = sev[live]
     strong = (sl >= min_rank) | (sl == 0) | sustained[live]
 
-    class _Index:
-        """"Last alert with code c before position i" over all / strong alerts only."""
-
-        def __init__(self, code: np.ndarray) -> None:
-            has = code >= 0
-            self.all = _keys(code, m, has)
-            self.strong = _keys(code, m, has & strong)
-
-        def last(self, qi: np.ndarray, qc: np.ndarray, win_ns: int) -> tuple[np.ndarray,
-                                                                            np.ndarray]:
-            st = strong[qi]
-            j = np.full(len(qi), -1, dtype=np.int64)
-            j[st] = _last_before(*self.all, qc[st], qi[st], m)
-            j[~st] = _last_before(*self.strong, qc[~st], qi[~st], m)
-            good = (j >= 0) & (lt[qi] - lt[np.maximum(j, 0)] <= win_ns)
-            self.good = good
-            return qi[good], j[good]
+    def _Index(code: np.ndarray) -> _LastIndex:  # noqa: N802 - reads like the class
+        return _LastIndex(code, strong, lt)
 
     weak_c: list[np.ndarray] = []
     weak_p: list[np.ndarray] = []
@@ -466,7 +451,7 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     if m:
         tindex = _Index(np.zeros(m, dtype=np.int64))
         q = np.flatnonzero(~known)
-        ci, cj = tindex.last(q, np.zeros(len(q), dtype=np.int64), w)
+        ci, cj = tindex.last(q, np.zeros(len(q), dtype=np.int64), w, grouped=True)
         add(ci, cj, R_TIME if topo is None else R_ABSENT)
         # same service (and, with a topology, neighbours within `hops`)
         if topo is not None:
@@ -477,10 +462,11 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
             dist = np.zeros(graph.n, dtype=np.int16)
         sindex = _Index(ls)
         for lo in range(0, m, chunk):
-            qi, qn, qd = _expand(np.arange(lo, min(m, lo + chunk)), ls, indptr, nbr, dist)
+            qi, qn, qd = _expand_grouped(np.arange(lo, min(m, lo + chunk)), ls, indptr, nbr,
+                                         dist)
             for d0 in (True, False):  # same service first, then neighbours
                 sel = (qd == 0) if d0 else (qd > 0)
-                ci, cj = sindex.last(qi[sel], qn[sel], w)
+                ci, cj = sindex.last(qi[sel], qn[sel], w, grouped=True)
                 if d0:
                     add(ci, cj, R_SAME)
                 else:
@@ -578,32 +564,51 @@ def _decide(comp: np.ndarray, f: np.ndarray, sev: np.ndarray, flap: np.ndarray,
     return np.where(is_noise, 0, comp_id[comp])
 
 
-def _keys(code: np.ndarray, m: int, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted ``code * m + position`` keys of the masked positions (for "last alert with this
-    code before position i")."""
-    pos = np.flatnonzero(mask).astype(np.int64)
-    c = code[pos]
-    o = np.argsort(_small(c), kind="stable")  # by code, then position (radix sort)
-    pos = pos[o]
-    return c[o].astype(np.int64) * m + pos, pos
+class _LastIndex:
+    """"The last alert with code c strictly before position i": over all alerts for a strong
+    asker, over strong alerts only for a weak one.
 
-
-def _last_before(key_sorted: np.ndarray, key_pos: np.ndarray, code: np.ndarray,
-                 pos: np.ndarray, m: int) -> np.ndarray:
-    """Position of the last alert with ``code`` strictly before ``pos`` (-1 if none).
-
-    The queries are searched grouped by code (``pos`` ascends within a code): sorted needles
-    keep the binary search in cache, several times faster than random ones at 1M keys.
+    One sorted array of ``code * m + position`` keys; the strong-only answer is the all-alerts
+    answer stepped back to the last strong alert of the same code (a forward fill in key
+    order), so there is one binary search per query.
     """
-    o = np.argsort(_small(code), kind="stable")
-    c = code[o].astype(np.int64)
-    j = np.searchsorted(key_sorted, c * m + pos[o], side="left") - 1
-    ok = j >= 0
-    jj = np.maximum(j, 0)
-    ok &= key_sorted[jj] // m == c
-    out = np.empty(len(o), dtype=np.int64)
-    out[o] = np.where(ok, key_pos[jj], -1)
-    return out
+
+    def __init__(self, code: np.ndarray, strong: np.ndarray, lt: np.ndarray) -> None:
+        m = len(code)
+        self.m, self.strong, self.lt = m, strong, lt
+        pos = np.flatnonzero(code >= 0).astype(np.int64)
+        c = code[pos]
+        o = np.argsort(_small(c), kind="stable")  # by code, then position (radix sort)
+        pos, c = pos[o], c[o].astype(np.int64)
+        self.key, self.pos = c * m + pos, pos
+        back = np.where(strong[pos], np.arange(len(pos)), -1)
+        np.maximum.accumulate(back, out=back)
+        ok = back >= 0
+        ok[ok] = c[back[ok]] == c[ok]
+        self.prev_strong = np.where(ok, back, -1)
+        self.good = np.zeros(0, dtype=bool)
+
+    def last(self, qi: np.ndarray, qc: np.ndarray, win_ns: int,
+             grouped: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Links ``(asker, partner)`` within ``win_ns``; ``self.good`` marks the answered
+        queries. ``grouped``: the queries come in runs of one code with ``qi`` ascending
+        (sorted needles keep the binary search in cache: several times faster than random
+        ones at a million keys); otherwise they are grouped here."""
+        base = qc.astype(np.int64) * self.m
+        if grouped:
+            j = np.searchsorted(self.key, base + qi, side="left") - 1
+        else:
+            o = np.argsort(_small(qc), kind="stable")
+            j = np.empty(len(qi), dtype=np.int64)
+            j[o] = np.searchsorted(self.key, (base + qi)[o], side="left") - 1
+        jj = np.maximum(j, 0)
+        ok = (j >= 0) & (self.key[jj] >= base)  # same code
+        jj = np.where(self.strong[qi], jj, self.prev_strong[jj])
+        ok &= jj >= 0
+        p = self.pos[np.maximum(jj, 0)]
+        good = ok & (self.lt[qi] - self.lt[p] <= win_ns)
+        self.good = good
+        return qi[good], p[good]
 
 
 def _small(code: np.ndarray) -> np.ndarray:
@@ -622,6 +627,24 @@ def _top_parent(size: int, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
     top = np.full(size, -1, dtype=np.int64)
     np.maximum.at(top, child, parent)
     return top
+
+
+def _expand_grouped(i: np.ndarray, svc: np.ndarray, indptr: np.ndarray, nbr: np.ndarray,
+                    dist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(alert, neighbouring service, hops) pairs for the ascending alerts ``i``, in runs of
+    one (service, neighbour) pair with the alerts ascending inside each run."""
+    o = i[np.argsort(_small(svc[i]), kind="stable")]  # alerts by service, ascending
+    n_svc = len(indptr) - 1
+    cnt = np.bincount(svc[o], minlength=n_svc)
+    off = np.cumsum(cnt) - cnt
+    ps = np.repeat(np.arange(n_svc), np.diff(indptr))  # the service of each CSR pair
+    size = cnt[ps]
+    keep = size > 0
+    ps, pc, pd_, size = ps[keep], nbr[keep], dist[keep], size[keep]
+    total = int(size.sum())
+    within = np.arange(total) - np.repeat(np.cumsum(size) - size, size)
+    qi = o[np.repeat(off[ps], size) + within]
+    return qi, np.repeat(pc.astype(np.int64), size), np.repeat(pd_, size)
 
 
 def _expand(i: np.ndarray, svc: np.ndarray, indptr: np.ndarray, nbr: np.ndarray,
