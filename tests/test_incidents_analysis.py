@@ -89,7 +89,14 @@ def test_timeline_orders_events_across_sources(scen, corr):
 
 def test_timeline_chart_caps_marks(scen, corr):
     tl = timeline(corr, incident_id=1, logs=scen.logs)
-    assert len(tl.chart_data(max_marks=10)) <= 10
+    full = tl.chart_data()
+    capped = tl.chart_data(max_marks=10)
+    assert len(full) > 10 and 0 < len(capped) <= 10
+    assert capped["events"].sum() == full["events"].sum()  # wider bins, same events
+    # more (service, source) pairs than marks: the busiest pairs, not an endless widening
+    pairs = full.groupby(["service", "source"])["events"].sum()
+    one = tl.chart_data(max_marks=1)
+    assert len(one) == 1 and one["events"].iloc[0] == pairs.max()
 
 
 def test_ops_metrics_against_the_truth(scen, corr):

@@ -239,7 +239,11 @@ class Timeline(Result):
                                        "severity", "count", "text"]]}
 
     def chart_data(self, max_marks: int = MAX_MARKS) -> pd.DataFrame:
-        """Events per time bin, service and source (bins widen until marks <= max_marks)."""
+        """Events per time bin, service and source (bins widen until marks <= max_marks).
+
+        With more (service, source) pairs than ``max_marks``, one bin spans the whole
+        incident and the ``max_marks`` busiest pairs are kept.
+        """
         r = self._raw
         if not len(r):
             return pd.DataFrame(columns=["time", "service", "source", "events"])
@@ -254,6 +258,11 @@ class Timeline(Result):
                 .reset_index(name="events")
             if len(out) <= max_marks:
                 return out
+            if step > span:  # bins as wide as the incident: one bin, the busiest pairs
+                out = d.assign(time=b.min()).groupby(["time", "service", "source"]).size() \
+                    .reset_index(name="events")
+                return out.nlargest(max_marks, "events", keep="first") \
+                    .sort_values(["time", "service", "source"]).reset_index(drop=True)
             step *= 2
 
     def charts(self) -> dict[str, Any]:
