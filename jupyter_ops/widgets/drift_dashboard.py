@@ -63,6 +63,7 @@ class DriftDashboard:
         self.threshold.observe(lambda _: self._recompute(), names="value")
         self.widget = w.VBox([w.HBox([self.column, self.test, self.threshold]), self.message,
                               self.summary, w.HBox([self.table, self.chart])])
+        self.widget.add_class("jops-drift-dashboard")  # a stable hook for styling and browser tests
         self._render()
 
     # -- logic ---------------------------------------------------------------------------

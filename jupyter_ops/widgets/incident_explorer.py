@@ -98,6 +98,7 @@ class IncidentExplorer:
         controls = w.HBox([self.w_window, self.w_hops, self.w_by])
         filters = w.HBox([self.w_severity, self.w_service])
         self.widget = w.VBox([controls, filters, self.w_summary, self.w_list, tabs, self.w_log])
+        self.widget.add_class("jops-incident-explorer")  # a stable hook for styling and browser tests
         for ctl in (self.w_window, self.w_hops):
             ctl.observe(lambda _c: self.recompute(), names="value")
         self.w_by.observe(lambda _c: self.recompute(), names="value")

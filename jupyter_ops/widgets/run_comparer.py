@@ -72,6 +72,7 @@ class RunComparer:
         self.metric_picker.observe(lambda _: self.update(), names="value")
         self.widget = w.VBox([w.HBox([self.run_picker, self.metric_picker]), self.message,
                               self.table, self.chart])
+        self.widget.add_class("jops-run-comparer")  # a stable hook for styling and browser tests
         self.update()
 
     @staticmethod

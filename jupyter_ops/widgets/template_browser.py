@@ -86,6 +86,7 @@ class TemplateBrowser:
             w.HBox([self.search, self.sort]),
             w.HBox([self.prev_button, self.next_button, self.status]),
             self.rows, self.detail])
+        self.widget.add_class("jops-template-browser")  # a stable hook for styling and browser tests
         self._render()
 
     # -- state ------------------------------------------------------------------------------

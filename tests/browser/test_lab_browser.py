@@ -2,8 +2,8 @@
 
 One real ``jupyter lab`` (127.0.0.1, token) and one page for the whole module; the tests run
 in order like a session: open the notebook and run it, look at the rendered result, open the
-Ops sidebar, export the report from the command palette, check that hostile text stays text,
-and use a widget. Each step saves a screenshot in ``test-artifacts/browser/``.
+Ops sidebar, export the report from the command palette, change the report format in the
+Settings Editor, check that hostile text stays text, and use the widgets. Each step saves a screenshot in ``test-artifacts/browser/``.
 """
 
 from __future__ import annotations
@@ -38,13 +38,15 @@ CELLS = [
     ("code", "%%mlops_track -e browser-test -n browser-run\n"
              "alpha = 0.5\n"
              "{'accuracy': 0.91}"),
-    ("code", "import altair as alt\n"
-             "alt.renderers.enable('mimetype')  # Vega-Lite 6 JSON, drawn offline by the extension\n"
-             "from jupyter_ops.datasets import drift_scenario\n"
+    # no renderer set up: jupyter-ops charts draw offline by themselves
+    ("code", "from jupyter_ops.datasets import drift_scenario\n"
              "from jupyter_ops.widgets import DriftDashboard\n"
              "ds = drift_scenario(seed=0, n_rows=2000)\n"
              "dash = DriftDashboard(ds.reference, ds.current, columns=ds.numeric[:3])\n"
              "dash"),
+    ("code", "from jupyter_ops.widgets import IncidentExplorer\n"
+             "IncidentExplorer(scenario.alerts, topology=scenario.topology, logs=scenario.logs,\n"
+             "                 deploys=scenario.deploys)"),
 ]
 
 
@@ -172,6 +174,45 @@ def test_export_report_from_palette(page, lab, lab_root, artifacts):
     shot(page, artifacts, "05-exported")
 
 
+def test_report_format_setting_changes_the_export(page, lab, lab_root, artifacts):
+    """Settings -> Settings Editor -> jupyter-ops: report format md; the export writes .md."""
+    page.locator(".lm-MenuBar-item", has_text="Settings").first.click()
+    page.locator(".lm-Menu-item:visible", has_text="Settings Editor").first.click()
+    page.locator(".jp-PluginList .jp-PluginList-entry", has_text="jupyter-ops").first.click()
+    select = page.locator(".jp-SettingsPanel select[id$='reportFormat']")
+    select.wait_for(timeout=30000)
+
+    def saved() -> bool:
+        status, body = lab.api("/lab/api/settings/jupyter-ops:plugin")
+        return status == 200 and (body.get("settings") or {}).get("reportFormat") == "md"
+
+    # saved through the settings API (what a reload or another browser would see); a change
+    # made while the form is still mounting can be dropped, so pick it again if needed
+    for _attempt in range(4):
+        if select.input_value() == "1":  # rjsf's option values are enum indexes
+            select.select_option("html")
+        select.select_option("md")
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline and not saved():
+            time.sleep(0.3)
+        if saved():
+            break
+    assert saved(), "the report format was not saved by the Settings Editor"
+    select.scroll_into_view_if_needed()
+    shot(page, artifacts, "09-settings-report-format")
+    # ... and the running extension uses it at once
+    page.locator(".lm-TabBar-tab", has_text="investigation.ipynb").first.click()
+    report = lab_root / "investigation-report.md"
+    assert not report.exists()
+    page.locator("#jupyter-ops-sidebar .jops-sb-export-btn").click()
+    status_line = page.locator("#jupyter-ops-sidebar .jops-sb-export-status.jops-ok",
+                               has_text="investigation-report.md")
+    status_line.wait_for(timeout=60000)
+    assert report.exists()
+    text = report.read_text(encoding="utf-8")
+    assert text.lstrip().startswith("#") and "Metric anomalies" in text and "<html" not in text
+
+
 def test_settings_schema_is_served(lab):
     status, body = lab.api("/lab/api/settings/jupyter-ops:plugin")
     assert status == 200
@@ -207,7 +248,7 @@ def test_insert_templates_and_run_them(page, artifacts):
 
 def test_widget_renders_and_redraws_its_chart(page, artifacts):
     """The DriftDashboard (ipywidgets): picking another column redraws the distribution chart."""
-    widget = page.locator(".jp-OutputArea-output .widget-vbox").first
+    widget = page.locator(".jp-OutputArea-output .jops-drift-dashboard").first
     widget.wait_for(timeout=60000)
     chart = widget.locator(".widget-output svg").first
     chart.wait_for(timeout=30000)
@@ -220,13 +261,57 @@ def test_widget_renders_and_redraws_its_chart(page, artifacts):
     select.select_option(index=1)
     page.wait_for_function(
         """([before]) => {
-             const svg = document.querySelector('.widget-vbox .widget-output svg');
+             const svg = document.querySelector('.jops-drift-dashboard .widget-output svg');
              return !!svg && svg.innerHTML !== before;
            }""", arg=[before], timeout=30000)
     # the new chart is about the chosen column
     assert options[1] in widget.locator(".widget-output").first.inner_text() or \
         options[1] in widget.locator(".widget-output svg").first.inner_html()
     shot(page, artifacts, "08-widget-redrawn")
+
+
+def test_incident_explorer_filters_and_redraws(page, artifacts):
+    """IncidentExplorer on incident_scenario(seed=0): the severity filter shortens the incident
+    list, picking an incident redraws its timeline chart, a wider window regroups."""
+    ex = page.locator(".jp-OutputArea-output .jops-incident-explorer").first
+    ex.wait_for(timeout=60000)
+    ex.scroll_into_view_if_needed()
+    incidents = ex.locator(".widget-select select option")
+    chart = ex.locator(".widget-tab .widget-output svg").first
+    chart.wait_for(timeout=30000)
+    def options() -> list[str]:  # ipywidgets' Select shows spaces as no-break spaces
+        return [t.replace("\xa0", " ") for t in incidents.all_inner_texts()]
+
+    every = options()
+    assert len(every) == 7 and "#1 HighLatencyP99 on payments" in every[0]
+    assert "critical" in every[0] and any(", error," in t for t in every)
+    shot(page, artifacts, "10-incident-explorer")
+    window, severity = ex.locator(".widget-dropdown select").nth(0), \
+        ex.locator(".widget-dropdown select").nth(1)
+    severity.select_option("critical")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.jops-incident-explorer .widget-select option')"
+        ".length === 5")
+    assert all(", critical," in t for t in options())
+    # another incident: its timeline replaces the chart
+    before = chart.inner_html()
+    ex.locator(".widget-select select").select_option(index=1)
+    page.wait_for_function(
+        """([before]) => {
+             const svg = document.querySelector('.jops-incident-explorer .widget-output svg');
+             return !!svg && svg.innerHTML !== before;
+           }""", arg=[before], timeout=30000)
+    assert "PodCrashLooping on auth" in ex.locator(".widget-select select").evaluate(
+        "s => s.options[s.selectedIndex].textContent").replace("\xa0", " ")
+    summary = ex.locator(".widget-html b").first
+    before_summary = summary.inner_text()
+    window.select_option("1min")
+    page.wait_for_function(
+        "([b]) => document.querySelector('.jops-incident-explorer .widget-html b')"
+        ".textContent !== b", arg=[before_summary], timeout=30000)
+    assert "9 incidents" in summary.inner_text()
+    ex.scroll_into_view_if_needed()
+    shot(page, artifacts, "11-incident-explorer-filtered")
 
 
 def test_nothing_was_fetched_from_outside(browser_context):
