@@ -87,6 +87,27 @@ def test_timeline_orders_events_across_sources(scen, corr):
     assert json.dumps(spec)  # a Vega-Lite dict
 
 
+def test_timeline_reads_any_level_spelling_and_hashes_the_logs_it_shows(corr):
+    inc = corr.incident(1)
+    t0 = inc.start
+    logs = pd.DataFrame({
+        "timestamp": [t0, t0 + pd.Timedelta("1s"), t0 + pd.Timedelta("2s"),
+                      t0 + pd.Timedelta("3s")],
+        "service": inc.services[0],
+        "level": ["E", "warn", "I", "FATAL"],
+        "message": ["disk failed", "slow disk", "all good", "gave up"]})
+    tl = timeline(inc, logs=logs)
+    shown = tl.events[tl.events["source"] == "log"].set_index("text")
+    assert set(shown.index) == {"disk failed", "slow disk", "gave up"}  # info is left out
+    assert shown["severity"].to_dict() == {"disk failed": "error", "slow disk": "warning",
+                                           "gave up": "critical"}
+    other = timeline(inc, logs=logs.assign(message=["disk broke", "slow disk", "all good",
+                                                    "gave up"]))
+    h1, h2 = tl.provenance["inputs"]["logs"], other.provenance["inputs"]["logs"]
+    assert len(h1) == 64 and h1 != h2  # a real hash of the logs, not a constant
+    assert "logs" not in timeline(inc).provenance["inputs"]
+
+
 def test_timeline_chart_caps_marks(scen, corr):
     tl = timeline(corr, incident_id=1, logs=scen.logs)
     full = tl.chart_data()

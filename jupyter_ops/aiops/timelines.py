@@ -20,9 +20,8 @@ from ._incidents import (
 
 __all__ = ["timeline", "Timeline"]
 
-#: log levels that make it onto a timeline
-LOG_LEVELS = {"ERROR", "ERR", "FATAL", "CRITICAL", "CRIT", "WARN", "WARNING", "SEVERE",
-              "EMERG", "ALERT"}
+#: canonical log levels (:data:`jupyter_ops.io.LOG_LEVELS`) that make it onto a timeline
+SHOWN_LEVELS = ("fatal", "error", "warning")
 MAX_MARKS = 3000
 
 
@@ -84,6 +83,7 @@ def timeline(
     lo, hi = inc.start - mg, inc.end + mg
     raw: list[pd.DataFrame] = []   # one row per raw event (for the chart)
     events: list[pd.DataFrame] = []  # collapsed (for the table)
+    used: dict[str, pd.DataFrame] = {}  # rows of each optional input that were shown
 
     al = inc.alerts
     if alerts is not None:
@@ -127,18 +127,27 @@ def timeline(
         lg = lg.assign(timestamp=utc_timestamps(lg["timestamp"], "logs"))
         lg = lg[(lg["timestamp"] >= lo) & (lg["timestamp"] <= hi)]
         if "level" in lg.columns:
-            lg = lg[lg["level"].astype(str).str.upper().isin(LOG_LEVELS)]
+            from .. import io
+
+            # any spelling the loaders know (WARN, E, err...); fatal is the alerts' critical
+            canon = io.normalize_level(lg["level"])
+            shown = canon.isin(SHOWN_LEVELS).to_numpy()
+            lg = lg[shown]
+            sev: Any = canon[shown].replace("fatal", "critical").to_numpy()
+        else:
+            sev = "log"
+        used["logs"] = lg
         if len(lg):
             level = lg["level"].astype(str).str.upper() if "level" in lg.columns else "LOG"
             raw.append(pd.DataFrame({"timestamp": lg["timestamp"], "service": lg["service"],
                                      "source": "log"}))
             key = lg["service"].astype(str) + "\x00" + lg["message"].astype(str).str.replace(
                 r"\d+", "#", regex=True)
-            g = lg.assign(_k=key, _lvl=level).groupby("_k", sort=False)
+            g = lg.assign(_k=key, _lvl=level, _sev=sev).groupby("_k", sort=False)
             first = g.head(1).set_index("_k")
             events.append(pd.DataFrame({
                 "timestamp": first["timestamp"], "service": first["service"].astype(str),
-                "source": "log", "kind": first["_lvl"], "severity": first["_lvl"].str.lower(),
+                "source": "log", "kind": first["_lvl"], "severity": first["_sev"],
                 "text": first["message"].astype(str).str.slice(0, 300),
                 "count": g.size().reindex(first.index).to_numpy(),
                 "until": g["timestamp"].max().reindex(first.index).to_numpy(),
@@ -148,6 +157,7 @@ def timeline(
 
         ep = _episodes(anomalies)
         ep = ep[ep["service"].isin(svcs) & (ep["end"] >= lo) & (ep["onset"] <= hi)]
+        used["anomalies"] = ep
         if len(ep):
             raw.append(pd.DataFrame({"timestamp": ep["onset"], "service": ep["service"],
                                      "source": "anomaly"}))
@@ -163,6 +173,7 @@ def timeline(
         dp = _deploys(deploys)
         dlo = lo - pd.Timedelta("45min")  # changes shortly before matter most
         dp = dp[dp["service"].isin(svcs) & (dp["timestamp"] >= dlo) & (dp["timestamp"] <= hi)]
+        used["deploys"] = dp
         if len(dp):
             raw.append(pd.DataFrame({"timestamp": dp["timestamp"], "service": dp["service"],
                                      "source": "change"}))
@@ -187,10 +198,10 @@ def timeline(
     result = Timeline(inc, ev, rw)
     result.provenance = make_provenance(
         "timeline", {"incident_id": inc.incident_id, "margin": str(mg), "services": svcs},
+        # hashes of the rows that made it onto the timeline (the whole logs may be large)
         inputs={"incident_alerts": inc.alerts.drop(columns=[c for c in ("labels",)
                                                             if c in inc.alerts.columns]),
-                "logs": None if logs is None else "given",
-                "deploys": None if deploys is None else "given"})
+                **used})
     return result
 
 
