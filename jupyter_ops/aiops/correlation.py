@@ -336,10 +336,7 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
 
     n = len(df)
     ts_all = to_ns(df["timestamp"])
-    if n and bool((ts_all[1:] >= ts_all[:-1]).all()):
-        order = np.arange(n)  # already in time order (the usual case): skip the sort
-    else:
-        order = np.argsort(ts_all, kind="stable")  # time order -> input position
+    order = _time_order(ts_all)  # time order -> input position
     t = ts_all[order]
     fac = {c: pd.factorize(df[c]) for c in ("service", "fingerprint", "severity")}
     svc_codes, svc_uniques = fac["service"]
@@ -536,6 +533,14 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
                   back(dup, bool), graph, back(cl_all, np.int64), by, raw, fac)
 
 
+def _time_order(ts: np.ndarray) -> np.ndarray:
+    """Input positions in time order, ties in input order (a stable sort, skipped when the
+    alerts already come in time order, the usual case)."""
+    if bool((ts[1:] >= ts[:-1]).all()):
+        return np.arange(len(ts))
+    return np.argsort(ts, kind="stable")
+
+
 def _decide(comp: np.ndarray, f: np.ndarray, sev: np.ndarray, flap: np.ndarray,
             t: np.ndarray, min_rank: int) -> np.ndarray:
     """Incident id per alert (0 = noise) from raw linked groups: lone low-severity sources and
@@ -722,6 +727,14 @@ def _message_clusters(df: pd.DataFrame, threshold: float, graph: Graph,
     u = len(uniques)
     if u > 20_000:  # too many distinct texts for pairwise similarity: exact text only
         return codes.astype(np.int64)
+    # texts that differ only in dropped words (service names, numbers) have one token set:
+    # compare distinct sets only (numbered by first text, so the cluster labels stay those of
+    # a text-by-text comparison); an empty set shares no token and links to nothing
+    set_ids: dict[Any, int] = {}
+    tid = np.array([set_ids.setdefault(ts if ts else (None, r), len(set_ids))
+                    for r, ts in enumerate(toks)], dtype=np.int64)
+    toks = [k if isinstance(k, frozenset) else frozenset() for k in set_ids]
+    u = len(toks)
     vocab: dict[str, int] = {}
     rows, cols = [], []
     for r, ts in enumerate(toks):
@@ -738,7 +751,7 @@ def _message_clusters(df: pd.DataFrame, threshold: float, graph: Graph,
     g = sparse.coo_matrix((np.ones(int(keep.sum())), (inter.row[keep], inter.col[keep])),
                           shape=(u, u))
     _, lab = connected_components(g, directed=False)
-    return lab[codes].astype(np.int64)
+    return lab[tid][codes].astype(np.int64)
 
 
 # ------------------------------------------------------------------------------------------
@@ -783,33 +796,44 @@ class Correlation(Result):
         n = len(alerts)
         self.compression = 1.0 - len(self.incidents) / n if n else 0.0
         fp_repeat = int(((state.reason == R_FP)).sum())
+        fp_c, fp_u = self._factorized("fingerprint")
         self.dedup = {
             "alerts": n,
             "exact_duplicates": int(state.duplicate.sum()),
             "repeats": fp_repeat,
-            "sources": int(alerts["fingerprint"].nunique()),
+            "sources": int(len(fp_u)),
             "flapping_alerts": int(state.flapping.sum()),
-            "flapping_sources": int(alerts.loc[state.flapping, "fingerprint"].nunique()),
+            "flapping_sources": int(len(np.unique(fp_c[state.flapping & (fp_c >= 0)]))),
             "noise_alerts": int((ids == 0).sum()),
         }
+
+    def _factorized(self, col: str) -> tuple[np.ndarray, Any]:
+        """``pd.factorize`` of an alerts column, shared with the linking step."""
+        cache = self._s.codes
+        if col not in cache:
+            cache[col] = pd.factorize(self.alerts[col])
+        return cache[col]
 
     def _incident_table(self) -> pd.DataFrame:
         a = self.alerts
         ids = self._s.component
-        sel = np.flatnonzero(ids > 0)
         cols = ["incident_id", "start", "end", "duration", "services", "n_services", "alerts",
                 "sources", "max_severity", "title"]
-        if not len(sel):
+        if not (ids > 0).any():
             return pd.DataFrame({c: [] for c in cols})
-        # integer codes only: a million alerts stay fast
-        iid = ids[sel]
-        ts = to_ns(a["timestamp"])[sel]
-        svc_c, svc_u = pd.factorize(a["service"])
-        name_c, name_u = pd.factorize(a["name"])
-        fp_c = pd.factorize(a["fingerprint"])[0][sel]
-        sev_c, sev_u = pd.factorize(a["severity"])
-        sev = np.array([SEVERITY_RANK.get(str(u), 0) for u in sev_u], dtype=np.int64)[sev_c][sel]
-        svc, name = svc_c[sel], name_c[sel]
+        # integer codes in time order (ties: input order) only: a million alerts stay fast
+        ts_all = to_ns(a["timestamp"])
+        o = _time_order(ts_all)
+        o = o[ids[o] > 0]
+        iid = ids[o]
+        ts = ts_all[o]
+        svc_c, svc_u = self._factorized("service")
+        name_c, name_u = self._factorized("name")
+        fp_c, fp_u = self._factorized("fingerprint")
+        sev_c, sev_u = self._factorized("severity")
+        sev = np.array([SEVERITY_RANK.get(str(u), 0) for u in sev_u] + [0],
+                       dtype=np.int64)[sev_c][o]
+        svc, name = svc_c[o].astype(np.int64), name_c[o]
         k = int(iid.max())
         start = np.full(k + 1, np.iinfo(np.int64).max)
         np.minimum.at(start, iid, ts)
@@ -818,15 +842,14 @@ class Correlation(Result):
         count = np.bincount(iid, minlength=k + 1)
         maxsev = np.zeros(k + 1, dtype=np.int64)
         np.maximum.at(maxsev, iid, sev)
-        pair = pd.DataFrame({"i": iid, "f": fp_c})
-        sources = pair.drop_duplicates().groupby("i").size().reindex(
-            range(k + 1), fill_value=0).to_numpy()
-        # services in order of their first alert
-        o = np.lexsort((ts, svc, iid))
-        first = np.ones(len(o), dtype=bool)
-        first[1:] = (iid[o][1:] != iid[o][:-1]) | (svc[o][1:] != svc[o][:-1])
-        fi, fs, ft = iid[o][first], svc[o][first], ts[o][first]
-        o2 = np.lexsort((ft, fi))
+        nf = len(fp_u) + 1
+        pairs = pd.unique(iid * nf + fp_c[o].astype(np.int64))  # distinct (incident, source)
+        sources = np.bincount(pairs // nf, minlength=k + 1)
+        # services in order of their first alert (ties: service code, as a sort would give)
+        ns = len(svc_u) + 1
+        first = ~pd.Series(iid * ns + svc).duplicated().to_numpy()
+        fi, fs, ft = iid[first], svc[first], ts[first]
+        o2 = np.lexsort((fs, ft, fi))
         fi, fs = fi[o2], fs[o2]
         cut = np.flatnonzero(np.diff(fi)) + 1
         svc_names = np.asarray(svc_u, dtype=object)
@@ -836,10 +859,10 @@ class Correlation(Result):
         for g_id, g in zip(gid, groups, strict=False):
             services[g_id] = tuple(g)
         # the title names the first alert of the highest severity
-        o3 = np.lexsort((ts, -sev, iid))
-        head = np.ones(len(o3), dtype=bool)
-        head[1:] = iid[o3][1:] != iid[o3][:-1]
-        h = o3[head]
+        top = np.flatnonzero(sev == maxsev[iid])
+        h = np.full(k + 1, len(o), dtype=np.int64)
+        np.minimum.at(h, iid[top], top)
+        h = h[h < len(o)]  # ids run 1..k
         hname = np.empty(k + 1, dtype=object)
         hsvc = np.empty(k + 1, dtype=object)
         hname[iid[h]] = np.asarray(name_u, dtype=object)[name[h]]
