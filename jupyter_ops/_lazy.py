@@ -21,8 +21,9 @@ def lazy_namespace(package: str, path: list[str]) -> tuple[Any, Any]:
     index: dict[str, str] = {}
     scanned = False
 
-    def _modules() -> list[str]:
-        return sorted(m.name for m in pkgutil.iter_modules(path) if not m.name.startswith("_"))
+    def _modules(private: bool = False) -> list[str]:
+        return sorted(m.name for m in pkgutil.iter_modules(path)
+                      if private or not m.name.startswith("_"))
 
     def _scan(force: bool = False) -> None:
         nonlocal scanned
@@ -37,9 +38,10 @@ def lazy_namespace(package: str, path: list[str]) -> tuple[Any, Any]:
     def __getattr__(name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        # a submodule first: ``from . import sub`` inside a module being imported must not
-        # trigger a scan, which would see that module half-initialised (no __all__ yet)
-        if name in _modules():
+        # a submodule first (private ones too): ``from . import sub`` inside a module being
+        # imported must not trigger a scan, which would see that module half-initialised (no
+        # __all__ yet) or import a module that imports it back
+        if name in _modules(private=True):
             return importlib.import_module(f"{package}.{name}")
         _scan()
         if name not in index:

@@ -112,3 +112,14 @@ def test_lazy_namespaces_resolve_public_names():
     assert report.Report.__name__ == "Report"
     with pytest.raises(AttributeError):
         jupyter_ops.aiops.no_such_function  # noqa: B018
+
+
+def test_a_module_imported_first_does_not_trip_over_the_lazy_namespace():
+    # `from . import _common` inside io/canonical.py used to trigger a namespace scan that
+    # imported io/alertmanager.py, which imports canonical back half-initialised
+    code = ("import jupyter_ops.io.canonical as c\n"
+            "from jupyter_ops import io\n"
+            "print(io.normalize_level(['E']).iloc[0], io._common.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr.strip().splitlines()[-1:]
+    assert out.stdout.split() == ["error", "jupyter_ops.io._common"]
