@@ -1,5 +1,6 @@
-"""Nothing lost offline: a real mlflow server is killed, a run is buffered, the server comes
-back and ``%mlops_track sync`` pushes the run once, with every metric point."""
+"""Nothing lost offline: a real mlflow server becomes unreachable, runs are buffered, the
+server comes back and ``%mlops_track sync`` pushes each run once, with every metric point,
+its logged models and its final status."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from mlflow_server import MlflowServer, fresh_store  # noqa: E402
 def server(tmp_path_factory):
     srv = MlflowServer(tmp_path_factory.mktemp("mlflow-server")).start()
     yield srv
-    srv.stop()
+    srv.close()
 
 
 @pytest.fixture
