@@ -287,3 +287,15 @@ def test_mixed_offsets_are_converted_to_utc_and_naive_is_taken_as_utc():
     assert [t.isoformat() for t in ts] == ["2025-12-31T23:00:00+00:00",
                                            "2026-01-01T00:00:00+00:00",
                                            "2026-01-01T02:00:00+00:00"]
+
+
+def test_epoch_timestamps_are_read_like_the_loaders_do():
+    # epoch seconds (or ms) in a frame: the same series as with datetimes, not an error
+    df = pd.DataFrame({"timestamp": pd.date_range("2026-01-01", periods=300, freq="min",
+                                                  tz="UTC").astype("datetime64[ns, UTC]"),
+                       "value": np.r_[np.ones(299), 50.0]})
+    seconds = df.assign(timestamp=df["timestamp"].astype("int64") // 10**9)
+    millis = df.assign(timestamp=seconds["timestamp"] * 1000)
+    want = detect_anomalies(df).anomalies
+    for frame_ in (seconds, millis):
+        pd.testing.assert_frame_equal(detect_anomalies(frame_).anomalies, want)

@@ -76,7 +76,12 @@ def _canonical(metrics: Any) -> pd.DataFrame:
     })
     df.index = range(len(df))
     ts = df["timestamp"]
-    if not pd.api.types.is_datetime64_any_dtype(ts):
+    if pd.api.types.is_numeric_dtype(ts) and not pd.api.types.is_bool_dtype(ts):
+        from ..io._common import to_utc
+
+        # epoch seconds/ms/us/ns by magnitude, as jupyter_ops.io.load_metrics reads them
+        ts = to_utc(ts, "timestamp", "metrics")
+    elif not pd.api.types.is_datetime64_any_dtype(ts):
         try:
             ts = pd.to_datetime(ts, utc=True, format="ISO8601")
         except (ValueError, TypeError) as e:
