@@ -37,6 +37,17 @@ def table_format(path: str | os.PathLike[str]) -> str | None:
     return None
 
 
+def _resolve_format(path: Path, format: str | None) -> str:
+    """The table format from ``format`` or else the file suffix; unknown ones are an error."""
+    fmt = (format or "").lower().lstrip(".") or table_format(path)
+    if fmt == "ndjson":
+        fmt = "jsonl"
+    if fmt not in TABLE_FORMATS:
+        what = f"format {format!r}" if format else f"file type of {path.name}"
+        raise OpsInputError(f"unknown {what}; supported formats: {_SUPPORTED}")
+    return fmt
+
+
 def _check_file(path: Path) -> None:
     if not path.exists():
         raise OpsInputError(f"file not found: {path}")
@@ -119,12 +130,7 @@ def read_table(source: Any, format: str | None = None) -> pd.DataFrame:
             f"expected a file path or a pandas DataFrame, got {type(source).__name__}"
         )
     path = Path(source)
-    fmt = (format or "").lower().lstrip(".") or table_format(path)
-    if fmt == "ndjson":
-        fmt = "jsonl"
-    if fmt not in TABLE_FORMATS:
-        what = f"format {format!r}" if format else f"file type of {path.name}"
-        raise OpsInputError(f"unknown {what}; supported formats: {_SUPPORTED}")
+    fmt = _resolve_format(path, format)
     _check_file(path)
     try:
         if fmt == "csv":
@@ -235,12 +241,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike[str],
     if not isinstance(frame, pd.DataFrame):
         raise OpsInputError(f"write_table needs a DataFrame, got {type(frame).__name__}")
     target = Path(path)
-    fmt = (format or "").lower().lstrip(".") or table_format(target)
-    if fmt == "ndjson":
-        fmt = "jsonl"
-    if fmt not in TABLE_FORMATS:
-        what = f"format {format!r}" if format else f"file type of {target.name}"
-        raise OpsInputError(f"unknown {what}; supported formats: {_SUPPORTED}")
+    fmt = _resolve_format(target, format)
     if not target.parent.exists():
         raise OpsInputError(f"directory not found: {target.parent}")
     gz = target.name.lower().endswith(".gz")
