@@ -180,6 +180,16 @@ def test_runbooks_match_and_approval_never_executes(tmp_path, monkeypatch, scen,
     jpath.write_text(json.dumps({"runbooks": [{"name": "any", "match": {"service": "*"},
                                                "steps": ["look"]}]}))
     assert len(suggest_remediation(corr.incident(1), jpath).steps) == 1
+    # runbook severities are spelled like the sources' (CRIT, P2): matched on the canonical ones
+    inc = corr.incident(1)
+    worst = inc.alerts["severity"].iloc[0]
+    spelled = {"critical": "CRIT", "error": "P2", "warning": "warn", "info": "notice"}[worst]
+    other = "info" if worst != "info" else "critical"
+    jpath.write_text(json.dumps({"runbooks": [
+        {"name": "same", "match": {"severity": spelled}, "steps": ["look"]},
+        {"name": "other", "match": {"severity": [other]}, "steps": ["look"]}]}))
+    assert set(suggest_remediation(inc, jpath).steps["runbook"]) == {"same"} | (
+        {"other"} if (inc.alerts["severity"] == other).any() else set())
 
 
 @pytest.mark.parametrize("text, match", [
@@ -190,6 +200,8 @@ def test_runbooks_match_and_approval_never_executes(tmp_path, monkeypatch, scen,
     ("runbooks:\n  - name: a\n    match: {colour: red}\n    steps: [x]\n",
      r"unknown match key\(s\) colour"),
     ("runbooks: [ {", r"is not valid YAML"),
+    ("runbooks:\n  - name: a\n    match: {severity: purple}\n    steps: [x]\n",
+     r"match.severity 'purple' is not a severity"),
 ])
 def test_bad_runbooks_are_named(tmp_path, corr, text, match):
     path = tmp_path / "rb.yaml"

@@ -88,6 +88,19 @@ def load_runbooks(runbooks: Any) -> list[dict[str, Any]]:
                 except re.error as e:
                     raise OpsInputError(f"{where} ({name!r}): match.{key} is not a valid "
                                         f"regular expression: {e}")
+        if "severity" in match:
+            from .. import io
+
+            # the alerts' severities are canonical: spell the runbook's the same way (crit, P1)
+            given = match["severity"] if isinstance(match["severity"], list) \
+                else [match["severity"]]
+            canon = [str(c) for c in io.normalize_severity(given)]
+            bad = [g for g, c in zip(given, canon, strict=True)
+                   if c == "unknown" and str(g).strip().lower() != "unknown"]
+            if bad:
+                raise OpsInputError(f"{where} ({name!r}): match.severity {bad[0]!r} is not a "
+                                    "severity; use critical, error, warning, info or unknown")
+            match = {**match, "severity": canon}
         steps = rb.get("steps")
         if not isinstance(steps, list) or not steps:
             raise OpsInputError(f"{where} ({name!r}) needs a non-empty 'steps' list")
@@ -158,9 +171,8 @@ def suggest_remediation(incident: Any, runbooks: Any, root_cause: str | None = N
             ok &= src["name"].str.contains(str(m["alert"]), regex=True, na=False)
         if "message" in m:
             ok &= src["message"].str.contains(str(m["message"]), regex=True, na=False)
-        if "severity" in m:
-            sv = m["severity"] if isinstance(m["severity"], list) else [m["severity"]]
-            ok &= src["severity"].isin([str(s).lower() for s in sv])
+        if "severity" in m:  # canonical, see load_runbooks
+            ok &= src["severity"].isin(m["severity"])
         if m.get("root_cause"):
             ok &= (src["service"] == root_cause) if root_cause else False
         hit = src[ok]
