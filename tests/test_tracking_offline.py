@@ -309,3 +309,41 @@ def test_interrupted_and_dead_kernel_runs_sync_as_killed(ip, server, buffer):
     assert runs["left-open"].data.tags["mlflow.parentRunId"] == runs["cell"].info.run_id
     assert "KeyboardInterrupt" in open(srv.download_artifacts(
         runs["cell"].info.run_id, "traceback.txt", str(buffer)), encoding="utf-8").read()
+
+
+OUTAGE_CELL = """
+import mlflow
+from jupyter_ops import mlops
+for i in range(1000):  # the first batch reaches the server
+    mlops.log_metric("loss", 1 / (i + 1), step=i)
+outage()
+for i in range(1000, 2100):  # the second batch finds it gone: the run moves to the buffer
+    mlops.log_metric("loss", 1 / (i + 1), step=i)
+mlflow.log_metric("user_after", 3.0)  # instantly into the buffered run
+after_uri = mlflow.get_tracking_uri()
+"""
+
+
+def test_server_lost_mid_cell_the_cell_goes_on_in_the_buffer(ip, server, buffer):
+    from mlflow.tracking import MlflowClient
+
+    ip.user_ns["outage"] = server.stop
+    with pytest.warns(UserWarning, match=r"went away.*moved to the offline buffer"):
+        card = ip.run_cell_magic("mlops_track", f"-e midcell --no-autolog --uri {server.uri}",
+                                 "seed = 4\n" + OUTAGE_CELL)
+    assert card.status == "FINISHED" and card.buffered
+    assert ip.user_ns["after_uri"] == card.tracking_uri
+    buf = MlflowClient(card.tracking_uri)
+    assert len(buf.get_metric_history(card.run_id, "loss")) == 2100
+    assert buf.get_run(card.run_id).data.metrics["user_after"] == 3.0
+
+    server.start()
+    done = ip.run_line_magic("mlops_track", f"sync --uri {server.uri}")
+    assert list(done.runs["action"]) == ["synced"]
+    srv = MlflowClient(server.uri)
+    run = srv.get_run(done.runs["server_run_id"][0])
+    assert run.data.params == {"seed": "4"} and run.data.metrics["user_after"] == 3.0
+    assert sorted(m.step for m in srv.get_metric_history(run.info.run_id, "loss")) == \
+        list(range(2100))
+    partial = run.data.tags["jupyter_ops.partial_server_run_id"]
+    assert len(srv.get_metric_history(partial, "loss")) == 1000  # left as it was

@@ -313,12 +313,13 @@ class TrackedRun:
                 if self.params[k] != text:
                     self.notes.append(f"param {k} already logged as {self.params[k][:40]!r}; "
                                       "MLflow params are immutable, new value kept as a tag")
-                    self._safe(self.client.set_tag, self.run_id, f"param.{k}"[:250], text[:5000])
+                    self.set_tags({f"param.{k}"[:250]: text})
                 continue
             self.params[k] = text
             batch.append(Param(k, text))
         for i in range(0, len(batch), PARAM_BATCH):
-            self._safe(self.client.log_batch, self.run_id, params=batch[i:i + PARAM_BATCH])
+            if not self._write(params=batch[i:i + PARAM_BATCH]):
+                break  # moved to the buffer, which got every param from memory
 
     def log_param(self, key: str, value: Any) -> None:
         """Log one parameter."""
@@ -330,7 +331,8 @@ class TrackedRun:
         batch = [RunTag(_clean_key(k), str(v)[:5000]) for k, v in tags.items()]
         self.tags.update({t.key: t.value for t in batch})
         for i in range(0, len(batch), PARAM_BATCH):
-            self._safe(self.client.log_batch, self.run_id, tags=batch[i:i + PARAM_BATCH])
+            if not self._write(tags=batch[i:i + PARAM_BATCH]):
+                break  # moved to the buffer, which got every tag from memory
 
     def log_dataset(self, data: Any, name: str | None = None, context: str = "input") -> dict:
         """Record a fingerprint (sha256, shape, schema) of ``data``; returns it."""
@@ -360,13 +362,26 @@ class TrackedRun:
         while self._pending or run_tags:
             chunk = self._pending[:BATCH_SIZE]
             extra = run_tags if len(self._pending) <= BATCH_SIZE else []
-            self._safe(self.client.log_batch, self.run_id, metrics=chunk, tags=extra)
+            if not self._write(metrics=chunk, tags=extra):
+                continue  # moved to the buffer: every point is pending again, write it there
             self.tags.update({t.key: t.value for t in extra})
             if extra:
                 run_tags = []
             self._pending = self._pending[BATCH_SIZE:]
             if self._keep_sent:
                 self._sent.extend(chunk)
+
+    def _write(self, **batch: Any) -> bool:
+        """``log_batch`` to the run; False when the server went away and the run was moved
+        to the offline buffer instead (its records re-created there from memory)."""
+        try:
+            self._safe(self.client.log_batch, self.run_id, **batch)
+            return True
+        except OpsConnectionError as e:
+            if self.buffered or not _store.is_remote(self.uri):
+                raise
+            self._switch_to_buffer(e)
+            return False
 
     def _safe(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         try:
@@ -457,24 +472,42 @@ class TrackedRun:
             self.notes.append(f"ended run {ended}, left active by the cell, as {status}")
 
     def _move_to_buffer(self, reason: BaseException) -> None:
-        """The server went away mid-run: re-create the whole run in the offline buffer."""
+        """The server went away while the run ended: finish it in the offline buffer."""
+        self._switch_to_buffer(reason)
+        self._finish_records(self.error)
+        self.client.set_terminated(self.run_id, self.status)
+
+    def _switch_to_buffer(self, reason: BaseException) -> None:
+        """The server went away: re-create the run so far in the offline buffer, go on there.
+
+        Params, tags and every metric point (those already sent are kept in memory for this)
+        are written to a new buffered run; the incomplete run on the server stays as it was
+        (its id in ``jupyter_ops.partial_server_run_id``). While the run is still going, the
+        buffered run becomes MLflow's active run and the fluent API points at the buffer, so
+        the rest of the cell, autolog and the user's own ``mlflow.log_*`` calls do not wait
+        on the dead server.
+        """
         from mlflow.entities import Param
 
         from . import offline
 
         lost = self.run_id
+        _pop_fluent(lost)
         buri = offline.buffer_uri()
         bc = _store.client(buri)
         exp = offline.buffer_experiment(bc, self.experiment_name)
         tags = dict(self.tags)
         tags.update({offline.TARGET_TAG: self.target_uri,
                      offline.TARGET_EXP_TAG: self.experiment_name,
+                     offline.OWNER_TAG: offline.owner(),
                      "jupyter_ops.partial_server_run_id": lost})
         tags.pop("mlflow.parentRunId", None)
         created = bc.create_run(exp.experiment_id, start_time=self.start_ms, tags=tags,
                                 run_name=self.run_name)
         self.uri, self.client, self.run_id = buri, bc, created.info.run_id
         self.buffered, self.experiment_id = True, exp.experiment_id
+        self.tags = tags
+        self._keep_sent = False
         params = [Param(k, v) for k, v in self.params.items()]
         for i in range(0, len(params), PARAM_BATCH):
             bc.log_batch(self.run_id, params=params[i:i + PARAM_BATCH])
@@ -482,8 +515,12 @@ class TrackedRun:
         self._sent = []
         self.notes.append(f"server {self.target_uri} went away during the run; run {lost} there "
                           "is incomplete, the full run is in the offline buffer")
-        self._finish_records(self.error)
-        bc.set_terminated(self.run_id, self.status)
+        if self.status == "RUNNING":
+            _cache_artifact_repo(created.info, buri)
+            undo = _use_tracking_uri(buri)
+            if undo is not None:
+                self._cleanup.append(undo)
+            _push_active(created, nested=False)
         warnings.warn(f"{reason}; the run was moved to the offline buffer "
                       f"{_store.display_uri(buri)}; push it later with %mlops_track sync "
                       "(or mlops.sync())", stacklevel=4)
