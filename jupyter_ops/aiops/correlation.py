@@ -459,15 +459,12 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
             dist = np.zeros(graph.n, dtype=np.int16)
         sindex = _Index(ls)
         for lo in range(0, m, chunk):
-            qi, qn, qd = _expand_grouped(np.arange(lo, min(m, lo + chunk)), ls, indptr, nbr,
-                                         dist)
-            for d0 in (True, False):  # same service first, then neighbours
-                sel = (qd == 0) if d0 else (qd > 0)
-                ci, cj = sindex.last(qi[sel], qn[sel], w, grouped=True)
-                if d0:
-                    add(ci, cj, R_SAME)
-                else:
-                    add(ci, cj, R_NEIGH, qd[sel][sindex.good])
+            qi = np.arange(lo, min(m, lo + chunk))
+            ci, cj = sindex.last_same(qi, w)  # same service first, then neighbours
+            add(ci, cj, R_SAME)
+            qi, qn, qd = _expand_grouped(qi, ls, indptr, nbr, dist)
+            ci, cj = sindex.last(qi, qn, w, grouped=True)
+            add(ci, cj, R_NEIGH, qd[sindex.good])
 
         # -- shared labels -------------------------------------------------------------
         for k, key in enumerate(by):
@@ -591,7 +588,17 @@ class _LastIndex:
         ok = back >= 0
         ok[ok] = c[back[ok]] == c[ok]
         self.prev_strong = np.where(ok, back, -1)
+        self.rank = np.full(m, -1, dtype=np.int64)  # key rank of each position
+        self.rank[pos] = np.arange(len(pos))
         self.good = np.zeros(0, dtype=bool)
+
+    def last_same(self, qi: np.ndarray, win_ns: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`last` for the alerts' own codes: the previous key, no search needed."""
+        r = self.rank[qi]
+        j = r - 1
+        jj = np.maximum(j, 0)
+        ok = (r >= 1) & (self.key[jj] >= self.key[np.maximum(r, 0)] - qi)  # same code
+        return self._answer(qi, j, ok, win_ns)
 
     def last(self, qi: np.ndarray, qc: np.ndarray, win_ns: int,
              grouped: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -606,8 +613,12 @@ class _LastIndex:
             o = np.argsort(_small(qc), kind="stable")
             j = np.empty(len(qi), dtype=np.int64)
             j[o] = np.searchsorted(self.key, (base + qi)[o], side="left") - 1
+        ok = (j >= 0) & (self.key[np.maximum(j, 0)] >= base)  # same code
+        return self._answer(qi, j, ok, win_ns)
+
+    def _answer(self, qi: np.ndarray, j: np.ndarray, ok: np.ndarray,
+                win_ns: int) -> tuple[np.ndarray, np.ndarray]:
         jj = np.maximum(j, 0)
-        ok = (j >= 0) & (self.key[jj] >= base)  # same code
         jj = np.where(self.strong[qi], jj, self.prev_strong[jj])
         ok &= jj >= 0
         p = self.pos[np.maximum(jj, 0)]
@@ -636,15 +647,16 @@ def _top_parent(size: int, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
 
 def _expand_grouped(i: np.ndarray, svc: np.ndarray, indptr: np.ndarray, nbr: np.ndarray,
                     dist: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(alert, neighbouring service, hops) pairs for the ascending alerts ``i``, in runs of
-    one (service, neighbour) pair with the alerts ascending inside each run."""
+    """(alert, neighbouring service, hops) pairs for the ascending alerts ``i`` (the alert's
+    own service left out), in runs of one (service, neighbour) pair with the alerts ascending
+    inside each run."""
     o = i[np.argsort(_small(svc[i]), kind="stable")]  # alerts by service, ascending
     n_svc = len(indptr) - 1
     cnt = np.bincount(svc[o], minlength=n_svc)
     off = np.cumsum(cnt) - cnt
     ps = np.repeat(np.arange(n_svc), np.diff(indptr))  # the service of each CSR pair
     size = cnt[ps]
-    keep = size > 0
+    keep = (size > 0) & (dist > 0)  # other services only
     ps, pc, pd_, size = ps[keep], nbr[keep], dist[keep], size[keep]
     total = int(size.sum())
     within = np.arange(total) - np.repeat(np.cumsum(size) - size, size)
