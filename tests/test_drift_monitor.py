@@ -36,6 +36,22 @@ def test_accuracy_falls_and_retrain_is_advised(scenario):
     json.dumps(r.to_payload())
 
 
+def test_epoch_and_text_times_give_the_same_windows(scenario):
+    # times as epoch seconds or ISO text (a CSV) are read like the loaders read them
+    s = scenario
+    want = mlops.monitor(s.current, y_score="score").metrics
+    ns = s.current["timestamp"].astype("datetime64[ns, UTC]").astype("int64")
+    seconds = s.current.assign(timestamp=ns // 10**9)
+    text = s.current.assign(timestamp=s.current["timestamp"].astype(str))
+    for frame in (seconds, text):
+        got = mlops.monitor(frame, y_score="score").metrics
+        pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    bad = s.current.assign(timestamp=s.current["timestamp"].astype(str).where(
+        s.current.index != 7, "soon"))
+    with pytest.raises(OpsInputError, match="cannot parse 1 timestamps in column 'timestamp'"):
+        mlops.monitor(bad, y_score="score")
+
+
 def test_metrics_equal_sklearn_per_window(scenario):
     s = scenario
     r = mlops.monitor(s.current, y_score="score", window="2D", log=False)

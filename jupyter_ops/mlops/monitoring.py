@@ -212,10 +212,10 @@ def monitor(
 
     ts = df[time]
     if not pd.api.types.is_datetime64_any_dtype(ts.dtype):
-        try:
-            ts = pd.to_datetime(ts, utc=True)
-        except (ValueError, TypeError) as e:
-            raise OpsInputError(f"column {time!r} is not a time: {e}")
+        from ..io._common import to_utc
+
+        # as the loaders read times: text with offsets, epoch s/ms/us/ns by magnitude (not ns)
+        ts = to_utc(ts, time, "scored data", allow_missing=True)
     elif getattr(ts.dt, "tz", None) is None:
         ts = ts.dt.tz_localize("UTC")
     work = df.assign(**{time: ts}).dropna(subset=[time, y_true, y_pred]).sort_values(time, kind="stable")
