@@ -48,5 +48,8 @@ def test_column_choice_shows_binned_distributions(frames):
     # hostile column names are escaped in the HTML widgets
     assert "<b>c</b>" not in d.table.value and "&lt;b&gt;c&lt;/b&gt;" in d.table.value
     d.column.value = "<b>c</b>"
-    assert d.chart_spec is not None
-    assert d._repr_mimebundle_()
+    assert d.chart_spec["title"] == "<b>c</b>"  # chart text is data, not HTML
+    values = d.chart_spec["datasets"][next(iter(d.chart_spec["datasets"]))]
+    assert {(v["side"], v["bin"]) for v in values} == {
+        (side, b) for side in ("reference", "current") for b in "xyz"}
+    assert "application/vnd.jupyter.widget-view+json" in d._repr_mimebundle_()
