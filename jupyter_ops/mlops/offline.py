@@ -5,7 +5,8 @@ recorded in a local MLflow store, the *buffer* (a SQLite file plus an artifact f
 ``$JUPYTER_OPS_BUFFER_DIR``, default ``~/.jupyter_ops/buffer``), tagged with the server it was
 meant for (``jupyter_ops.target_uri``). :func:`sync` later copies every finished buffered run
 to its server: parameters, every metric point with its step and timestamp, tags, artifacts,
-status and start/end times. Each copy is tagged ``jupyter_ops.buffer_run_id``; a copy is marked
+status and start/end times, and its MLflow 3 logged models (copied as files, linked to the
+synced run, so it can be registered on the server). Each copy is tagged ``jupyter_ops.buffer_run_id``; a copy is marked
 complete (``jupyter_ops.sync_complete``) only after everything was written, so a sync that is
 interrupted half-way is redone (the partial copy deleted) and a repeated sync never
 duplicates a run.
