@@ -203,7 +203,8 @@ def test_models_and_user_mlflow_calls_made_offline_reach_the_server(ip, server, 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server.uri)
     server.stop()
     with pytest.warns(UserWarning, match=r"cannot be reached.*offline buffer"):
-        card = ip.run_cell_magic("mlops_track", "-e offline-models -n fit", MODEL_CELL)
+        card = ip.run_cell_magic("mlops_track", "-e offline-models -n fit -o card",
+                                 MODEL_CELL)
     assert card.buffered and card.status == "FINISHED"
     # plain mlflow.log_* inside the cell went to the buffered run, not to the dead server
     assert ip.user_ns["inside_uri"] == card.tracking_uri
@@ -218,6 +219,10 @@ def test_models_and_user_mlflow_calls_made_offline_reach_the_server(ip, server, 
     assert len(brun.outputs.model_outputs) == 1  # autolog's model, in the buffer for now
 
     server.start()
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match=r"in the offline buffer and not synced.*sync"):
+        ip.run_line_magic("mlops_register", "card --name offline-model")
     done = ip.run_line_magic("mlops_track", "sync")
     assert list(done.runs["action"]) == ["synced"]
     sid = done.runs["server_run_id"][0]
@@ -246,10 +251,11 @@ def test_models_and_user_mlflow_calls_made_offline_reach_the_server(ip, server, 
     (model,) = srv.search_logged_models(experiment_ids=[exp_id])
     assert model.source_run_id == sid
 
-    # the synced run's model registers and loads from the server like any other
-    reg = ip.run_line_magic("mlops_register",
-                            f"{sid} --name offline-model --alias champion --uri {server.uri}")
-    assert reg.version == "1" and reg.model_uri == f"models:/{model.model_id}"
+    # the synced run's model registers and loads from the server like any other; the card
+    # of the offline run (its buffer id) stands for the synced copy
+    reg = ip.run_line_magic("mlops_register", "card --name offline-model --alias champion")
+    assert reg.run_id == sid and reg.version == "1"
+    assert reg.model_uri == f"models:/{model.model_id}"
     mlflow.set_tracking_uri(server.uri)
     loaded = mlflow.sklearn.load_model("models:/offline-model@champion")
     assert (loaded.predict(X) == ip.user_ns["model"].predict(X)).all()

@@ -200,6 +200,31 @@ def _targets(runs: list[Any]) -> dict[str, tuple[str, str | None]]:
     return out
 
 
+def synced_run_id(run_id: str, tracking_uri: str) -> str | None:
+    """The server run a buffered run was synced to on ``tracking_uri``, or None.
+
+    Raises :class:`OpsInputError` when ``run_id`` is a buffered run meant for that server that
+    has not been synced yet, so ``register_model(card.run_id)`` after an offline run says what
+    to do instead of "no such run".
+    """
+    if not (buffer_dir() / "buffer.db").exists():
+        return None
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run = _store.client(buffer_uri()).get_run(str(run_id).strip())
+    except MlflowException:
+        return None
+    target = run.data.tags.get(TARGET_TAG)
+    if target is None or _norm(target) != _norm(tracking_uri):
+        return None
+    synced = run.data.tags.get(SYNCED_TAG)
+    if synced:
+        return synced
+    raise OpsInputError(f"run {run_id} is in the offline buffer and not synced to {target} yet; "
+                        "run %mlops_track sync (or mlops.sync()) first")
+
+
 def _all_runs(c: Any) -> list[Any]:
     exps = [e.experiment_id for e in c.search_experiments(max_results=1000)]
     if not exps:

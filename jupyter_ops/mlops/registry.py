@@ -152,6 +152,19 @@ class ModelRegistration(Result):
         return [("Model card (model_card.md in the run's artifacts)", self.card)]
 
 
+def _server_run(c: Any, uri: str, run_id: str) -> Any:
+    """The run ``run_id`` in ``uri``; a buffered run id is taken to its synced copy there."""
+    try:
+        return _store.get_run(c, run_id)
+    except OpsInputError:
+        from .offline import synced_run_id
+
+        synced = synced_run_id(run_id, uri)
+        if synced is None:
+            raise
+        return _store.get_run(c, synced)
+
+
 def register_model(run_id: str, name: str, alias: str | None = None,
                    model_path: str | None = None, intended_use: str | None = None,
                    tracking_uri: str | None = None) -> ModelRegistration:
@@ -160,6 +173,8 @@ def register_model(run_id: str, name: str, alias: str | None = None,
     Parameters
     ----------
     run_id : str
+        A run in ``tracking_uri``; the id of a run recorded in the offline buffer works too once
+        it was synced there (its server copy is registered).
     name : str
         Registered model name (created when missing; each call adds a version).
     alias : str, optional
@@ -184,7 +199,7 @@ def register_model(run_id: str, name: str, alias: str | None = None,
     uri = _store.resolve_uri(tracking_uri)
     _store.probe(uri)
     c = _store.client(uri)
-    run = _store.get_run(c, run_id)
+    run = _server_run(c, uri, run_id)
     model_uri, model_id = _model_uri(c, run, model_path)
     try:
         c.get_registered_model(name)
@@ -332,7 +347,7 @@ def reproduce(run_id: str, notebook: str | os.PathLike | None = None,
     uri = _store.resolve_uri(tracking_uri)
     _store.probe(uri)
     c = _store.client(uri)
-    run = _store.get_run(c, run_id)
+    run = _server_run(c, uri, run_id)
     source = _text_artifact(c, run.info.run_id, "cell.py")
     env_text = _text_artifact(c, run.info.run_id, "environment.json")
     env = json.loads(env_text) if env_text else None
