@@ -105,8 +105,12 @@ def _canonical(metrics: Any) -> pd.DataFrame:
                                 f"({df['value'].iloc[row]!r}); convert it to numbers")
         df["value"] = num
     df["value"] = df["value"].astype(float)
-    df["service"] = df["service"].astype(str)
-    df["metric"] = df["metric"].astype(str)
+    from ..io._common import as_text
+
+    # missing names become "" (as in io.load_metrics) on pandas 2 and 3 alike: astype(str)
+    # gives "nan" on pandas 2 but keeps NaN on pandas 3, whose groupby then dropped the rows
+    df["service"] = as_text(df["service"])
+    df["metric"] = as_text(df["metric"])
     return df
 
 
