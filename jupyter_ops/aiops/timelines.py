@@ -138,17 +138,21 @@ def timeline(
             sev = "log"
         used["logs"] = lg
         if len(lg):
-            level = lg["level"].astype(str).str.upper() if "level" in lg.columns else "LOG"
+            from ..io._common import as_text
+
+            # missing text as "" on pandas 2 and 3 alike (astype(str) writes "nan" on pandas 2,
+            # keeps NaN on pandas 3, where the group key below then dropped the line)
+            level = as_text(lg["level"]).str.upper() if "level" in lg.columns else "LOG"
             raw.append(pd.DataFrame({"timestamp": lg["timestamp"], "service": lg["service"],
                                      "source": "log"}))
-            key = lg["service"].astype(str) + "\x00" + lg["message"].astype(str).str.replace(
+            key = lg["service"].astype(str) + "\x00" + as_text(lg["message"]).str.replace(
                 r"\d+", "#", regex=True)
             g = lg.assign(_k=key, _lvl=level, _sev=sev).groupby("_k", sort=False)
             first = g.head(1).set_index("_k")
             events.append(pd.DataFrame({
                 "timestamp": first["timestamp"], "service": first["service"].astype(str),
                 "source": "log", "kind": first["_lvl"], "severity": first["_sev"],
-                "text": first["message"].astype(str).str.slice(0, 300),
+                "text": as_text(first["message"]).str.slice(0, 300),
                 "count": g.size().reindex(first.index).to_numpy(),
                 "until": g["timestamp"].max().reindex(first.index).to_numpy(),
             }).reset_index(drop=True))
@@ -175,13 +179,15 @@ def timeline(
         dp = dp[dp["service"].isin(svcs) & (dp["timestamp"] >= dlo) & (dp["timestamp"] <= hi)]
         used["deploys"] = dp
         if len(dp):
+            from ..io._common import as_text
+
             raw.append(pd.DataFrame({"timestamp": dp["timestamp"], "service": dp["service"],
                                      "source": "change"}))
             events.append(pd.DataFrame({
                 "timestamp": dp["timestamp"], "service": dp["service"], "source": "change",
-                "kind": dp["kind"].astype(str) if "kind" in dp.columns else "change",
+                "kind": as_text(dp["kind"], "change") if "kind" in dp.columns else "change",
                 "severity": "",
-                "text": dp["description"].astype(str) if "description" in dp.columns else "",
+                "text": as_text(dp["description"]) if "description" in dp.columns else "",
                 "count": 1, "until": dp["timestamp"]}))
     cols = ["timestamp", "service", "source", "kind", "severity", "text", "count", "until"]
     ev = pd.concat(events, ignore_index=True) if events else pd.DataFrame(columns=cols)
