@@ -461,9 +461,13 @@ def select_logs(logs: Any, service: str | None = None, since: Any = None,
         if "service" not in frame.columns:
             raise OpsInputError("selecting a service needs a 'service' column; the logs have "
                                 f"{', '.join(map(str, frame.columns))}")
-        services = frame["service"].astype(str)
+        from ..io._common import as_text
+
+        # missing services as "" on pandas 2 and 3 alike (astype(str) keeps NaN on pandas 3,
+        # and sorting NaN with strings raised TypeError instead of this message)
+        services = as_text(frame["service"])
         if not (services == service).any():
-            known = ", ".join(sorted(services.unique())[:10])
+            known = ", ".join(sorted(v for v in services.unique() if v)[:10])
             raise OpsInputError(f"no lines of service {service!r}; services: {known}")
         frame = frame[(services == service).to_numpy()]
     if since is not None or until is not None:
