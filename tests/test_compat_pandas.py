@@ -1,0 +1,62 @@
+"""Same answers on pandas 2 and pandas 3 where the two differ: missing text values.
+
+``astype(str)`` writes ``"nan"`` on pandas 2 but keeps NaN on pandas 3 (whose groupby then
+drops the row, and whose ``sorted`` then fails on float-vs-str). The core reads missing names
+and texts as ``""``, like the ``jupyter_ops.io`` loaders. CI runs this file on both versions
+(``.ci/run``: the README leg on pandas 3, the ``.venv-pandas2`` leg on pandas 2).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jupyter_ops import aiops
+from jupyter_ops.errors import OpsInputError
+
+T0 = pd.Timestamp("2026-01-01 10:00", tz="UTC")
+
+
+def test_timeline_keeps_log_lines_and_changes_with_missing_text():
+    alerts = pd.DataFrame({"timestamp": [T0, T0 + pd.Timedelta("1min")], "service": ["api", "db"],
+                           "name": ["HighLatency", "DBDown"], "severity": ["critical", "warning"]})
+    logs = pd.DataFrame({"timestamp": [T0, T0 + pd.Timedelta("30s")], "service": ["api", "api"],
+                         "level": ["ERROR", "ERROR"], "message": ["timeout 1", np.nan]})
+    deploys = pd.DataFrame({"timestamp": [T0 - pd.Timedelta("5min"), T0 - pd.Timedelta("3min")],
+                            "service": ["db", "api"], "kind": ["deploy", np.nan],
+                            "description": [np.nan, "v2"]})
+    ev = aiops.timeline(alerts, logs=logs, deploys=deploys).events
+
+    log = ev[ev["source"] == "log"]
+    assert sorted(log["text"]) == ["", "timeout 1"]  # the line without a message is kept
+    change = ev[ev["source"] == "change"].set_index("service")
+    assert change.loc["db", ["kind", "text"]].tolist() == ["deploy", ""]
+    assert change.loc["api", ["kind", "text"]].tolist() == ["change", "v2"]
+    assert not ev[["kind", "text"]].isna().any().any()
+    assert "nan" not in set(ev["text"]) | set(ev["kind"])
+
+
+def test_anomalies_read_missing_service_and_metric_as_empty_names():
+    t = pd.date_range("2026-01-01", periods=200, freq="min", tz="UTC")
+    values = np.random.default_rng(0).normal(size=400)
+    values[150] = 30.0
+    metrics = pd.DataFrame({"timestamp": np.tile(t, 2),
+                            "service": ["api"] * 200 + [np.nan] * 200,
+                            "metric": ["latency"] * 200 + [np.nan] * 200, "value": values})
+    result = aiops.detect_anomalies(metrics, seed=0)
+
+    # both series are analysed (pandas 3 used to drop the unnamed one)
+    series = set(zip(result.methods["service"], result.methods["metric"], strict=True))
+    assert series == {("api", "latency"), ("", "")}
+    assert result.methods["points"].tolist() == [200, 200]
+    assert "1 of 2 series" in result.summary()
+
+
+def test_select_logs_names_the_services_when_some_are_missing():
+    from jupyter_ops.aiops.logmining import select_logs
+
+    logs = pd.DataFrame({"service": ["b", np.nan, "a"], "message": ["x 1", "y 2", "z 3"]})
+    with pytest.raises(OpsInputError, match=r"no lines of service 'c'; services: a, b$"):
+        select_logs(logs, service="c")
+    assert select_logs(logs, service="a")["message"].tolist() == ["z 3"]
