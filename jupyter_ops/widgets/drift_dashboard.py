@@ -93,19 +93,21 @@ class DriftDashboard:
 
     def _render(self) -> None:
         from ..report.html import esc
+        from ._style import styled
 
         r = self.result
         self.summary.value = f"<b>{esc(r.summary())}</b>"
         rows = []
         for t in r.columns.itertuples():
-            color = "#e45756" if t.drifted else "#2e7d32"
+            p = "–" if t.p_value != t.p_value else f"{t.p_value:.3g}"
             rows.append(f"<tr><td>{esc(t.column)}</td><td>{esc(t.test)}</td>"
-                        f"<td>{t.statistic:.4g}</td><td>{'' if t.p_value != t.p_value else f'{t.p_value:.3g}'}</td>"
-                        f"<td>{t.threshold:g}</td><td style='color:{color}'>"
+                        f"<td class='num'>{t.statistic:.4g}</td><td class='num'>{p}</td>"
+                        f"<td class='num'>{t.threshold:g}</td>"
+                        f"<td class='{'bad' if t.drifted else 'ok'}'>"
                         f"{'drift' if t.drifted else 'ok'}</td></tr>")
-        self.table.value = ("<table class='jops-table'><tr><th>column</th><th>test</th>"
-                            "<th>statistic</th><th>p</th><th>threshold</th><th>verdict</th></tr>"
-                            + "".join(rows) + "</table>")
+        self.table.value = styled(
+            "<table><tr><th>column</th><th>test</th><th>statistic</th><th>p</th>"
+            "<th>threshold</th><th>verdict</th></tr>" + "".join(rows) + "</table>")
         self._show_column()
 
     def _show_column(self) -> None:

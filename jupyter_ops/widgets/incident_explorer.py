@@ -70,6 +70,7 @@ class IncidentExplorer:
         self.ranking: Any = None
         self.remediation: Any = None
         self.timeline_spec: dict | None = None
+        self._filling = False
         self.error: str = ""
 
         services = sorted(set(self.alerts["service"]))
@@ -87,12 +88,14 @@ class IncidentExplorer:
         self.w_list = w.Select(options=[], rows=10, description="incidents",
                                layout=w.Layout(width="100%"), style=style)
         self.w_summary = w.HTML()
-        self.w_timeline = w.Output()
+        self.w_timeline = w.Output()  # the chart (a display, drawn by the front end)
+        self.w_events = w.HTML()  # the events table (an HTML widget keeps the themed CSS)
         self.w_rca = w.HTML()
         self.w_explain = w.HTML()
         self.w_remedy = w.VBox()
         self.w_log = w.HTML()
-        tabs = w.Tab(children=[self.w_timeline, self.w_rca, self.w_explain, self.w_remedy])
+        tabs = w.Tab(children=[w.VBox([self.w_timeline, self.w_events]), self.w_rca,
+                               self.w_explain, self.w_remedy])
         for i, name in enumerate(["Timeline", "Root cause", "Why grouped", "Remediation"]):
             tabs.set_title(i, name)
         controls = w.HBox([self.w_window, self.w_hops, self.w_by])
@@ -123,6 +126,7 @@ class IncidentExplorer:
             self.w_summary.value = f'<span style="color:#cf222e">{esc(self.error)}</span>'
             return
         self.w_summary.value = f"<b>{esc(self.correlation.summary())}</b>"
+        self.selected = None  # incident ids are renumbered by a new correlation
         self._fill_list()
 
     def incidents(self):
@@ -138,16 +142,23 @@ class IncidentExplorer:
         inc = self.incidents()
         opts = [(f"#{r.incident_id} {r.title} - {r.alerts} alerts, {r.max_severity}, "
                  f"{r.start:%m-%d %H:%M}", int(r.incident_id)) for r in inc.itertuples()]
-        self.w_list.options = opts
+        keep = self.selected  # new options reset the Select to the first: keep the user's pick
+        self._filling = True
+        try:
+            self.w_list.options = opts
+            if opts:
+                self.w_list.value = keep if keep in {o[1] for o in opts} else opts[0][1]
+        finally:
+            self._filling = False
         if opts:
-            self.w_list.value = opts[0][1] if self.selected not in {o[1] for o in opts} \
-                else self.selected
             self.select(self.w_list.value)
         else:
             self.selected = None
             self.w_rca.value = self.w_explain.value = "<i>no incident matches the filters</i>"
 
     def _on_select(self, change: dict) -> None:
+        if self._filling:
+            return
         if change.get("new") is not None and change["new"] != self.selected:
             self.select(int(change["new"]))
 
@@ -158,6 +169,7 @@ class IncidentExplorer:
         from ..aiops.rootcause import rank_root_causes
         from ..aiops.timelines import timeline
         from ..results import chart_spec, use_offline_charts
+        from ._style import frame_html, styled
 
         self.selected = int(incident_id)
         inc = self.correlation.incident(self.selected)
@@ -169,22 +181,26 @@ class IncidentExplorer:
                                  anomalies=self._anomalies)
         self.ranking = rank_root_causes(inc, anomalies=self._anomalies, deploys=self.deploys,
                                         topology=self.topology)
-        self.w_timeline.clear_output()
         charts = self.timeline.charts()
         self.timeline_spec = chart_spec(next(iter(charts.values()))) if charts else None
         use_offline_charts()  # drawn by the lab extension, no CDN
-        with self.w_timeline:
-            if charts:
+        # wait=True: the old chart stays until the new one arrives (no blank flash)
+        self.w_timeline.clear_output(wait=bool(charts))
+        if charts:
+            with self.w_timeline:
                 display(next(iter(charts.values())))
-            display(self.timeline.events.drop(columns=["until"]).head(40))
+        ev = self.timeline.events
+        cols = [c for c in ("t", "timestamp", "service", "source", "kind", "severity",
+                            "count", "text") if c in ev.columns]
+        self.w_events.value = frame_html(ev[cols], max_rows=40)
         rows = "".join(
-            f"<tr><td>{esc(r.rank)}</td><td><b>{esc(r.service)}</b></td>"
-            f"<td>{esc(f'{r.score:.3f}')}</td><td>{esc(r.evidence)}</td></tr>"
+            f"<tr><td class='num'>{esc(r.rank)}</td><td><b>{esc(r.service)}</b></td>"
+            f"<td class='num'>{esc(f'{r.score:.3f}')}</td><td>{esc(r.evidence)}</td></tr>"
             for r in self.ranking.itertuples())
-        self.w_rca.value = ("<table><tr><th>rank</th><th>service</th><th>score</th>"
-                            f"<th>evidence</th></tr>{rows}</table>")
-        self.w_explain.value = "<pre>" + esc(self.correlation.explain_text(
-            self.selected, max_lines=80)) + "</pre>"
+        self.w_rca.value = styled("<table><tr><th>rank</th><th>service</th><th>score</th>"
+                                  f"<th>evidence</th></tr>{rows}</table>")
+        self.w_explain.value = "<pre style='white-space:pre-wrap'>" + esc(
+            self.correlation.explain_text(self.selected, max_lines=80)) + "</pre>"
         self._remediation(inc)
 
     def _remediation(self, inc: Any) -> None:

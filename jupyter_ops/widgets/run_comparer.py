@@ -88,6 +88,7 @@ class RunComparer:
         from ..report.html import esc, table_html
         from ..results import chart_spec, use_offline_charts
         from ..serialize import frame_to_table
+        from ._style import styled
 
         ids = list(self.run_picker.value)
         self.chart.clear_output()
@@ -104,8 +105,8 @@ class RunComparer:
             self.message.value = f"<span style='color:#c00'>{esc(str(e))}</span>"
             return
         self.message.value = f"<b>{esc(self.result.summary())}</b>"
-        self.table.value = (table_html(frame_to_table(self.result.metrics), max_rows=50)
-                            + table_html(frame_to_table(self.result.params), max_rows=50))
+        self.table.value = styled(table_html(frame_to_table(self.result.metrics), max_rows=50)
+                                  + table_html(frame_to_table(self.result.params), max_rows=50))
         charts = self.result.charts()
         self.chart_specs = {k: chart_spec(v) for k, v in charts.items()}
         use_offline_charts()  # drawn by the lab extension, no CDN

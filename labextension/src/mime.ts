@@ -12,7 +12,7 @@ import { Widget } from '@lumino/widgets';
 
 import { el } from './dom';
 import { MIME_TYPE, parsePayload } from './payload';
-import { EmbedFn, chartTheme, offlineLoader, renderResult } from './render';
+import { EmbedFn, drawChart, renderResult } from './render';
 
 export const RENDERER_RANK = 10;
 
@@ -74,17 +74,13 @@ export class RenderedVega6 extends Widget implements IRenderMime.IRenderer {
   async renderModel(model: IRenderMime.IMimeModel): Promise<void> {
     const spec = model.data[this._mimeType] as Record<string, unknown>;
     const embed = (await import('vega-embed')).default as unknown as EmbedFn;
-    try {
-      await embed(this.node, spec, {
-        actions: false,
-        renderer: 'svg',
-        loader: offlineLoader,
-        theme: chartTheme(),
-        mode: this._mimeType.includes('vegalite') ? 'vega-lite' : 'vega'
-      });
-    } catch (err) {
-      this.node.replaceChildren(el('div', 'jops-error', `chart could not be drawn: ${String(err)}`));
-    }
+    await drawChart(
+      this.node,
+      spec,
+      embed,
+      'chart',
+      this._mimeType.includes('vegalite') ? 'vega-lite' : 'vega'
+    );
   }
 
   private _mimeType: string;

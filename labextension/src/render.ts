@@ -207,6 +207,81 @@ async function defaultEmbed(): Promise<EmbedFn> {
   return mod.default as unknown as EmbedFn;
 }
 
+/*
+ * Charts follow the JupyterLab theme: vega-embed's theme is fixed when a chart is
+ * drawn, so every drawn chart is redrawn when `data-jp-theme-light` on <body>
+ * changes. Weak references: charts of closed notebooks are simply collected.
+ */
+const themedCharts = new Set<WeakRef<HTMLElement>>();
+const redraws = new WeakMap<HTMLElement, () => Promise<void>>();
+let themeObserver: MutationObserver | null = null;
+let drawnTheme: string | undefined;
+
+function onThemeChange(): void {
+  const theme = chartTheme();
+  if (theme === drawnTheme) {
+    return;
+  }
+  drawnTheme = theme;
+  for (const ref of Array.from(themedCharts)) {
+    const target = ref.deref();
+    const redraw = target && redraws.get(target);
+    if (!redraw) {
+      themedCharts.delete(ref);
+    } else {
+      void redraw();
+    }
+  }
+}
+
+function followTheme(target: HTMLElement, redraw: () => Promise<void>): void {
+  if (!redraws.has(target)) {
+    themedCharts.add(new WeakRef(target));
+  }
+  redraws.set(target, redraw);
+  if (!themeObserver && typeof MutationObserver !== 'undefined') {
+    drawnTheme = chartTheme();
+    themeObserver = new MutationObserver(onThemeChange);
+    themeObserver.observe(document.body, {
+      attributes: true,
+      attributeFilter: ['data-jp-theme-light']
+    });
+  }
+}
+
+/**
+ * Draw a Vega-Lite (or Vega) spec into `target` offline, in the current theme, and
+ * redraw it when the theme changes. Errors are shown as text in `target`.
+ */
+export async function drawChart(
+  target: HTMLElement,
+  spec: Record<string, unknown>,
+  embed: EmbedFn,
+  label: string,
+  mode?: 'vega' | 'vega-lite'
+): Promise<void> {
+  let view: { finalize?: () => void } | undefined;
+  const draw = async () => {
+    view?.finalize?.();
+    try {
+      view = (await embed(target, spec, {
+        actions: false,
+        renderer: 'svg',
+        loader: offlineLoader,
+        theme: chartTheme(),
+        // vega-tooltip escapes values by default; keep that default
+        tooltip: true,
+        ...(mode ? { mode } : {})
+      })) as { finalize?: () => void } | undefined;
+    } catch (err) {
+      view = undefined;
+      target.replaceChildren(el('div', 'jops-error', `${label} could not be drawn: ${String(err)}`));
+    }
+  };
+  followTheme(target, draw);
+  await draw();
+}
+
 export async function renderChart(
   chart: IChart,
   host: HTMLElement,
@@ -215,20 +290,7 @@ export async function renderChart(
   const fn = embed ?? (await defaultEmbed());
   const target = el('div', 'jops-chart-view');
   host.appendChild(target);
-  try {
-    await fn(target, chart.spec, {
-      actions: false,
-      renderer: 'svg',
-      loader: offlineLoader,
-      theme: chartTheme(),
-      // vega-tooltip escapes values by default; keep that default
-      tooltip: true
-    });
-  } catch (err) {
-    target.replaceChildren(
-      el('div', 'jops-error', `chart ${chart.title} could not be drawn: ${String(err)}`)
-    );
-  }
+  await drawChart(target, chart.spec, fn, `chart ${chart.title}`);
 }
 
 export interface IRenderOptions {

@@ -78,6 +78,33 @@ describe('renderResult', () => {
     await expect(offlineLoader.load('https://example.org/data.csv')).rejects.toThrow(/no external data/);
   });
 
+  it('redraws drawn charts in the new theme when JupyterLab switches to dark and back', async () => {
+    const themes: unknown[] = [];
+    const finalized = vi.fn();
+    const embed = vi.fn(async (el: HTMLElement, _spec: unknown, opts: Record<string, unknown>) => {
+      themes.push(opts.theme);
+      el.replaceChildren(document.createElementNS('http://www.w3.org/2000/svg', 'svg'));
+      return { finalize: finalized };
+    });
+    document.body.dataset.jpThemeLight = 'true';
+    const host = document.createElement('div');
+    document.body.appendChild(host);
+    await renderResult(
+      parsePayload({ charts: [{ name: 'c', title: 'C', spec: { mark: 'bar' } }] }),
+      host,
+      { embed }
+    );
+    expect(themes).toEqual([undefined]);
+    document.body.dataset.jpThemeLight = 'false';
+    await vi.waitFor(() => expect(themes).toEqual([undefined, 'dark']));
+    expect(finalized).toHaveBeenCalledTimes(1); // the old view's listeners are released
+    document.body.dataset.jpThemeLight = 'true';
+    await vi.waitFor(() => expect(themes).toEqual([undefined, 'dark', undefined]));
+    expect(host.querySelectorAll('.jops-chart svg').length).toBe(1);
+    host.remove();
+    delete document.body.dataset.jpThemeLight;
+  });
+
   it('shows a chart error as text and keeps the rest of the result', async () => {
     const host = document.createElement('div');
     await renderResult(

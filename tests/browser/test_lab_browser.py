@@ -279,6 +279,7 @@ def test_incident_explorer_filters_and_redraws(page, artifacts):
     incidents = ex.locator(".widget-select select option")
     chart = ex.locator(".widget-tab .widget-output svg").first
     chart.wait_for(timeout=30000)
+
     def options() -> list[str]:  # ipywidgets' Select shows spaces as no-break spaces
         return [t.replace("\xa0", " ") for t in incidents.all_inner_texts()]
 
@@ -288,21 +289,28 @@ def test_incident_explorer_filters_and_redraws(page, artifacts):
     shot(page, artifacts, "10-incident-explorer")
     window, severity = ex.locator(".widget-dropdown select").nth(0), \
         ex.locator(".widget-dropdown select").nth(1)
-    severity.select_option("critical")
-    page.wait_for_function(
-        "() => document.querySelectorAll('.jops-incident-explorer .widget-select option')"
-        ".length === 5")
-    assert all(", critical," in t for t in options())
+    listing = ex.locator(".widget-select select")
+
+    def chosen() -> str:
+        return listing.evaluate("s => s.options[s.selectedIndex].textContent").replace("\xa0", " ")
+
     # another incident: its timeline replaces the chart
     before = chart.inner_html()
-    ex.locator(".widget-select select").select_option(index=1)
+    listing.select_option(index=2)
     page.wait_for_function(
         """([before]) => {
              const svg = document.querySelector('.jops-incident-explorer .widget-output svg');
              return !!svg && svg.innerHTML !== before;
            }""", arg=[before], timeout=30000)
-    assert "PodCrashLooping on auth" in ex.locator(".widget-select select").evaluate(
-        "s => s.options[s.selectedIndex].textContent").replace("\xa0", " ")
+    assert "PodCrashLooping on auth" in chosen()
+    ex.locator(".widget-tab .jops-w td", has_text="auth").first.wait_for()  # its events
+    # the severity filter drops the two error incidents and keeps the selection
+    severity.select_option("critical")
+    page.wait_for_function(
+        "() => document.querySelectorAll('.jops-incident-explorer .widget-select option')"
+        ".length === 5")
+    assert all(", critical," in t for t in options())
+    assert "PodCrashLooping on auth" in chosen()
     summary = ex.locator(".widget-html b").first
     before_summary = summary.inner_text()
     window.select_option("1min")
@@ -310,8 +318,29 @@ def test_incident_explorer_filters_and_redraws(page, artifacts):
         "([b]) => document.querySelector('.jops-incident-explorer .widget-html b')"
         ".textContent !== b", arg=[before_summary], timeout=30000)
     assert "9 incidents" in summary.inner_text()
+    # a new correlation renumbers the incidents: the first one is shown again
+    page.wait_for_function(KERNEL_IDLE_JS, timeout=30000)
+    ex.locator(".widget-tab .jops-w td", has_text="payments").first.wait_for()
+    chart.wait_for()
     ex.scroll_into_view_if_needed()
     shot(page, artifacts, "11-incident-explorer-filtered")
+
+
+def test_dark_theme_keeps_widget_tables_readable(page, artifacts):
+    """Under JupyterLab Dark the widgets' tables follow the theme (no light header band)."""
+    run_command(page, "apputils:change-theme", {"theme": "JupyterLab Dark"})
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'",
+                           timeout=30000)
+    th = page.locator(".jops-drift-dashboard .jops-w th").first
+    th.scroll_into_view_if_needed()
+    rgb = th.evaluate("e => getComputedStyle(e).backgroundColor")
+    channels = [int(x) for x in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3]]
+    assert sum(channels) / 3 < 128, rgb
+    # charts drawn in the light theme are redrawn in vega-embed's dark theme (background #333)
+    page.wait_for_function(
+        "() => /#333\\b|rgb\\(51, 51, 51\\)/i.test(document.querySelector("
+        "'.jops-drift-dashboard .widget-output svg').outerHTML)", timeout=30000)
+    shot(page, artifacts, "12-dark-theme-widgets")
 
 
 def test_nothing_was_fetched_from_outside(browser_context):
