@@ -380,8 +380,6 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     # -- the sequence that links (flapping sources left out) -------------------------
     live = np.flatnonzero(~flap)  # time positions
     m = len(live)
-    pos_of = np.full(n, -1, dtype=np.int64)
-    pos_of[live] = np.arange(m)
     lt, ls = t[live], s[live]
 
     # best parent per time position: (reason, parent time position, aux)
@@ -481,8 +479,15 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
         cl = cl_all[live]
         base = graph.n + 1
         combo_raw = cl * base + ls
-        uniq = np.unique(combo_raw)
-        combo = np.searchsorted(uniq, combo_raw)
+        span = (int(cl.max()) + 1) * base
+        if span <= 4 * m + 1_000_000:  # dense ranks of the (cluster, service) keys: no sort
+            seen = np.zeros(span, dtype=bool)
+            seen[combo_raw] = True
+            uniq = np.flatnonzero(seen)
+            combo = (np.cumsum(seen) - 1)[combo_raw]
+        else:
+            uniq = np.unique(combo_raw)
+            combo = np.searchsorted(uniq, combo_raw)
         if topo is not None:
             indptr, nbr, dist = graph.hops(hops)
         else:  # no topology: any service
@@ -514,7 +519,11 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     _, comp = connected_components(g, directed=False)
 
     # back to input order
+    in_order = bool((order == np.arange(n)).all())
+
     def back(x: np.ndarray, dtype: Any) -> np.ndarray:
+        if in_order:
+            return x.astype(dtype, copy=True)
         out = np.empty(n, dtype=dtype)
         out[order] = x
         return out
