@@ -492,7 +492,7 @@ class TrackedRun:
         from . import offline
 
         lost = self.run_id
-        _pop_fluent(lost)
+        _drop_fluent_from(lost)
         buri = offline.buffer_uri()
         bc = _store.client(buri)
         exp = offline.buffer_experiment(bc, self.experiment_name)
@@ -937,6 +937,18 @@ def _pop_fluent(run_id: str) -> None:
         stack = fluent._active_run_stack.get()
         if stack and stack[-1].info.run_id == run_id:
             stack.pop()
+
+
+def _drop_fluent_from(run_id: str) -> None:
+    """Forget ``run_id`` and the runs started above it as MLflow's active runs, without
+    contacting their store (a server that went away: those runs cannot be ended there)."""
+    from mlflow.tracking import fluent
+
+    with contextlib.suppress(Exception):
+        stack = fluent._active_run_stack.get()
+        ids = [r.info.run_id for r in stack]
+        if run_id in ids:
+            del stack[ids.index(run_id):]
 
 
 def _last_run_of_cell(c: Any, exp: Any, sys_tags: Mapping[str, str]) -> str | None:
