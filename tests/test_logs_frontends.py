@@ -53,6 +53,15 @@ def test_log_signals_find_the_new_error_template():
     assert set(alerts["severity"]) <= {"error", "warning"} and len(alerts) == len(signals)
 
 
+def test_levels_spelled_as_the_source_spells_them_give_the_same_signals():
+    # E / I (or WARN, crit...) as a level column holds them: read with io.normalize_level
+    logs = steady_logs()
+    spelled = logs.assign(level=logs["level"].map({"info": "I", "error": "E"}))
+    want = log_signals(mine_templates(logs))
+    assert "error burst" in set(want["name"])
+    pd.testing.assert_frame_equal(log_signals(mine_templates(spelled)), want)
+
+
 def test_log_signals_after_loading_a_state(tmp_path):
     logs = steady_logs()
     cut = int((logs["timestamp"] < pd.Timestamp("2026-01-05 02:55", tz="UTC")).sum())

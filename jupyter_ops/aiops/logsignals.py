@@ -226,11 +226,8 @@ def log_signals(templates: Templates, window: Any = "5min", *, warmup: Any = Non
     # -- error / warning bursts per service -------------------------------------------------
     sev = lines["template_id"].map(level_of).fillna("info")
     if "level" in lines.columns:
-        lv = lines["level"].astype(str).str.lower()
-        sev = np.where(lv.isin(["error", "fatal", "critical", "crit", "err", "severe",
-                                "emerg", "alert"]), "error",
-                       np.where(lv.isin(["warning", "warn"]), "warning",
-                                np.where(lv.isin(["", "unknown"]), sev, "info")))
+        lv = _line_levels(lines["level"])
+        sev = np.where(lv == "", sev, lv)
     flagged = lines.assign(_sev=np.asarray(sev, dtype=object))
     flagged = flagged[flagged["_sev"].isin(["error", "warning"])]
     grid = pd.date_range(start.floor(w), end.floor(w), freq=w)
@@ -284,22 +281,34 @@ def _top_in(t_sorted: np.ndarray, v_sorted: np.ndarray, t0: Any, t1: Any) -> str
     return str(uniq[best])
 
 
+#: canonical log level (:func:`jupyter_ops.io.normalize_level`) -> signal level ("" unknown)
+_SIGNAL_LEVEL = {"fatal": "error", "error": "error", "warning": "warning", "info": "info",
+                 "debug": "info", "trace": "info", "unknown": ""}
+
+
+def _line_levels(level: pd.Series) -> np.ndarray:
+    """error / warning / info per line, from a level column in any spelling the loaders know
+    (``E``, ``WARN``, ``crit``...); ``""`` where the level is unknown or missing."""
+    from .. import io
+
+    return io.normalize_level(level).map(_SIGNAL_LEVEL).to_numpy(dtype=object)
+
+
 def _levels(lines: pd.DataFrame) -> dict[str, str]:
     """Worst level per template: from the ``level`` column, else from words in the text."""
     import pandas as pd
 
     out: dict[str, str] = {}
     if "level" in lines.columns:
-        lv = lines["level"].astype(str).str.lower()
         pairs = pd.DataFrame({"template_id": lines["template_id"].to_numpy(dtype=object),
-                              "_lv": lv.to_numpy(dtype=object)}).drop_duplicates()
+                              "_lv": _line_levels(lines["level"])}).drop_duplicates()
         for tid, worst in pairs.groupby("template_id")["_lv"]:
             vals = set(worst)
-            if vals & {"error", "fatal", "critical", "crit", "err", "severe", "emerg", "alert"}:
+            if "error" in vals:
                 out[tid] = "error"
-            elif vals & {"warning", "warn"}:
+            elif "warning" in vals:
                 out[tid] = "warning"
-            elif vals - {"", "unknown"}:
+            elif vals - {""}:
                 out[tid] = "info"
     for tid, example in lines.drop_duplicates("template_id")[["template_id",
                                                               "message"]].itertuples(False):
