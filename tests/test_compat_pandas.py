@@ -60,3 +60,30 @@ def test_select_logs_names_the_services_when_some_are_missing():
     with pytest.raises(OpsInputError, match=r"no lines of service 'c'; services: a, b$"):
         select_logs(logs, service="c")
     assert select_logs(logs, service="a")["message"].tolist() == ["z 3"]
+
+
+def test_input_hash_does_not_depend_on_how_pandas_stores_text_and_times(tmp_path):
+    from jupyter_ops.mlops import dataset_fingerprint
+    from jupyter_ops.report import hash_input
+
+    path = tmp_path / "data.csv"
+    path.write_text("ts,svc,v\n2026-01-01 00:00:00,a,1.5\n2026-01-01 00:01:00,,2.0\n"
+                    "2026-01-01 00:02:00,b,\n", encoding="utf-8")
+    df = pd.read_csv(path, parse_dates=["ts"])
+    # what the other pandas major version reads from the same file: text as object (2) or
+    # str (3), times in ns (2) or us (3)
+    as_read_elsewhere = [df.astype({"svc": object}), df.astype({"svc": "string"}),
+                         df.astype({"ts": "datetime64[us]"}), df.astype({"ts": "datetime64[s]"})]
+    assert {hash_input(v) for v in as_read_elsewhere} == {hash_input(df)}
+    assert dataset_fingerprint(df.astype({"svc": object}))["sha256"] == \
+        dataset_fingerprint(df.astype({"svc": "string"}))["sha256"]
+    by_time = df.set_index("ts")
+    assert hash_input(by_time) == hash_input(by_time.set_axis(by_time.index.as_unit("s")))
+    # unhashable cells (dicts) next to missing text and times
+    labelled = df.assign(labels=[{"a": 1}, None, {"b": [2]}],
+                         done=pd.to_datetime([None, "2026-01-01", None]))
+    assert hash_input(labelled) == hash_input(labelled.astype({"svc": object,
+                                                              "done": "datetime64[us]"}))
+    # still content based
+    assert hash_input(df) != hash_input(df.assign(svc=["a", "", "b"]))
+    assert hash_input(labelled) != hash_input(labelled.assign(labels=[{"a": 2}, None, None]))

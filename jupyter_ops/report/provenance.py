@@ -23,20 +23,29 @@ def hash_input(obj: Any) -> str:
     """A stable sha256 of an input: a frame's columns, dtypes and values; a file's bytes.
 
     Two frames with the same columns, dtypes, index and values hash equal, whatever their
-    memory layout; a path is hashed by content, so renaming a file keeps its hash.
+    memory layout; a path is hashed by content, so renaming a file keeps its hash. Text
+    columns and times hash alike whether pandas 2 or 3 read them (``object`` or ``str``,
+    ``datetime64[ns]`` or ``[us]``), so a data set's fingerprint does not depend on the
+    pandas version.
     """
     import numpy as np
     import pandas as pd
 
     h = hashlib.sha256()
     if isinstance(obj, pd.DataFrame):
+        obj, dtypes = _version_neutral(obj)
         h.update(json.dumps([str(c) for c in obj.columns]).encode())
-        h.update(json.dumps([str(t) for t in obj.dtypes]).encode())
+        h.update(json.dumps(dtypes).encode())
         if len(obj):
             try:
                 values = pd.util.hash_pandas_object(obj, index=True).to_numpy()
-            except TypeError:  # unhashable cells (lists, dicts): fall back to their text
-                values = pd.util.hash_pandas_object(obj.astype(str), index=True).to_numpy()
+            except TypeError:  # unhashable cells (lists, dicts): object columns by their str()
+                # (not astype(str): it turns NaT/NaN into "NaT"/"nan" on pandas 2 only)
+                obj = obj.copy(deep=False)
+                for i, name in enumerate(dtypes):
+                    if name == "object":  # text columns were named "str" and stay as they are
+                        obj.isetitem(i, obj.iloc[:, i].map(str))
+                values = pd.util.hash_pandas_object(obj, index=True).to_numpy()
             h.update(np.ascontiguousarray(values).tobytes())
     elif isinstance(obj, pd.Series):
         return hash_input(obj.to_frame(name=str(obj.name)))
@@ -56,6 +65,44 @@ def hash_input(obj: Any) -> str:
         except (TypeError, ValueError):
             h.update(repr(obj).encode())
     return h.hexdigest()
+
+
+def _version_neutral(frame: Any) -> tuple[Any, list[str]]:
+    """The frame and dtype names as hashed: the same data read by pandas 2 or 3 hashes equal.
+
+    pandas 2 holds text as ``object`` and parses times as ``datetime64[ns]``; pandas 3 has a
+    ``str`` dtype and may parse to ``[us]``/``[s]``. Text columns are named ``str`` (their
+    values already hash alike) and times are hashed as nanoseconds.
+    """
+    import pandas as pd
+    from pandas.api import types
+
+    names: list[str] = []
+    converted: dict[int, Any] = {}
+    for i, t in enumerate(frame.dtypes):
+        name = str(t)
+        if isinstance(t, pd.StringDtype) or (
+                types.is_object_dtype(t) and types.infer_dtype(frame.iloc[:, i]) == "string"):
+            name = "str"
+        elif types.is_datetime64_any_dtype(t) and frame.iloc[:, i].dt.unit != "ns":
+            try:
+                converted[i] = frame.iloc[:, i].dt.as_unit("ns")
+                name = str(converted[i].dtype)
+            except (OverflowError, pd.errors.OutOfBoundsDatetime):
+                pass  # beyond 2262: only representable in the coarser unit, hash as it is
+        names.append(name)
+    index = frame.index
+    if isinstance(index, pd.DatetimeIndex) and index.unit != "ns":
+        try:
+            index = index.as_unit("ns")
+        except (OverflowError, pd.errors.OutOfBoundsDatetime):
+            pass
+    if converted or index is not frame.index:
+        frame = frame.copy(deep=False)
+        for i, col in converted.items():
+            frame.isetitem(i, col)
+        frame.index = index
+    return frame, names
 
 
 def make_provenance(
