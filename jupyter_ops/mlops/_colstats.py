@@ -8,7 +8,6 @@ categories). Frames give exact summaries; profiles give sketch-based ones.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -154,11 +153,3 @@ def align_counts(a: pd.Series, b: pd.Series) -> tuple[pd.Index, np.ndarray, np.n
     rb = b.reindex(idx, fill_value=0).to_numpy(dtype="float64")
     return idx, ra, rb
 
-
-def describe(st: ColumnStats) -> dict[str, Any]:
-    """Plain figures of a column summary (for quality tables)."""
-    out: dict[str, Any] = {"column": st.name, "kind": st.kind, "dtype": st.dtype,
-                           "rows": st.n_rows, "missing": st.n_missing, "n_unique": st.n_unique}
-    if st.sample is not None and st.sample.n:
-        out.update(min=float(st.sample.values[0]), max=float(st.sample.values[-1]))
-    return out
