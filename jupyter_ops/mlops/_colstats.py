@@ -152,4 +152,3 @@ def align_counts(a: pd.Series, b: pd.Series) -> tuple[pd.Index, np.ndarray, np.n
     ra = a.reindex(idx, fill_value=0).to_numpy(dtype="float64")
     rb = b.reindex(idx, fill_value=0).to_numpy(dtype="float64")
     return idx, ra, rb
-
