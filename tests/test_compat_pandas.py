@@ -87,3 +87,15 @@ def test_input_hash_does_not_depend_on_how_pandas_stores_text_and_times(tmp_path
     # still content based
     assert hash_input(df) != hash_input(df.assign(svc=["a", "", "b"]))
     assert hash_input(labelled) != hash_input(labelled.assign(labels=[{"a": 2}, None, None]))
+
+
+def test_csv_numbers_are_parsed_exactly(tmp_path):
+    from jupyter_ops import io
+
+    # values from NAB's realKnownCause series that pandas 2's default parser reads one ulp off
+    texts = ["63.166335499999995", "62.540844799999995", "59.375844799999996", "1e-310"]
+    for name, sep in (("v.csv", ","), ("v.tsv", "\t"), ("semi.csv", ";")):
+        path = tmp_path / name
+        path.write_text(f"a{sep}value\n" + "".join(f"x{sep}{t}\n" for t in texts),
+                        encoding="utf-8")
+        assert io.read_table(path)["value"].tolist() == [float(t) for t in texts], name
