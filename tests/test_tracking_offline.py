@@ -224,7 +224,7 @@ def test_models_and_user_mlflow_calls_made_offline_reach_the_server(ip, server, 
     with pytest.raises(UsageError, match=r"in the offline buffer and not synced.*sync"):
         ip.run_line_magic("mlops_register", "card --name offline-model")
     done = ip.run_line_magic("mlops_track", "sync")
-    assert list(done.runs["action"]) == ["synced"]
+    assert list(done.runs["action"]) == ["synced"] and list(done.runs["models"]) == [1]
     sid = done.runs["server_run_id"][0]
     srv = MlflowClient(server.uri)
     run = srv.get_run(sid)
@@ -241,7 +241,7 @@ def test_models_and_user_mlflow_calls_made_offline_reach_the_server(ip, server, 
     exp_id = run.info.experiment_id
     # a second sync changes nothing; a copy whose sync was cut short is redone, models too
     again = ip.run_line_magic("mlops_track", "sync")
-    assert list(again.runs["action"]) == ["already synced"]
+    assert list(again.runs["action"]) == ["already synced"] and list(again.runs["models"]) == [1]
     assert len(srv.search_logged_models(experiment_ids=[exp_id])) == 1
     srv.delete_tag(sid, "jupyter_ops.sync_complete")
     redone = ip.run_line_magic("mlops_track", "sync")

@@ -110,7 +110,7 @@ class SyncResult(Result):
     ----------
     runs : pandas.DataFrame
         ``buffer_run_id, run_name, experiment, target_uri, status, action, server_run_id,
-        metric_points``; ``action`` is ``synced``, ``already synced``, ``server unreachable``,
+        metric_points, models`` (logged models copied); ``action`` is ``synced``, ``already synced``, ``server unreachable``,
         ``still running`` or ``failed: ...``.
     """
 
@@ -263,7 +263,7 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
     from ..report.provenance import make_provenance
 
     cols = ["buffer_run_id", "run_name", "experiment", "target_uri", "status", "action",
-            "server_run_id", "metric_points"]
+            "server_run_id", "metric_points", "models"]
     path = buffer_dir() / "buffer.db"
     if not path.exists():
         res = SyncResult(pd.DataFrame(columns=cols), str(buffer_dir()))
@@ -286,7 +286,7 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
         row = {"buffer_run_id": run.info.run_id, "run_name": run.info.run_name,
                "experiment": exp_name, "target_uri": target,
                "status": run.info.status, "action": None, "server_run_id": None,
-               "metric_points": None}
+               "metric_points": None, "models": None}
         rows.append(row)
         if run.info.status == "RUNNING":
             if not _orphaned(run):
@@ -308,7 +308,7 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
             continue
         try:
             with _store.fast_http():
-                action, server_id, points = _push(buf, run, target, exp_name, id_map)
+                action, server_id, points, n_models = _push(buf, run, target, exp_name, id_map)
         except Exception as e:
             if _store.is_connection_error(e):
                 reachable[target] = OpsConnectionError(str(e))
@@ -317,7 +317,8 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
                 row["action"] = f"failed: {_store._first_line(e)}"[:300]
             continue
         id_map[run.info.run_id] = server_id
-        row.update(action=action, server_run_id=server_id, metric_points=points)
+        row.update(action=action, server_run_id=server_id, metric_points=points,
+                   models=n_models)
         if tags.get(SYNCED_TAG) != server_id:
             buf.set_tag(run.info.run_id, SYNCED_TAG, server_id)
     res = SyncResult(pd.DataFrame(rows, columns=cols), str(buffer_dir()))
@@ -326,8 +327,9 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
 
 
 def _push(buf: Any, run: Any, target: str, exp_name: str | None, id_map: dict[str, str]
-          ) -> tuple[str, str, int]:
-    """Copy one buffered run to ``target``; ``(action, server run id, metric points)``.
+          ) -> tuple[str, str, int, int]:
+    """Copy one buffered run to ``target``; ``(action, server run id, metric points,
+    logged models)``.
 
     The run's logged models (MLflow 3 keeps them outside the run's artifacts) are copied too,
     linked to the new run as its outputs, so a synced run can be registered on the server.
@@ -343,7 +345,8 @@ def _push(buf: Any, run: Any, target: str, exp_name: str | None, id_map: dict[st
     for r in existing:
         if r.data.tags.get(COMPLETE_TAG) == "1":
             return "already synced", r.info.run_id, sum(
-                len(srv.get_metric_history(r.info.run_id, k)) for k in r.data.metrics)
+                len(srv.get_metric_history(r.info.run_id, k)) for k in r.data.metrics), len(
+                _logged_models(srv, r.info.experiment_id, r.info.run_id))
         # a partial copy from an interrupted sync: redo it, with the models it already got
         for m in _logged_models(srv, r.info.experiment_id, r.info.run_id):
             srv.delete_logged_model(m.model_id)
@@ -376,7 +379,7 @@ def _push(buf: Any, run: Any, target: str, exp_name: str | None, id_map: dict[st
             srv.log_artifacts(new_id, local)
     srv.set_terminated(new_id, info.status, end_time=info.end_time)
     srv.log_batch(new_id, tags=[RunTag(COMPLETE_TAG, "1")])
-    return "synced", new_id, len(points)
+    return "synced", new_id, len(points), len(model_map)
 
 
 def _logged_models(c: Any, experiment_id: str, run_id: str) -> list[Any]:
