@@ -225,6 +225,7 @@ def test_models_and_user_mlflow_calls_made_offline_reach_the_server(ip, server, 
         ip.run_line_magic("mlops_register", "card --name offline-model")
     done = ip.run_line_magic("mlops_track", "sync")
     assert list(done.runs["action"]) == ["synced"] and list(done.runs["models"]) == [1]
+    assert done.summary().startswith("1 synced (with 1 logged model)")
     sid = done.runs["server_run_id"][0]
     srv = MlflowClient(server.uri)
     run = srv.get_run(sid)

@@ -133,7 +133,13 @@ class SyncResult(Result):
     def summary(self) -> str:
         if self.runs.empty:
             return f"nothing buffered in {self.buffer}"
-        return (f"{self._count('synced')} synced, {self._count('already')} already synced, "
+        models = 0
+        if "models" in self.runs:
+            done = self.runs["action"].astype(str) == "synced"
+            models = int(self.runs.loc[done, "models"].fillna(0).sum())
+        with_models = f" (with {models} logged model{'s' * (models != 1)})" if models else ""
+        return (f"{self._count('synced')} synced{with_models}, "
+                f"{self._count('already')} already synced, "
                 f"{self._count('server unreachable')} waiting for their server, "
                 f"{self._count('failed')} failed")
 
