@@ -217,6 +217,7 @@ class Graph:
         else:
             a = b = np.zeros(0, dtype=np.int64)
         self.src, self.dst = a, b
+        self._hops: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
 
     @property
     def n(self) -> int:
@@ -237,6 +238,11 @@ class Graph:
         Returns CSR arrays ``(indptr, indices, dist)``: the neighbours of service ``i`` are
         ``indices[indptr[i]:indptr[i+1]]`` at hop distance ``dist[...]``.
         """
+        if k not in self._hops:  # linking asks twice (neighbours, similarity)
+            self._hops[k] = self._compute_hops(k)
+        return self._hops[k]
+
+    def _compute_hops(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from scipy import sparse
 
         a = self.adjacency()

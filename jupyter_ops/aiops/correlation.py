@@ -154,8 +154,8 @@ def correlate(
     state = _link(df, topo, **_link_args(cfg))
     params = dict(cfg["params"], topology=topo is not None)
     result = Correlation(df, topo, state, params)
-    result.provenance = make_provenance("correlate", params,
-                                        inputs={"alerts": _hashable(df), "topology": topo})
+    result._defer_provenance(lambda: make_provenance(
+        "correlate", params, inputs={"alerts": _hashable(df), "topology": topo}))
     return result
 
 
@@ -297,9 +297,9 @@ class AlertCorrelator:
         params = dict(self.cfg["params"], topology=self.topology is not None,
                       streaming=True, horizon=str(self.horizon), chunks=len(self._frames))
         result = Correlation(df, self.topology, state, params)
-        result.provenance = make_provenance("AlertCorrelator", params,
-                                            inputs={"alerts": _hashable(df),
-                                                    "topology": self.topology})
+        topo = self.topology
+        result._defer_provenance(lambda: make_provenance(
+            "AlertCorrelator", params, inputs={"alerts": _hashable(df), "topology": topo}))
         return result
 
 
@@ -599,7 +599,7 @@ class _LastIndex:
         self.prev_strong = np.where(ok, back, -1)
         self.rank = np.full(m, -1, dtype=np.int64)  # key rank of each position
         self.rank[pos] = np.arange(len(pos))
-        self.good = np.zeros(0, dtype=bool)
+        self.good = np.zeros(0, dtype=np.int64)
 
     def last_same(self, qi: np.ndarray, win_ns: int) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`last` for the alerts' own codes: the previous key, no search needed."""
@@ -611,11 +611,11 @@ class _LastIndex:
 
     def last(self, qi: np.ndarray, qc: np.ndarray, win_ns: int,
              grouped: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """Links ``(asker, partner)`` within ``win_ns``; ``self.good`` marks the answered
+        """Links ``(asker, partner)`` within ``win_ns``; ``self.good`` indexes the answered
         queries. ``grouped``: the queries come in runs of one code with ``qi`` ascending
         (sorted needles keep the binary search in cache: several times faster than random
         ones at a million keys); otherwise they are grouped here."""
-        base = qc.astype(np.int64) * self.m
+        base = np.asarray(qc, dtype=np.int64) * self.m
         if grouped:
             j = np.searchsorted(self.key, base + qi, side="left") - 1
         else:
@@ -627,13 +627,23 @@ class _LastIndex:
 
     def _answer(self, qi: np.ndarray, j: np.ndarray, ok: np.ndarray,
                 win_ns: int) -> tuple[np.ndarray, np.ndarray]:
-        jj = np.maximum(j, 0)
-        jj = np.where(self.strong[qi], jj, self.prev_strong[jj])
-        ok &= jj >= 0
-        p = self.pos[np.maximum(jj, 0)]
-        good = ok & (self.lt[qi] - self.lt[p] <= win_ns)
-        self.good = good
-        return qi[good], p[good]
+        idx = np.flatnonzero(ok)
+        q, jj = qi[idx], j[idx]
+        lq = self.lt[q]
+        # the latest candidate already too old: no partner (a weak asker's is older still)
+        near = lq - self.lt[self.pos[jj]] <= win_ns
+        idx, q, jj, lq = idx[near], q[near], jj[near], lq[near]
+        weak = ~self.strong[q]
+        if weak.any():
+            jj[weak] = self.prev_strong[jj[weak]]
+            keep = jj >= 0
+            p = self.pos[np.maximum(jj, 0)]
+            keep &= lq - self.lt[p] <= win_ns
+            idx, q, p = idx[keep], q[keep], p[keep]
+        else:
+            p = self.pos[jj]
+        self.good = idx
+        return q, p
 
 
 def _small(code: np.ndarray) -> np.ndarray:
@@ -805,6 +815,7 @@ class Correlation(Result):
 
     def __init__(self, alerts: pd.DataFrame, topology: pd.DataFrame | None, state: _State,
                  params: dict[str, Any]) -> None:
+        self._make_provenance: Any = None
         super().__init__()
         self.alerts = alerts
         self.topology = topology
@@ -827,6 +838,23 @@ class Correlation(Result):
             "flapping_sources": int(len(np.unique(fp_c[state.flapping & (fp_c >= 0)]))),
             "noise_alerts": int((ids == 0).sum()),
         }
+
+    # -- provenance: hashing a million alerts takes ~0.1 s, so it waits until first read
+    # (a report, the payload); it hashes the result's own copy of the alerts
+    @property
+    def provenance(self) -> dict[str, Any]:  # type: ignore[override]
+        if self._make_provenance is not None:
+            self._provenance = self._make_provenance()
+            self._make_provenance = None
+        return self._provenance
+
+    @provenance.setter
+    def provenance(self, value: dict[str, Any]) -> None:
+        self._provenance = value
+        self._make_provenance = None
+
+    def _defer_provenance(self, make: Any) -> None:
+        self._make_provenance = make
 
     def _factorized(self, col: str) -> tuple[np.ndarray, Any]:
         """``pd.factorize`` of an alerts column, shared with the linking step."""
