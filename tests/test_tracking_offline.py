@@ -303,6 +303,9 @@ def test_interrupted_and_dead_kernel_runs_sync_as_killed(ip, server, buffer):
     assert before.loc["left-open", "status"] == "KILLED"  # ended by us, synced with its parent
     assert before.loc["left-open", "target_uri"] == server.uri
     assert before.loc["dead-kernel", "status"] == "RUNNING"
+    buf = MlflowClient(f"sqlite:///{buffer / 'buffer.db'}")
+    cell_run, child = (buf.get_run(before.loc[n, "buffer_run_id"]) for n in ("cell", "left-open"))
+    assert child.info.experiment_id == cell_run.info.experiment_id  # beside its parent
 
     server.start()
     done = ip.run_line_magic("mlops_track", "sync").runs.set_index("run_name")

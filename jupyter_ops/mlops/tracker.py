@@ -517,9 +517,9 @@ class TrackedRun:
                           "is incomplete, the full run is in the offline buffer")
         if self.status == "RUNNING":
             _cache_artifact_repo(created.info, buri)
-            undo = _use_tracking_uri(buri)
-            if undo is not None:
-                self._cleanup.append(undo)
+            for undo in (_use_tracking_uri(buri), _use_experiment(exp.experiment_id)):
+                if undo is not None:
+                    self._cleanup.append(undo)
             _push_active(created, nested=False)
         warnings.warn(f"{reason}; the run was moved to the offline buffer "
                       f"{_store.display_uri(buri)}; push it later with %mlops_track sync "
@@ -715,6 +715,30 @@ def _use_tracking_uri(uri: str) -> Any:
     return undo
 
 
+def _use_experiment(experiment_id: str) -> Any:
+    """Make ``experiment_id`` MLflow's active experiment for the run; returns the undo.
+
+    Runs a cell starts itself with ``mlflow.start_run(nested=True)`` then land beside their
+    parent (the MLflow UI nests child runs only within one experiment) and, while the run is
+    buffered, inside the buffer's experiment instead of its ``Default`` one. An experiment the
+    cell chose itself with ``mlflow.set_experiment`` is kept. None when nothing changed.
+    """
+    from mlflow.tracking import fluent
+
+    if not hasattr(fluent, "_active_experiment_id"):  # internal API moved: leave it
+        return None
+    saved = fluent._active_experiment_id
+    if saved == experiment_id:
+        return None
+    fluent._active_experiment_id = experiment_id
+
+    def undo() -> None:
+        if fluent._active_experiment_id == experiment_id:
+            fluent._active_experiment_id = saved
+
+    return undo
+
+
 def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any] | None,
            params: Mapping[str, Any] | None, autolog: bool, nested: bool,
            tracking_uri: str | None, source: str | None, resume: str | bool | None,
@@ -845,6 +869,9 @@ def _open(uri: str, target: str, buffered: bool, experiment: str | None,
         raise
     if undo_uri is not None:
         run._cleanup.append(undo_uri)
+    undo_exp = _use_experiment(run.experiment_id)
+    if undo_exp is not None:
+        run._cleanup.append(undo_exp)
     if ended:
         run.notes.append(f"ended {len(ended)} run(s) left active before this one: "
                          f"{', '.join(ended)}")
