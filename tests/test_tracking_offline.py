@@ -292,7 +292,8 @@ def test_interrupted_and_dead_kernel_runs_sync_as_killed(ip, server, buffer):
     # a kernel that dies in the middle of a buffered run spanning cells
     code = ("import os\nfrom jupyter_ops import mlops\n"
             f"mlops.start_run('killed', run_name='dead-kernel', autolog=False, "
-            f"tracking_uri={server.uri!r})\nos._exit(9)\n")
+            f"tracking_uri={server.uri!r})\nimport mlflow\n"
+            "mlflow.start_run(nested=True, run_name='dead-child')\nos._exit(9)\n")
     proc = subprocess.run([sys.executable, "-W", "ignore", "-c", code], capture_output=True,
                           env={**os.environ, "JUPYTER_OPS_BUFFER_DIR": str(buffer)},
                           timeout=120, check=False)
@@ -303,13 +304,14 @@ def test_interrupted_and_dead_kernel_runs_sync_as_killed(ip, server, buffer):
     assert before.loc["left-open", "status"] == "KILLED"  # ended by us, synced with its parent
     assert before.loc["left-open", "target_uri"] == server.uri
     assert before.loc["dead-kernel", "status"] == "RUNNING"
+    assert before.loc["dead-child", "status"] == "RUNNING"
     buf = MlflowClient(f"sqlite:///{buffer / 'buffer.db'}")
     cell_run, child = (buf.get_run(before.loc[n, "buffer_run_id"]) for n in ("cell", "left-open"))
     assert child.info.experiment_id == cell_run.info.experiment_id  # beside its parent
 
     server.start()
     done = ip.run_line_magic("mlops_track", "sync").runs.set_index("run_name")
-    assert (done["action"] == "synced").all() and len(done) == 3
+    assert (done["action"] == "synced").all() and len(done) == 4
     assert (done["status"] == "KILLED").all()
     srv = MlflowClient(server.uri)
     runs = {n: srv.get_run(done.loc[n, "server_run_id"]) for n in done.index}
@@ -317,6 +319,8 @@ def test_interrupted_and_dead_kernel_runs_sync_as_killed(ip, server, buffer):
     assert runs["cell"].data.metrics["seen"] == 1.0
     assert runs["left-open"].data.metrics["child_seen"] == 2.0
     assert runs["left-open"].data.tags["mlflow.parentRunId"] == runs["cell"].info.run_id
+    assert runs["dead-child"].data.tags["mlflow.parentRunId"] == \
+        runs["dead-kernel"].info.run_id
     assert "KeyboardInterrupt" in open(srv.download_artifacts(
         runs["cell"].info.run_id, "traceback.txt", str(buffer)), encoding="utf-8").read()
 

@@ -66,17 +66,29 @@ def owner() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _orphaned(run: Any) -> bool:
+def _orphaned(run: Any, by_id: dict[str, Any]) -> bool:
     """True for a RUNNING buffered run whose process is gone (a killed or restarted kernel),
-    or that this process no longer tracks (a cell interrupted before the run could end)."""
-    host, _, pid_text = (run.data.tags.get(OWNER_TAG) or "").rpartition(":")
+    or that this process no longer tracks (a cell interrupted before the run could end).
+
+    A run the cell opened itself (no owner tag) is judged by its tracked ancestor.
+    """
+    owned = run
+    for _ in range(50):
+        if OWNER_TAG in owned.data.tags:
+            break
+        owned = by_id.get(owned.data.tags.get("mlflow.parentRunId", ""))
+        if owned is None:
+            return False
+    else:
+        return False
+    host, _, pid_text = owned.data.tags[OWNER_TAG].rpartition(":")
     if not host or not pid_text.isdigit() or host != socket.gethostname():
         return False  # unknown, or another machine's: leave it
     pid = int(pid_text)
     if pid == os.getpid():
         from .tracker import _STACK
 
-        return not any(r.run_id == run.info.run_id and r.status == "RUNNING" for r in _STACK)
+        return not any(r.run_id == owned.info.run_id and r.status == "RUNNING" for r in _STACK)
     if os.name != "posix":  # os.kill(pid, 0) is not a liveness test on Windows
         return False
     try:
@@ -284,6 +296,7 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
     id_map: dict[str, str] = {}  # buffer run id -> server run id (for parent links)
     runs = _all_runs(buf)
     targets = _targets(runs)
+    by_id = {r.info.run_id: r for r in runs}
     for run in runs:
         tags = run.data.tags
         target, exp_name = targets.get(run.info.run_id, (None, None))
@@ -295,7 +308,7 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
                "metric_points": None, "models": None}
         rows.append(row)
         if run.info.status == "RUNNING":
-            if not _orphaned(run):
+            if not _orphaned(run, by_id):
                 row["action"] = "still running"
                 continue
             # its kernel died or the cell was interrupted past the point of ending it:
