@@ -387,13 +387,15 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     best_p = np.full(n, -1, dtype=np.int64)
     best_x = np.zeros(n, dtype=np.int16)
 
+    scratch = np.empty(n, dtype=np.int64)  # reused: fresh 8 MB arrays cost page faults
+
     def offer(child: np.ndarray, parent: np.ndarray, reason: int, aux: np.ndarray | int = 0):
         """Record a link as the explanation when nothing better explains ``child``."""
         if not len(child):
             return
         # the most recent parent wins among equal reasons (a scatter-max, no sort); a parent
         # lies on one service, so its hop distance / label key (aux) is unique per child
-        top = _top_parent(n, child, parent)
+        top = _top_parent(n, child, parent, scratch)
         c = np.flatnonzero(top >= 0)
         better = (best_r[c] == R_NONE) | (best_r[c] > reason)
         c = c[better]
@@ -444,10 +446,11 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     # -- time alone: without a topology, or for services missing from it -------------
     known = graph.in_topology[ls] if topo is not None else np.zeros(m, dtype=bool)
     if m:
-        tindex = _Index(np.zeros(m, dtype=np.int64))
         q = np.flatnonzero(~known)
-        ci, cj = tindex.last(q, np.zeros(len(q), dtype=np.int64), w, grouped=True)
-        add(ci, cj, R_TIME if topo is None else R_ABSENT)
+        if len(q):  # (every service in the topology: no index needed)
+            tindex = _Index(np.zeros(m, dtype=np.int64))
+            ci, cj = tindex.last(q, np.zeros(len(q), dtype=np.int64), w, grouped=True)
+            add(ci, cj, R_TIME if topo is None else R_ABSENT)
         # same service (and, with a topology, neighbours within `hops`)
         if topo is not None:
             indptr, nbr, dist = graph.hops(hops)
@@ -657,9 +660,11 @@ def _small(code: np.ndarray) -> np.ndarray:
     return code
 
 
-def _top_parent(size: int, child: np.ndarray, parent: np.ndarray) -> np.ndarray:
+def _top_parent(size: int, child: np.ndarray, parent: np.ndarray,
+                out: np.ndarray | None = None) -> np.ndarray:
     """Per child (0..size-1) the largest (most recent) parent, -1 where none."""
-    top = np.full(size, -1, dtype=np.int64)
+    top = np.empty(size, dtype=np.int64) if out is None else out[:size]
+    top.fill(-1)
     np.maximum.at(top, child, parent)
     return top
 
