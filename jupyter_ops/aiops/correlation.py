@@ -600,12 +600,14 @@ class _LastIndex:
         ok = back >= 0
         ok[ok] = c[back[ok]] == c[ok]
         self.prev_strong = np.where(ok, back, -1)
-        self.rank = np.full(m, -1, dtype=np.int64)  # key rank of each position
-        self.rank[pos] = np.arange(len(pos))
+        self.rank: np.ndarray | None = None  # key rank of each position (when asked)
         self.good = np.zeros(0, dtype=np.int64)
 
     def last_same(self, qi: np.ndarray, win_ns: int) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`last` for the alerts' own codes: the previous key, no search needed."""
+        if self.rank is None:
+            self.rank = np.full(self.m, -1, dtype=np.int64)
+            self.rank[self.pos] = np.arange(len(self.pos))
         r = self.rank[qi]
         j = r - 1
         jj = np.maximum(j, 0)
@@ -827,8 +829,8 @@ class Correlation(Result):
         self.params = params
         self._s = state
         ids = state.component
-        self.assignments = pd.Series(ids, index=alerts.index, dtype="Int64",
-                                     name="incident_id").mask(ids == 0)
+        self.assignments = pd.Series(pd.arrays.IntegerArray(ids.astype(np.int64), ids == 0),
+                                     index=alerts.index, name="incident_id")
         self.incidents = self._incident_table()
         n = len(alerts)
         self.compression = 1.0 - len(self.incidents) / n if n else 0.0
