@@ -395,19 +395,22 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
             return
         # the most recent parent wins among equal reasons (a scatter-max, no sort); a parent
         # lies on one service, so its hop distance / label key (aux) is unique per child
-        top = _top_parent(n, child, parent, scratch)
+        # (over the children's span only: a chunk of queries touches a chunk of alerts)
+        lo = int(child.min())
+        rel = child - lo
+        top = _top_parent(int(rel.max()) + 1, rel, parent, scratch)
         c = np.flatnonzero(top >= 0)
-        better = (best_r[c] == R_NONE) | (best_r[c] > reason)
+        better = (best_r[c + lo] == R_NONE) | (best_r[c + lo] > reason)
         c = c[better]
-        best_r[c] = reason
-        best_p[c] = top[c]
+        best_r[c + lo] = reason
+        best_p[c + lo] = top[c]
         if np.ndim(aux):
-            win = parent == top[child]
-            ax = np.zeros(n, dtype=np.int16)
-            ax[child[win]] = np.asarray(aux, dtype=np.int16)[win]
-            best_x[c] = ax[c]
+            win = parent == top[rel]
+            ax = np.zeros(len(top), dtype=np.int16)
+            ax[rel[win]] = np.asarray(aux, dtype=np.int16)[win]
+            best_x[c + lo] = ax[c]
         else:
-            best_x[c] = aux
+            best_x[c + lo] = aux
 
     edges_a: list[np.ndarray] = [fa]
     edges_b: list[np.ndarray] = [fb]
