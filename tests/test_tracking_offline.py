@@ -266,6 +266,29 @@ def test_models_and_user_mlflow_calls_made_offline_reach_the_server(ip, server, 
     assert model.model_id in text and sid in text and bmodel.model_id not in text
     assert buffered_runs()["synced_run_id"].tolist() == [sid]
 
+    # evaluated offline later: the run's model input, data set and model metric follow it
+    server.stop()
+    with pytest.warns(UserWarning, match=r"offline buffer"):
+        ip.run_cell_magic("mlops_track", "-e offline-models -n eval --no-autolog", EVAL_CELL)
+    server.start()
+    done = ip.run_line_magic("mlops_track", "sync").runs.set_index("run_name")
+    assert done.loc["fit", "action"] == "already synced" and done.loc["eval", "action"] == "synced"
+    ev = srv.get_run(done.loc["eval", "server_run_id"])
+    assert [i.model_id for i in ev.inputs.model_inputs] == [model.model_id]
+    assert [d.dataset.name for d in ev.inputs.dataset_inputs] == ["eval-X"]
+    linked = srv.get_logged_model(model.model_id).metrics
+    assert [m.key for m in linked if m.run_id == ev.info.run_id] == ["eval_acc"]
+
+
+EVAL_CELL = """
+import mlflow
+from mlflow.entities import LoggedModelInput
+mid = mlflow.last_logged_model().model_id
+mlflow.log_input(mlflow.data.from_numpy(X, name="eval-X"), context="eval")
+mlflow.log_metric("eval_acc", model.score(X, y), model_id=mid)
+mlflow.MlflowClient().log_inputs(mlflow.active_run().info.run_id, models=[LoggedModelInput(mid)])
+"""
+
 
 INTERRUPTED_CELL = """
 import mlflow

@@ -294,6 +294,7 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
     rows = []
     reachable: dict[str, OpsConnectionError | None] = {}
     id_map: dict[str, str] = {}  # buffer run id -> server run id (for parent links)
+    model_ids: dict[str, str] = {}  # buffer model id -> server model id (for model inputs)
     runs = _all_runs(buf)
     targets = _targets(runs)
     by_id = {r.info.run_id: r for r in runs}
@@ -327,7 +328,8 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
             continue
         try:
             with _store.fast_http():
-                action, server_id, points, n_models = _push(buf, run, target, exp_name, id_map)
+                action, server_id, points, n_models = _push(buf, run, target, exp_name, id_map,
+                                                  model_ids)
         except Exception as e:
             if _store.is_connection_error(e):
                 reachable[target] = OpsConnectionError(str(e))
@@ -345,10 +347,10 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
     return res
 
 
-def _push(buf: Any, run: Any, target: str, exp_name: str | None, id_map: dict[str, str]
-          ) -> tuple[str, str, int, int]:
+def _push(buf: Any, run: Any, target: str, exp_name: str | None, id_map: dict[str, str],
+          model_ids: dict[str, str]) -> tuple[str, str, int, int]:
     """Copy one buffered run to ``target``; ``(action, server run id, metric points,
-    logged models)``.
+    logged models)``. ``model_ids`` (buffer model id -> server model id) grows with the copies.
 
     The run's logged models (MLflow 3 keeps them outside the run's artifacts) are copied too,
     linked to the new run as its outputs, so a synced run can be registered on the server.
@@ -363,9 +365,11 @@ def _push(buf: Any, run: Any, target: str, exp_name: str | None, id_map: dict[st
                                max_results=10)
     for r in existing:
         if r.data.tags.get(COMPLETE_TAG) == "1":
+            copies = _logged_models(srv, r.info.experiment_id, r.info.run_id)
+            model_ids.update({m.tags[BUFFER_MODEL_TAG]: m.model_id for m in copies
+                              if BUFFER_MODEL_TAG in (m.tags or {})})
             return "already synced", r.info.run_id, sum(
-                len(srv.get_metric_history(r.info.run_id, k)) for k in r.data.metrics), len(
-                _logged_models(srv, r.info.experiment_id, r.info.run_id))
+                len(srv.get_metric_history(r.info.run_id, k)) for k in r.data.metrics), len(copies)
         # a partial copy from an interrupted sync: redo it, with the models it already got
         for m in _logged_models(srv, r.info.experiment_id, r.info.run_id):
             srv.delete_logged_model(m.model_id)
@@ -388,10 +392,14 @@ def _push(buf: Any, run: Any, target: str, exp_name: str | None, id_map: dict[st
     models = _logged_models(buf, info.experiment_id, info.run_id)
     model_map = {m.model_id: _copy_model(srv, m, exp.experiment_id, info.run_id, new_id)
                  for m in models}
-    points = _metric_points(buf, run, models, model_map)
+    model_ids.update(model_map)
+    full = buf.get_run(info.run_id)  # search results may leave out model inputs/outputs
+    used = [buf.get_logged_model(i.model_id)
+            for i in getattr(full.inputs, "model_inputs", None) or [] if i.model_id in model_ids]
+    points = _metric_points(buf, run, models + used, model_ids)
     for i in range(0, len(points), 1000):
         srv.log_batch(new_id, metrics=points[i:i + 1000])
-    _copy_io(srv, run, new_id, model_map)
+    _copy_io(srv, full, new_id, model_map, model_ids)
     with tempfile.TemporaryDirectory(prefix="jops-sync-") as d:
         if buf.list_artifacts(info.run_id):
             local = buf.download_artifacts(info.run_id, "", d)
@@ -455,6 +463,9 @@ def _metric_points(buf: Any, run: Any, models: list[Any], model_map: dict[str, s
                    ) -> list[Any]:
     """Every metric point of the run, linked to the copied models where the buffer links them.
 
+    ``models``: the run's own models and synced models it used as inputs (e.g. evaluated);
+    ``model_map``: buffer model id -> server model id.
+
     The store returns run histories without the model link; a point that is also one of a
     model's metrics (same key, step, time and value; e.g. autolog's ``training_*``) gets the
     server copy's model id and data set, so the server model shows its metrics too.
@@ -464,7 +475,8 @@ def _metric_points(buf: Any, run: Any, models: list[Any], model_map: dict[str, s
     links: dict[tuple[Any, ...], Any] = {}
     for m in models:
         for p in m.metrics or []:
-            links.setdefault((p.key, p.step, p.timestamp, p.value), p)
+            if p.run_id in (None, run.info.run_id):
+                links.setdefault((p.key, p.step, p.timestamp, p.value), p)
     points = []
     for key in run.data.metrics:
         for m in buf.get_metric_history(run.info.run_id, key):
@@ -479,10 +491,11 @@ def _metric_points(buf: Any, run: Any, models: list[Any], model_map: dict[str, s
     return points
 
 
-def _copy_io(srv: Any, run: Any, new_id: str, model_map: dict[str, str]) -> None:
+def _copy_io(srv: Any, run: Any, new_id: str, model_map: dict[str, str],
+             model_ids: dict[str, str]) -> None:
     """The run's outputs (its models, with their steps) and inputs (data sets, models)."""
     outputs = getattr(getattr(run, "outputs", None), "model_outputs", None) or []
-    if outputs or model_map:
+    if model_map:
         from mlflow.entities import LoggedModelOutput
 
         steps = {o.model_id: o.step for o in outputs}
@@ -491,8 +504,8 @@ def _copy_io(srv: Any, run: Any, new_id: str, model_map: dict[str, str]) -> None
     inputs = getattr(run, "inputs", None)
     datasets = list(getattr(inputs, "dataset_inputs", None) or [])
     used = [i.model_id for i in getattr(inputs, "model_inputs", None) or []]
-    # a model used as input is linked when it is one of the copies (else it is not on the server)
-    in_models = [model_map[m] for m in used if m in model_map]
+    # a model used as input is linked when it was synced (else it is not on the server)
+    in_models = [model_ids[m] for m in used if m in model_ids]
     if datasets or in_models:
         from mlflow.entities import LoggedModelInput
 
