@@ -63,7 +63,7 @@ def test_distribution_bars_are_readable_for_few_and_many_categories():
     assert len(by_col["x"]) == 2 * 30 and min(by_col["x"]) >= 7
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(300)
 def test_charts_draw_offline_in_a_kernel_without_setup(tmp_path):
     """In a real kernel: %load_ext imports no Altair; a widget's chart switches Altair to the
     jupyter-ops renderer, result.chart() then carries the Vega-Lite 6 JSON the lab extension
@@ -87,7 +87,7 @@ def test_charts_draw_offline_in_a_kernel_without_setup(tmp_path):
     ]
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    nbclient.NotebookClient(nb, timeout=90, kernel_name="python3",
+    nbclient.NotebookClient(nb, timeout=240, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     out = [c.outputs for c in nb.cells]
     assert out[0][0]["text"].strip() == "False"
