@@ -365,18 +365,19 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     same = np.zeros(n, dtype=bool)
     same[1:] = f[fo[1:]] == f[fo[:-1]]
     a, b = fo[:-1][same[1:]], fo[1:][same[1:]]  # consecutive occurrences of one source
+    ta, tb = t[a], t[b]
     dup = np.zeros(n, dtype=bool)
-    dup[b[t[b] == t[a]]] = True
+    dup[b[tb == ta]] = True
     flap = np.zeros(n, dtype=bool)
-    if res is not None and flap_count > 0 and len(a):
-        ra = res[a]
-        cyc = (ra != nat) & (ra - t[a] <= flap_resolve.value) & (t[b] > ra) & \
-              (t[b] - ra <= flap_gap.value)
+    ra = res[a] if res is not None else None
+    if ra is not None and flap_count > 0 and len(a):
+        cyc = (ra != nat) & (ra - ta <= flap_resolve.value) & (tb > ra) & \
+              (tb - ra <= flap_gap.value)
         cycles = np.bincount(f[a][cyc], minlength=int(f.max()) + 1 if n else 0)
         flap = cycles[f] >= flap_count
-    still = (t[b] - t[a] <= w)
-    if res is not None:
-        still |= (res[a] != nat) & (t[b] <= res[a])
+    still = (tb - ta <= w)
+    if ra is not None:
+        still |= (ra != nat) & (tb <= ra)
     keep = still & ~flap[a] & ~flap[b]
     fa, fb = a[keep], b[keep]
 
@@ -543,7 +544,10 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     parent[order[has_p]] = order[best_p[has_p]]
     flapping = back(flap, bool)
     f_in, sev_in = back(f, np.int64), back(sev, np.int8)
-    component = _decide(raw, f_in, sev_in, flapping, ts_all, SEVERITY_RANK[min_severity])
+    # scipy labels components in order of their lowest node (time position): with the input
+    # already in time order that is the order of first appearance
+    component = _decide(raw, f_in, sev_in, flapping, ts_all, SEVERITY_RANK[min_severity],
+                        first_seen=in_order)
     return _State(component, parent, back(best_r, np.int8), back(best_x, np.int16), flapping,
                   back(dup, bool), graph, back(cl_all, np.int64), by, raw, fac)
 
@@ -557,13 +561,15 @@ def _time_order(ts: np.ndarray) -> np.ndarray:
 
 
 def _decide(comp: np.ndarray, f: np.ndarray, sev: np.ndarray, flap: np.ndarray,
-            t: np.ndarray, min_rank: int) -> np.ndarray:
+            t: np.ndarray, min_rank: int, first_seen: bool = False) -> np.ndarray:
     """Incident id per alert (0 = noise) from raw linked groups: lone low-severity sources and
-    flapping alerts are noise; ids 1..K follow the groups' first alert."""
+    flapping alerts are noise; ids 1..K follow the groups' first alert. ``first_seen``: the
+    group labels already run 0.. in order of first appearance."""
     n = len(comp)
     if not n:
         return np.zeros(0, dtype=np.int64)
-    comp = pd.factorize(comp)[0]
+    if not first_seen:
+        comp = pd.factorize(comp)[0]
     n_comp = int(comp.max()) + 1
     first_src = np.full(n_comp, -1, dtype=np.int64)
     first_src[comp[::-1]] = f[::-1]
@@ -912,7 +918,14 @@ class Correlation(Result):
         sources = np.bincount(pairs // nf, minlength=k + 1)
         # services in order of their first alert (ties: service code, as a sort would give)
         ns = len(svc_u) + 1
-        first = ~pd.Series(iid * ns + svc).duplicated().to_numpy()
+        pair = iid * ns + svc
+        if (k + 1) * ns <= 4 * len(o) + 1_000_000:  # dense table, no hashing
+            at = np.full((k + 1) * ns, len(o), dtype=np.int64)
+            np.minimum.at(at, pair, np.arange(len(o)))
+            first = np.zeros(len(o), dtype=bool)
+            first[at[at < len(o)]] = True
+        else:
+            first = ~pd.Series(pair).duplicated().to_numpy()
         fi, fs, ft = iid[first], svc[first], ts[first]
         o2 = np.lexsort((fs, ft, fi))
         fi, fs = fi[o2], fs[o2]
