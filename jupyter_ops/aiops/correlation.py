@@ -157,8 +157,9 @@ def correlate(
     state = _link(df, topo, **_link_args(cfg))
     params = dict(cfg["params"], topology=topo is not None)
     result = Correlation(df, topo, state, params)
-    result._defer_provenance(lambda: make_provenance(
-        "correlate", params, inputs={"alerts": _hashable(df), "topology": topo}))
+    # hashed now, not on first read: provenance must describe the input as it was at call time
+    result.provenance = make_provenance(
+        "correlate", params, inputs={"alerts": _hashable(df), "topology": topo})
     return result
 
 
@@ -301,8 +302,8 @@ class AlertCorrelator:
                       streaming=True, horizon=str(self.horizon), chunks=len(self._frames))
         result = Correlation(df, self.topology, state, params)
         topo = self.topology
-        result._defer_provenance(lambda: make_provenance(
-            "AlertCorrelator", params, inputs={"alerts": _hashable(df), "topology": topo}))
+        result.provenance = make_provenance(
+            "AlertCorrelator", params, inputs={"alerts": _hashable(df), "topology": topo})
         return result
 
 
@@ -861,8 +862,7 @@ class Correlation(Result):
             "noise_alerts": int((ids == 0).sum()),
         }
 
-    # -- provenance: hashing a million alerts takes ~0.1 s, so it waits until first read
-    # (a report, the payload); it hashes the result's own copy of the alerts
+    # -- provenance: set by correlate() at call time; a deferred maker is still honoured
     @property
     def provenance(self) -> dict[str, Any]:  # type: ignore[override]
         if self._make_provenance is not None:
