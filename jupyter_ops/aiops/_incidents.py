@@ -21,18 +21,6 @@ from ..errors import OpsInputError
 
 SEVERITIES = ["unknown", "info", "warning", "error", "critical"]  # index = rank
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
-_SEV_ALIASES = {
-    "critical": "critical", "crit": "critical", "fatal": "critical", "emergency": "critical",
-    "emerg": "critical", "alert": "critical", "p1": "critical", "sev1": "critical",
-    "page": "critical", "disaster": "critical",
-    "error": "error", "err": "error", "high": "error", "major": "error", "p2": "error",
-    "sev2": "error", "severe": "error",
-    "warning": "warning", "warn": "warning", "medium": "warning", "minor": "warning",
-    "p3": "warning", "sev3": "warning", "average": "warning",
-    "info": "info", "information": "info", "informational": "info", "low": "info",
-    "notice": "info", "debug": "info", "p4": "info", "p5": "info", "sev4": "info",
-    "ok": "info", "none": "info",
-}
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d\d:?\d\d|UTC|GMT)\s*$", re.IGNORECASE)
 
 
@@ -44,11 +32,10 @@ def _cols(frame: pd.DataFrame, limit: int = 20) -> str:
 def _read_path(path: Any, kind: str) -> pd.DataFrame:
     from .. import io
 
-    loader = getattr(io, f"load_{kind}", None) or getattr(io, "read_table", None)
-    if loader is not None:
-        return loader(path)
-    raise OpsInputError(f"cannot read {kind} from {path!r}: jupyter_ops.io.load_{kind} is "
-                        "not available; pass a DataFrame")
+    # alerts/topology/logs/metrics have a canonical loader; other tables (incidents,
+    # resolutions, deploys) are read as they are
+    loader = getattr(io, f"load_{kind}", None) or io.read_table
+    return loader(path)
 
 
 def frame_of(obj: Any, what: str, kind: str) -> pd.DataFrame:
@@ -120,19 +107,12 @@ def normalise_severity(values: pd.Series) -> pd.Series:
     """Map severities to critical/error/warning/info/unknown (NaN and unknown words: unknown).
 
     Uses the loaders' mapping (:func:`jupyter_ops.io.normalize_severity`: syslog numbers,
-    P1-P5, SEV1-5 ...) so frames and files agree; a small built-in table otherwise.
+    P1-P5, SEV1-5 ...) so frames and files agree.
     """
-    try:
-        from .. import io as _io
+    from ..io import normalize_severity
 
-        out = _io.normalize_severity(values)
-        return pd.Series(np.asarray(out, dtype=object), index=values.index).astype(str)
-    except (ImportError, AttributeError, TypeError, ValueError):
-        pass
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = np.array([_SEV_ALIASES.get(str(u).strip().lower(), "unknown") for u in uniques] +
-                      ["unknown"], dtype=object)
-    return pd.Series(mapped[codes], index=values.index, dtype=object).astype(str)
+    out = normalize_severity(values)
+    return pd.Series(np.asarray(out, dtype=object), index=values.index).astype(str)
 
 
 def _text(col: pd.Series, fill: str = "") -> pd.Series:
