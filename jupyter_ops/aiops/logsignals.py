@@ -80,17 +80,31 @@ def _timed_lines(templates: Templates) -> pd.DataFrame:
 
 
 def template_rates(templates: Templates, window: Any = "5min",
-                   top_n: int | None = None) -> pd.DataFrame:
+                   top_n: int | None = None, max_windows: int | None = None) -> pd.DataFrame:
     """Lines per template per time window (zero-filled), for charts and sparklines.
 
-    Returns columns ``window`` (window start, UTC), ``template_id``, ``count``; with ``top_n``
-    only the most frequent templates. Windows span the first to the last timestamp.
+    Parameters
+    ----------
+    templates : Templates
+        The result of :func:`~jupyter_ops.aiops.mine_templates` on lines with timestamps.
+    window : str or Timedelta, default "5min"
+        Width of the counting windows.
+    top_n : int, optional
+        Only the most frequent templates.
+    max_windows : int, optional
+        Widen ``window`` to the smallest "nice" width (see :func:`auto_window`, at least 1s)
+        giving at most this many windows.
+
+    Returns
+    -------
+    DataFrame
+        ``window`` (window start, UTC), ``template_id``, ``count``; templates without timed
+        lines are left out. Windows span the first to the last timestamp.
     """
     import pandas as pd
 
 
-    w = _window(window)
-    start, counts = _rate_matrix(templates, w)
+    start, w, counts = _rate_matrix(templates, _window(window), max_windows)
     n_bins = counts.shape[1]
     totals = counts.sum(axis=1)
     keep = np.flatnonzero(totals)
@@ -106,8 +120,10 @@ def template_rates(templates: Templates, window: Any = "5min",
     })
 
 
-def _rate_matrix(templates: Templates, w: pd.Timedelta) -> tuple[pd.Timestamp, np.ndarray]:
-    """(first window start, counts[template index, window]) over the timed lines."""
+def _rate_matrix(templates: Templates, w: pd.Timedelta, max_windows: int | None = None
+                 ) -> tuple[pd.Timestamp, pd.Timedelta, np.ndarray]:
+    """(first window start, window width, counts[template index, window]) over the timed
+    lines; ``max_windows`` widens ``w`` as :func:`template_rates` says."""
     import pandas as pd
 
     from .logmining import _NAT
@@ -116,13 +132,16 @@ def _rate_matrix(templates: Templates, w: pd.Timedelta) -> tuple[pd.Timestamp, n
     ts = templates._ts
     ok = ts != _NAT
     t = ts[ok]
+    if max_windows is not None:
+        span = pd.Timedelta(int(t.max() - t.min()), unit="ns")
+        w = max(w, auto_window(span, max_windows, minimum="1s"))
     group = templates._state.key_group[templates._ids][ok]
     start = pd.Timestamp(int(t.min()), unit="ns", tz="UTC").floor(w)
     bins = (t - start.value) // w.value
     n_bins = int(bins.max()) + 1
     n_tpl = len(templates._state.templates)
     counts = np.bincount(group * n_bins + bins, minlength=n_tpl * n_bins)
-    return start, counts.reshape(n_tpl, n_bins)
+    return start, w, counts.reshape(n_tpl, n_bins)
 
 
 def log_signals(templates: Templates, window: Any = "5min", *, warmup: Any = None,
@@ -198,7 +217,7 @@ def log_signals(templates: Templates, window: Any = "5min", *, warmup: Any = Non
             "window_end": seen})
 
     # -- template rate spikes ---------------------------------------------------------------
-    rate_start, matrix = _rate_matrix(templates, w)
+    rate_start, _, matrix = _rate_matrix(templates, w)
     ts_ns = _ns(lines["timestamp"])
     services = lines["service"].to_numpy(dtype=object) if has_service else None
     positions = lines.groupby("template_id", sort=False).indices

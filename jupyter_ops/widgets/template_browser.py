@@ -174,29 +174,26 @@ def _sparkline_counts(templates: Any, window: str) -> dict[str, list[int]]:
     import numpy as np
     import pandas as pd
 
-    from ..aiops.logmining import _NAT
-    from ..aiops.logsignals import auto_window
+    from ..aiops.logsignals import template_rates
+    from ..errors import OpsInputError
 
-    n = len(templates._ids)
-    if not n:
-        return {}
-    group = templates._state.key_group[templates._ids]
-    ts = templates._ts
-    if ts is not None and (ts != _NAT).any():
-        ok = ts != _NAT
-        t, group = ts[ok], group[ok]
-        span = pd.Timedelta(int(t.max() - t.min()), unit="ns")
-        w = max(pd.Timedelta(window), auto_window(span, 120, minimum="1s"))
-        start = pd.Timestamp(int(t.min()), unit="ns").floor(w).value
-        bins = (t - start) // w.value
-        n_bins = int(bins.max()) + 1
-    else:
+    # parsed here so a bad window fails as before instead of looking like "no timestamps";
+    # the 120-window widening is at least 1s anyway, so this floor changes nothing
+    w = max(pd.Timedelta(window), pd.Timedelta(1, "s"))
+    try:  # the core's counting: one code path with log_signals' template rates
+        rates = template_rates(templates, w, max_windows=120)
+    except OpsInputError:  # no timestamps: count by position in the input instead
+        codes, ids = pd.factorize(templates.assignments)
+        n = len(codes)
+        if not n:
+            return {}
         n_bins = min(_BINS, n)
         bins = (np.arange(n) * n_bins) // n
-    n_tpl = len(templates._state.templates)
-    counts = np.bincount(group * n_bins + bins, minlength=n_tpl * n_bins).reshape(n_tpl, n_bins)
-    present = np.flatnonzero(counts.sum(axis=1))
-    return {f"T{i + 1}": counts[i].tolist() for i in present.tolist()}
+        counts = np.bincount(codes * n_bins + bins, minlength=len(ids) * n_bins)
+        return {str(t): c.tolist() for t, c in zip(ids, counts.reshape(len(ids), n_bins),
+                                                   strict=True)}
+    # template_rates lists each template's windows in time order
+    return {tid: grp.tolist() for tid, grp in rates.groupby("template_id", sort=False)["count"]}
 
 
 def _svg(counts: list[int], width: int = 120, height: int = 22) -> str:
