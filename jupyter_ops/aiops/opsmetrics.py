@@ -55,21 +55,27 @@ def ops_metrics(
     from ..report.provenance import make_provenance
     from .correlation import Correlation
 
-    al = canonical_alerts(alerts)
     known_start = True
     flapping = None
     if isinstance(incidents, Correlation):
-        if len(incidents.alerts) != len(al) or not incidents.alerts.index.equals(al.index):
+        raw = frame_of(alerts, "alerts", "alerts")
+        if len(incidents.alerts) != len(raw) or not incidents.alerts.index.equals(raw.index):
             raise OpsInputError("the alerts differ from those the correlation was made from; "
                                 "pass the same alerts (e.g. ops_metrics(alerts, corr))")
+        # the correlation holds these alerts canonical already; re-check only a frame that
+        # brings columns it lacks (e.g. acknowledged_at added after correlating)
+        known_cols = set(incidents.alerts.columns)
+        al = incidents.alerts if set(raw.columns) <= known_cols else canonical_alerts(raw)
         assign = incidents.assignments
         inc = incidents.incidents[["incident_id", "start"]].copy()
         known_start = False
         flapping = incidents.dedup.get("flapping_sources")
     elif hasattr(incidents, "incidents") and hasattr(incidents, "alert_incident"):
+        al = canonical_alerts(alerts)
         assign = incidents.alert_incident
         inc = incidents.incidents[["incident_id", "start"]].copy()
     else:
+        al = canonical_alerts(alerts)
         inc = frame_of(incidents, "incidents", "incidents")
         for col in ("incident_id", "start"):
             if col not in inc.columns:
@@ -139,10 +145,11 @@ def ops_metrics(
     noise = int((~in_inc).sum())
     fp_counts = al["fingerprint"].value_counts()
     repeats = int(n - len(fp_counts))
-    if flapping is None:
-        from .correlation import correlate
+    if flapping is None:  # only the flags, not a whole correlation
+        from .correlation import source_flags
 
-        flapping = correlate(al, similarity=None).dedup["flapping_sources"] if n else 0
+        flap = source_flags(al)[1]
+        flapping = int(al.loc[flap, "fingerprint"].nunique()) if n else 0
     n_inc = int(per["detected"].notna().sum())
     rows = [
         ("MTTD", mttd / 60, "min", "mean first alert - fault start" if known_start else
