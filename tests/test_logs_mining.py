@@ -238,3 +238,16 @@ def test_fast_masking_equals_the_plain_mask_regex():
         "connection from <*> () at <*>"
     assert masker("size 0.0 KB, free 0 B") == "size <*>, free <*>"
     assert masker("a 0-0-0 0:0:0,0 b\tid=0\t\tc") == "a <*> b\tid=<*>\t\tc"
+
+
+def test_log_signals_name_the_bad_duration():
+    from jupyter_ops.aiops import log_signals
+
+    logs = pd.DataFrame({"timestamp": pd.to_datetime(["2026-01-05 10:00", "2026-01-05 11:00"],
+                                                     utc=True),
+                         "service": "api", "level": "INFO", "message": ["a 1", "a 2"]})
+    tpl = mine_templates(logs)
+    with pytest.raises(OpsInputError, match=r"window='soon' is not a duration"):
+        log_signals(tpl, window="soon")
+    with pytest.raises(OpsInputError, match=r"warmup='-1h' must be positive"):
+        log_signals(tpl, warmup="-1h")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import OpsInputError
+from ._incidents import to_timedelta
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -32,18 +33,6 @@ _ERROR_WORDS = re.compile(r"\b(?:FATAL|CRITICAL|CRIT|PANIC|SEVERE|ERROR|ERR|EXCE
                           r"\b(?:fatal|critical|panic|error|exception|failed|failure)\b")
 _WARN_WORDS = re.compile(r"\b(?:WARN|WARNING|warn|warning)\b")
 _MAX_MESSAGE = 300
-
-
-def _window(window: Any) -> pd.Timedelta:
-    import pandas as pd
-
-    try:
-        w = pd.Timedelta(window)
-    except (ValueError, TypeError):
-        raise OpsInputError(f"window {window!r} is not a duration; use e.g. '5min', '1h', '30s'")
-    if w <= pd.Timedelta(0):
-        raise OpsInputError(f"window must be positive, got {window!r}")
-    return w
 
 
 _NICE = ["1s", "5s", "10s", "30s", "1min", "5min", "10min", "15min", "30min", "1h", "2h", "3h",
@@ -104,7 +93,7 @@ def template_rates(templates: Templates, window: Any = "5min",
     import pandas as pd
 
 
-    start, w, counts = _rate_matrix(templates, _window(window), max_windows)
+    start, w, counts = _rate_matrix(templates, to_timedelta(window, "window"), max_windows)
     n_bins = counts.shape[1]
     totals = counts.sum(axis=1)
     keep = np.flatnonzero(totals)
@@ -176,7 +165,7 @@ def log_signals(templates: Templates, window: Any = "5min", *, warmup: Any = Non
     """
     import pandas as pd
 
-    w = _window(window)
+    w = to_timedelta(window, "window")
     for name, value in (("baseline", baseline), ("min_count", min_count)):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise OpsInputError(f"{name} must be a positive integer, got {value!r}")
@@ -189,7 +178,7 @@ def log_signals(templates: Templates, window: Any = "5min", *, warmup: Any = Non
         return _frame(events)
     start, end = lines["timestamp"].min(), lines["timestamp"].max()
     if warmup is not None:
-        warm = _window(warmup) if warmup not in (0, "0") else pd.Timedelta(0)
+        warm = to_timedelta(warmup, "warmup") if warmup not in (0, "0") else pd.Timedelta(0)
     elif templates._base > 0:
         warm = pd.Timedelta(0)  # continued from a saved state: that state is the baseline
     else:
