@@ -8,7 +8,8 @@ A result is a small object that holds pandas frames plus a few key figures. Subc
 * ``_repr_mimebundle_``: ``text/plain``, escaped ``text/html`` and the project's own JSON
   (:data:`MIME_TYPE`, rendered by the JupyterLab extension), so output degrades gracefully in
   VS Code, nbconvert and classic Notebook;
-* report sections (:meth:`Result.to_sections`) for :class:`jupyter_ops.report.Report`.
+* report sections, built by :func:`jupyter_ops.report.model.result_sections` when a result is
+  added to a :class:`jupyter_ops.report.Report` (reports import results, never the reverse).
 
 The JSON payload (version 1) is the one generic format the lab extension renders::
 
@@ -26,7 +27,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from .report.html import CSS, esc, figures_html, table_html
+from .htmltext import CSS, esc, figures_html, table_html
 from .serialize import frame_to_table, to_jsonable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -51,7 +52,7 @@ class Result:
     provenance : dict
         How the result was made: ``{"call": str, "params": dict, "inputs": {name: sha256},
         "seed": int | None}``. Core functions fill it with
-        :func:`jupyter_ops.report.provenance.make_provenance`.
+        :func:`jupyter_ops.provenance.make_provenance`.
     """
 
     kind: str = "result"
@@ -129,23 +130,6 @@ class Result:
             "explanations": [{"title": a, "text": b} for a, b in self.explanations()],
             "provenance": to_jsonable(self.provenance),
         }
-
-    def to_sections(self) -> list[Any]:
-        """Report sections for this result (heading, figures, tables, charts, explanations)."""
-        from .report.model import Section
-
-        prov = to_jsonable(self.provenance)
-        sections = [Section.markdown(f"## {self.title}\n\n{self.summary()}".strip(), provenance=prov)]
-        figs = to_jsonable(self.figures())
-        if figs:
-            sections.append(Section.figures(figs))
-        for name, df in self.tables().items():
-            sections.append(Section.table(df, title=name.replace("_", " ").capitalize(), max_rows=200))
-        for name, chart in self.charts().items():
-            sections.append(Section.chart(chart, title=name.replace("_", " ").capitalize()))
-        for title, text in self.explanations():
-            sections.append(Section.markdown(f"**{title}**\n\n{text}"))
-        return sections
 
     # -- IPython display -----------------------------------------------------------------
     def __repr__(self) -> str:

@@ -798,7 +798,7 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: int = 288,
     >>> res = detect_anomalies(metrics)                # doctest: +SKIP
     >>> res.episodes[["service", "metric", "onset"]]   # doctest: +SKIP
     """
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
 
     df = _canonical(metrics)
     if service is not None:

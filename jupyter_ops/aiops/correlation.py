@@ -147,7 +147,7 @@ def correlate(
     >>> len(c.incidents) >= 5
     True
     """
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
 
     cfg = _settings(window, by, similarity, hops, min_severity, similarity_window, flap_count,
                     flap_resolve, flap_gap, chunk_size)
@@ -277,7 +277,7 @@ class AlertCorrelator:
         from scipy.sparse import coo_matrix
         from scipy.sparse.csgraph import connected_components
 
-        from ..report.provenance import make_provenance
+        from ..provenance import make_provenance
 
         if not self._frames:
             raise OpsInputError("no alerts yet: call update(chunk) first")

@@ -65,7 +65,7 @@ def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4) -> Templ
     >>> t.templates["template"].tolist()
     ['connected to <*>']
     """
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
 
     if not isinstance(threshold, (int, np.integer)) or isinstance(threshold, bool) \
             or threshold < 2:
@@ -313,7 +313,7 @@ class Templates(Result):
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write :meth:`to_json` to ``path`` (atomically)."""
-        from ..report.model import write_atomic
+        from ..atomic import write_atomic
 
         p = Path(path)
         write_atomic(p, self.to_json())

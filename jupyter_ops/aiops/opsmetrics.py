@@ -52,7 +52,7 @@ def ops_metrics(
     first alert; MTTR = last resolution - fault start (or first alert when the start is
     unknown). The false-positive rate is the share of alerts that belong to no incident.
     """
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
     from .correlation import Correlation
 
     known_start = True

@@ -141,7 +141,7 @@ def suggest_remediation(incident: Any, runbooks: Any, root_cause: str | None = N
         ``.steps``: ``runbook``, ``step``, ``title``, ``command`` (text only), ``matched``
         (the alert that matched), ``service``, ``status`` (``suggested``).
     """
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
     from ._incidents import canonical_alerts
     from .correlation import Correlation, Incident
 

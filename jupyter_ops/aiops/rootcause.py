@@ -367,7 +367,7 @@ class RootCauses(Result):
         Takes the arguments of :func:`rank_root_causes`; the magic, the CLI and the demo
         use it so their reports record the same parameters and input hashes.
         """
-        from ..report.provenance import make_provenance
+        from ..provenance import make_provenance
 
         result = cls(rank_root_causes(correlation_or_incident, **kwargs))
         alerts = getattr(correlation_or_incident, "alerts", correlation_or_incident)

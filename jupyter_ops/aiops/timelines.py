@@ -64,7 +64,7 @@ def timeline(
         ``.events`` (collapsed: repeats of one source are one event with a ``count``), a
         swimlane chart per service (binned counts per source).
     """
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
     from .correlation import Correlation, Incident
 
     mg = to_timedelta(margin, "margin")

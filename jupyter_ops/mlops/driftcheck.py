@@ -422,7 +422,7 @@ def drift(
         columns=["column", "order", "bin", "start", "end", "reference", "current"])
     result = DriftResult(table, pd.DataFrame(skipped, columns=["column", "reason"]), distributions,
                          drift_share, mv, t_params)
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
 
     inputs = {"current": current}
     inputs["reference"] = reference.fingerprint if is_profile else reference

@@ -32,7 +32,7 @@ def dataset_fingerprint(data: Any, name: str | None = None) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from ..report.provenance import hash_input
+    from ..provenance import hash_input
 
     kind = type(data).__name__
     if isinstance(data, pd.Series):

@@ -310,7 +310,7 @@ def monitor(
                      base_note, tolerance, kpi_abs, window)
     result = MonitorResult(metrics, task, kpis, ref_level, thresholds, retrain, reason, span,
                            span_drift, params)
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
 
     result.provenance = make_provenance("jupyter_ops.mlops.monitor", params,
                                         {"df": df, "reference": reference}, None)

@@ -278,7 +278,7 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
     """
     import pandas as pd
 
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
 
     cols = ["buffer_run_id", "run_name", "experiment", "target_uri", "status", "action",
             "server_run_id", "metric_points", "models"]

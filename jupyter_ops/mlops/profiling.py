@@ -91,7 +91,7 @@ class Profile:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the profile as JSON (atomically)."""
-        from ..report.model import write_atomic
+        from ..atomic import write_atomic
 
         path = Path(path)
         write_atomic(path, json.dumps(self.to_json(), separators=(",", ":"), allow_nan=False))

@@ -258,7 +258,7 @@ def check_quality(df: pd.DataFrame, reference: Any = None,
     if reference is None:
         summary_df = summary_df.drop(columns="ref_missing")
     result = QualityResult(table, summary_df, len(df))
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
 
     ref_in = reference.fingerprint if isinstance(reference, Profile) else reference
     result.provenance = make_provenance(

@@ -191,7 +191,7 @@ def register_model(run_id: str, name: str, alias: str | None = None,
         The card is also logged to the run as ``model_card.md`` and set as the version's
         description.
     """
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
 
     if not name or not str(name).strip():
         raise OpsInputError("register needs a model name: --name NAME")
@@ -315,7 +315,7 @@ class Reproduction(Result):
         """Write :meth:`to_notebook` to ``path`` (atomically); returns the path."""
         import nbformat
 
-        from ..report.model import write_atomic
+        from ..atomic import write_atomic
 
         text = nbformat.writes(self.to_notebook())
         write_atomic(str(path), text)

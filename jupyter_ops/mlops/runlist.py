@@ -239,7 +239,7 @@ def compare_runs(run_ids: list[str], metrics: list[str] | None = None,
     """
     import pandas as pd
 
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
 
     ids = [str(r).strip() for r in run_ids if str(r).strip()]
     if not ids:

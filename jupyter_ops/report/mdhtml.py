@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .html import esc
+from ..htmltext import esc
 
 __all__ = ["markdown_to_html"]
 

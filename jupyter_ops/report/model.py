@@ -14,17 +14,17 @@ from __future__ import annotations
 import base64
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_atomic
 from ..errors import OpsInputError
-from .html import CSS, esc, figures_html, table_html
+from ..htmltext import CSS, esc, figures_html, table_html
+from ..provenance import environment
 from .mdhtml import markdown_to_html
-from .provenance import environment
 
-__all__ = ["Section", "Report", "FORMATS"]
+__all__ = ["Section", "Report", "FORMATS", "result_sections", "write_atomic"]
 
 FORMATS = ("html", "md", "json")
 REPORT_SCHEMA = "jupyter-ops.report/1"
@@ -113,7 +113,7 @@ class Report:
         from ..results import Result
 
         if isinstance(item, Result):
-            new = item.to_sections()
+            new = result_sections(item)
         elif isinstance(item, Section):
             new = [item]
         elif isinstance(item, str):
@@ -246,28 +246,27 @@ class Report:
         return f"Report({self.title!r}, {len(self.sections)} sections)"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` whole or not at all."""
-    path = Path(path)
-    if path.parent and not path.parent.exists():
-        raise OpsInputError(f"folder {path.parent} does not exist; create it first")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        # mkstemp creates 0600; give the file the permissions a plain open() would
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+def result_sections(result: Any) -> list[Section]:
+    """Report sections for a :class:`~jupyter_ops.results.Result`.
+
+    Heading and summary (with the result's provenance), figures, tables, charts and
+    explanations, in that order. Lives here, not on ``Result``, so that results never import
+    the report package (reports sit on top of results).
+    """
+    from ..serialize import to_jsonable
+
+    prov = to_jsonable(result.provenance)
+    sections = [Section.markdown(f"## {result.title}\n\n{result.summary()}".strip(), provenance=prov)]
+    figs = to_jsonable(result.figures())
+    if figs:
+        sections.append(Section.figures(figs))
+    for name, df in result.tables().items():
+        sections.append(Section.table(df, title=name.replace("_", " ").capitalize(), max_rows=200))
+    for name, chart in result.charts().items():
+        sections.append(Section.chart(chart, title=name.replace("_", " ").capitalize()))
+    for title, text in result.explanations():
+        sections.append(Section.markdown(f"**{title}**\n\n{text}"))
+    return sections
 
 
 def _format_from_suffix(path: Path) -> str:

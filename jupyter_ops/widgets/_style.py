@@ -26,7 +26,7 @@ def styled(inner_html: str) -> str:
 
 def frame_html(df: Any, max_rows: int = 50) -> str:
     """An escaped, themed HTML table of a frame (times shortened, numbers right-aligned)."""
-    from ..report.html import table_html
+    from ..htmltext import table_html
     from ..serialize import frame_to_table
 
     return styled(table_html(frame_to_table(df, max_rows=max_rows), max_rows=max_rows))

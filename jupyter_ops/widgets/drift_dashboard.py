@@ -75,7 +75,7 @@ class DriftDashboard:
 
     def _recompute(self) -> None:
         from ..errors import OpsInputError
-        from ..report.html import esc
+        from ..htmltext import esc
 
         text = self.threshold.value.strip()
         try:
@@ -92,7 +92,7 @@ class DriftDashboard:
         self._render()
 
     def _render(self) -> None:
-        from ..report.html import esc
+        from ..htmltext import esc
         from ._style import styled
 
         r = self.result

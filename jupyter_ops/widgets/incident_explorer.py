@@ -3,7 +3,7 @@
 Controls (window, hops, label keys, minimum severity, service) recompute the correlation;
 the incident list shows the incidents that pass the filters; the selected incident's timeline,
 root-cause candidates, grouping explanation and runbook suggestions appear in tabs. Every
-piece of data shown in HTML goes through :func:`jupyter_ops.report.html.esc`. Runbook steps
+piece of data shown in HTML goes through :func:`jupyter_ops.htmltext.esc`. Runbook steps
 can be approved with a button; approval only records a dry run -- nothing is executed.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..report.html import esc
+from ..htmltext import esc
 
 __all__ = ["IncidentExplorer"]
 

@@ -84,8 +84,8 @@ class RunComparer:
         from IPython.display import display
 
         from ..errors import OpsInputError
+        from ..htmltext import esc, table_html
         from ..mlops.runlist import compare_runs
-        from ..report.html import esc, table_html
         from ..results import chart_spec, use_offline_charts
         from ..serialize import frame_to_table
         from ._style import styled

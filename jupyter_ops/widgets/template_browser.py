@@ -102,7 +102,7 @@ class TemplateBrowser:
 
     def select(self, template_id: str) -> None:
         """Show the lines of one template (what clicking its button does)."""
-        from ..report.html import esc
+        from ..htmltext import esc
 
         lines = self.templates.lines_of(template_id, limit=self.max_lines)
         self.selected = template_id
@@ -138,7 +138,7 @@ class TemplateBrowser:
     def _render(self) -> None:
         import ipywidgets as w
 
-        from ..report.html import esc
+        from ..htmltext import esc
 
         vis = self.visible()
         pages = max(1, -(-len(vis) // self.page_size))
