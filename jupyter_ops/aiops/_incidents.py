@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OpsInputError
+from ..io.canonical import SEVERITIES, SEVERITY_BY_RANK, SEVERITY_RANK  # noqa: F401 (re-export)
 
-SEVERITIES = ["unknown", "info", "warning", "error", "critical"]  # index = rank
-SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 _TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d\d:?\d\d|UTC|GMT)\s*$", re.IGNORECASE)
 
 

@@ -41,7 +41,7 @@ import pandas as pd
 from ..errors import OpsInputError
 from ..results import Result
 from ._incidents import (
-    SEVERITIES,
+    SEVERITY_BY_RANK,
     SEVERITY_RANK,
     Graph,
     canonical_alerts,
@@ -175,7 +175,7 @@ def _settings(window: Any, by: Any, similarity: float | None, hops: int, min_sev
         raise OpsInputError(f"similarity={similarity} must be in (0, 1], or None to turn it off")
     if min_severity not in SEVERITY_RANK:
         raise OpsInputError(f"min_severity={min_severity!r} is not one of "
-                            f"{', '.join(SEVERITIES[1:])}")
+                            f"{', '.join(SEVERITY_BY_RANK[1:])}")
     by_list = [by] if isinstance(by, str) else list(by or [])
     fr = to_timedelta(flap_resolve, "flap_resolve")
     fg = to_timedelta(flap_gap, "flap_gap")
@@ -1003,7 +1003,7 @@ class Correlation(Result):
         out["n_services"] = nsv
         out["alerts"] = count[1:].astype(np.int64)
         out["sources"] = sources[1:].astype(np.int64)
-        out["max_severity"] = pd.Series(np.asarray(SEVERITIES, dtype=object)[maxsev[1:]],
+        out["max_severity"] = pd.Series(np.asarray(SEVERITY_BY_RANK, dtype=object)[maxsev[1:]],
                                         dtype=object).astype(str)
         out["title"] = pd.Series([
             f"{n} on {sv}" + (f" (+{m - 1} service{'s' if m > 2 else ''})" if m > 1 else "")

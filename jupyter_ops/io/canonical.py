@@ -23,6 +23,8 @@ __all__ = [
     "load_metrics",
     "load_topology",
     "SEVERITIES",
+    "SEVERITY_RANK",
+    "SEVERITY_BY_RANK",
     "LOG_LEVELS",
     "severity_rank",
     "normalize_severity",
@@ -30,8 +32,12 @@ __all__ = [
     "label_fingerprint",
 ]
 
-#: canonical severities, most severe first
+#: canonical severities, most severe first: the one list of severities in the package
 SEVERITIES: tuple[str, ...] = ("critical", "error", "warning", "info", "unknown")
+#: rank of each severity, higher is more severe (unknown 0 ... critical 4)
+SEVERITY_RANK: dict[str, int] = {s: len(SEVERITIES) - 1 - i for i, s in enumerate(SEVERITIES)}
+#: severities indexed by rank (``SEVERITY_BY_RANK[SEVERITY_RANK[s]] == s``)
+SEVERITY_BY_RANK: tuple[str, ...] = SEVERITIES[::-1]
 
 #: canonical log levels, most severe first
 LOG_LEVELS: tuple[str, ...] = ("fatal", "error", "warning", "info", "debug", "trace", "unknown")
@@ -64,9 +70,6 @@ _LEVEL_ALIASES: dict[str, str] = {
     "trace": "trace", "t": "trace", "finest": "trace", "finer": "trace", "verbose": "trace",
     "v": "trace",
 }
-
-_RANK = {"critical": 4, "error": 3, "warning": 2, "info": 1, "unknown": 0}
-
 
 def _codes(values: Any) -> tuple[pd.Series, np.ndarray, Any]:
     s = values if isinstance(values, pd.Series) else pd.Series(values, dtype=object)
@@ -119,7 +122,7 @@ def severity_rank(values: Any) -> np.ndarray:
     Non-canonical spellings are normalised first, so higher always means more severe.
     """
     _, codes, uniques = _codes(values)
-    table = np.array([_RANK[_severity_of(v)] for v in uniques] + [0], dtype="int64")
+    table = np.array([SEVERITY_RANK[_severity_of(v)] for v in uniques] + [0], dtype="int64")
     return table[codes]
 
 

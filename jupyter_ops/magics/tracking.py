@@ -154,14 +154,14 @@ class TrackingMagics(Magics):
                               not args.no_autolog, args.nested, args.uri, cell, args.resume)
 
     def _run_cell(self, run: Any, args: Any, line: str, cell: str) -> Any:
-        from ..mlops import tracker
+        from ..mlops import _runparams
 
         shell = self.shell
         try:
             value = _run_cell_code(shell, cell)
             if args.params:
                 run.log_params(self._named_params(args.params))
-            returned = tracker._returned_metrics(value)
+            returned = _runparams._returned_metrics(value)
             if returned:
                 run.log_metrics(returned)
         except KeyboardInterrupt as e:

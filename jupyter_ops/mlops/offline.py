@@ -86,7 +86,7 @@ def _orphaned(run: Any, by_id: dict[str, Any]) -> bool:
         return False  # unknown, or another machine's: leave it
     pid = int(pid_text)
     if pid == os.getpid():
-        from .tracker import _STACK
+        from ._trackedrun import _STACK
 
         return not any(r.run_id == owned.info.run_id and r.status == "RUNNING" for r in _STACK)
     if os.name != "posix":  # os.kill(pid, 0) is not a liveness test on Windows

@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from ..htmltext import esc
+from ..io.canonical import SEVERITY_BY_RANK
 
 __all__ = ["IncidentExplorer"]
 
 WINDOWS = ["1min", "2min", "5min", "10min", "15min", "30min"]
-SEVERITY_ORDER = ["info", "warning", "error", "critical"]
+SEVERITY_ORDER = list(SEVERITY_BY_RANK[1:])  # info ... critical, from io's one list
 
 
 class IncidentExplorer:
