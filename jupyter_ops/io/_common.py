@@ -38,6 +38,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 _EPOCH_STR = re.compile(r"^\s*[+-]?\d{9,19}(?:\.\d+)?\s*$")
+# numeric dates with the year last: 05/01/2024, 5.1.24, 05-01-2024 (day or month first)
+_DMY = re.compile(r"^\s*(\d{1,2})([/.\-])(\d{1,2})\2(\d{2}|\d{4})(?!\d)")
 
 
 def default_str_dtype() -> Any:
@@ -210,12 +212,45 @@ def _epoch_to_utc(num: pd.Series) -> pd.Series:
 
 def to_utc(values: pd.Series, column: str = "timestamp", what: str = "input",
            allow_missing: bool = False) -> pd.Series:
-    """Parse a column to ``datetime64[ns, UTC]``.
+    """Parse a column to ``datetime64[ns, UTC]``: the one timestamp parser of the package.
 
-    Tz-aware values are converted to UTC, naive values are taken as UTC, strings with mixed
-    offsets are each converted, numbers are epoch seconds/ms/us/ns by magnitude. Unparseable
-    values raise :class:`OpsInputError` naming the first rows; missing values too unless
-    ``allow_missing``.
+    Rules (the same for every loader, every core function and every front end):
+
+    * **Time zones.** A value with an offset or zone (``Z``, ``+02:00``, a tz-aware
+      ``Timestamp``/column) is converted to UTC. A value without one is read as UTC. A column
+      may mix both: each value follows its own rule (naive values are *not* shifted).
+    * **Numbers** (and text made only of 9 to 19 digits) are Unix epoch times; the unit is
+      chosen once per column by the median magnitude: below 1e11 seconds, below 1e14
+      milliseconds, below 1e17 microseconds, else nanoseconds. Fractions are kept to the
+      microsecond.
+    * **Text** is ISO 8601 first (any precision, ``T`` or space, with or without offset).
+      Other formats are recognised from the column's first value (``05/01/2024 00:00``,
+      ``May 1 2024 10:00``, ``01.05.2024``...) and applied to the whole column; values that
+      still fail are parsed one by one. Numeric dates with the year last are read month first
+      after ``/`` or ``-`` (``05/01/2024`` is 1 May) and day first after ``.``
+      (``01.05.2024`` is 1 May), unless a value proves the other order (a first field above
+      12 means day first, for the whole column); a column with proof of both is an error.
+    * Missing values (NaN, None, NaT, blank text) raise unless ``allow_missing`` (then NaT).
+      Unparseable values and times outside 1677-09-22 .. 2262-04-10 raise.
+
+    Parameters
+    ----------
+    values : pandas.Series
+        The column as read.
+    column, what : str
+        Named in error messages (``column 'timestamp' of the alerts``).
+    allow_missing : bool
+        Keep missing values as NaT instead of raising.
+
+    Returns
+    -------
+    pandas.Series
+        ``datetime64[ns, UTC]``, same index as ``values``.
+
+    Raises
+    ------
+    OpsInputError
+        Naming the count and the first rows of unparseable or missing values.
     """
     s = values
     dtype = s.dtype
@@ -231,7 +266,7 @@ def to_utc(values: pd.Series, column: str = "timestamp", what: str = "input",
     elif pd.api.types.is_numeric_dtype(dtype):
         out = _epoch_to_utc(s)
     else:
-        out = _parse_strings(s)
+        out = _parse_strings(s, column, what)
     out = _to_ns(out)
     missing = out.isna().to_numpy()
     bad = missing & _present_mask(s) if missing.any() else missing
@@ -277,7 +312,7 @@ def _to_ns(s: pd.Series) -> pd.Series:
         return s.where((s >= lo) & (s <= hi)).astype(TS_DTYPE)
 
 
-def _parse_strings(s: pd.Series) -> pd.Series:
+def _parse_strings(s: pd.Series, column: str = "timestamp", what: str = "input") -> pd.Series:
     """Text (or mixed objects) to UTC; unparseable and blank values become NaT."""
     import warnings
 
@@ -297,16 +332,18 @@ def _parse_strings(s: pd.Series) -> pd.Series:
                 left &= _present_mask(s)
             if left.any():
                 text = obj[left].map(lambda v: v.strip() if isinstance(v, str) else v)
+                dayfirst = _dayfirst(text, column, what)
                 # one non-ISO format (guessed from the first value, e.g. 05/01/2024 10:00) is
                 # parsed in C; only what still fails goes to dateutil value by value
                 try:
-                    retry = pd.to_datetime(text, utc=True, errors="coerce")
+                    retry = pd.to_datetime(text, utc=True, errors="coerce", dayfirst=dayfirst)
                 except (ValueError, TypeError):
                     retry = pd.Series(pd.NaT, index=text.index, dtype=TS_DTYPE)
                 retry = _to_ns(retry)
                 still = retry.isna().to_numpy()
                 if still.any():
-                    more = pd.to_datetime(text[still], utc=True, format="mixed", errors="coerce")
+                    more = pd.to_datetime(text[still], utc=True, format="mixed", errors="coerce",
+                                          dayfirst=dayfirst)
                     retry.iloc[np.flatnonzero(still)] = _to_ns(more).array
                 parsed.iloc[np.flatnonzero(left)] = retry.array
         return parsed
@@ -328,6 +365,36 @@ def _parse_strings(s: pd.Series) -> pd.Series:
         conv_ts = _to_ns(pd.to_datetime(pd.Series(conv, dtype=object), utc=True))
         out.iloc[np.flatnonzero(present)] = conv_ts.array
     return out
+
+
+def _dayfirst(text: pd.Series, column: str, what: str) -> bool:
+    """Whether the column's numeric dates (``05/01/2024``) put the day first.
+
+    One answer for the whole column (see :func:`to_utc`): the separator's convention (``.``
+    day first, ``/`` and ``-`` month first) unless a value proves the other order.
+    """
+    parts = text.astype(object).str.extract(_DMY)
+    parts = parts[parts[0].notna()]
+    if not len(parts):
+        return False
+    first = parts[0].astype(int)
+    second = parts[2].astype(int)
+    # evidence is a value valid in one order only (both fields above 12: simply invalid)
+    day_first = ((first > 12) & (second <= 12)).to_numpy()
+    month_first = ((second > 12) & (first <= 12)).to_numpy()
+    day_first_seen, month_first_seen = bool(day_first.any()), bool(month_first.any())
+    if day_first_seen and month_first_seen:
+        a = parts.index[int(np.flatnonzero(day_first)[0])]
+        b = parts.index[int(np.flatnonzero(month_first)[0])]
+        raise OpsInputError(
+            f"column {column!r} of the {what} mixes day-first and month-first dates (row {a}: "
+            f"{fmt_value(text.loc[a])}, row {b}: {fmt_value(text.loc[b])}); use one order, "
+            f"or ISO 8601 (2024-05-01T12:00:00Z)")
+    if day_first_seen:
+        return True
+    if month_first_seen:
+        return False
+    return bool((parts[1] == ".").all())
 
 
 def text_from_codes(codes: np.ndarray, uniques: Any) -> pd.Series:

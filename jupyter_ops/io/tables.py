@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..errors import OpsInputError
 
-__all__ = ["read_table", "write_table", "TABLE_FORMATS", "read_json_file"]
+__all__ = ["read_table", "write_table", "TABLE_FORMATS", "read_json_file", "parse_time_columns"]
 
 #: format name -> file suffixes (each also accepted with ``.gz``)
 TABLE_FORMATS: dict[str, tuple[str, ...]] = {
@@ -164,6 +164,51 @@ def read_table(source: Any, format: str | None = None) -> pd.DataFrame:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise OpsInputError(f"cannot read {path.name} as {fmt}: {first}")
     return frame.reset_index(drop=True)
+
+
+_ISO_DATE = r"^\s*\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}|\s*$)"
+
+
+def parse_time_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """Time columns of a free-form table as ``datetime64[ns, UTC]`` (a new frame).
+
+    For tables without a fixed schema (the drift, quality and monitoring inputs): datetime
+    columns of any unit or zone, and text columns whose first 50 present values all start with
+    an ISO 8601 date (``2024-05-01``, ``2024-05-01T10:00...``), go through :func:`to_utc`
+    (missing values allowed). A text column that then fails to parse stays text. Other columns
+    are unchanged. A CSV has no types, so without this a timestamp column read from a file
+    would be tested as a category while the same column in a DataFrame is left out as a time.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+
+    Returns
+    -------
+    pandas.DataFrame
+        A shallow copy with the time columns converted (the input is not changed).
+    """
+    from . import _common as c
+
+    out = frame.copy(deep=False)
+    for i, col in enumerate(frame.columns):
+        s = frame.iloc[:, i]
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            if s.dtype != c.TS_DTYPE:
+                out.isetitem(i, c.to_utc(s, str(col), "table", allow_missing=True))
+            continue
+        if not (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
+            continue
+        head = s.dropna().head(50)
+        if not len(head) or not all(isinstance(v, str) for v in head):
+            continue
+        if not head.str.match(_ISO_DATE).all():
+            continue
+        try:
+            out.isetitem(i, c.to_utc(s, str(col), "table", allow_missing=True))
+        except OpsInputError:
+            pass  # looked like dates at the top, is not: stays text
+    return out
 
 
 def _read_jsonl(path: Path) -> pd.DataFrame:

@@ -13,9 +13,13 @@ from ._base import parse, publish, resolve, split_list, user_errors
 
 def load_reference(shell: Any, name: str) -> Any:
     """A frame, a :class:`~jupyter_ops.mlops.Profile` variable, or a file (profile JSON or table)."""
-    from ..mlops._inputs import read_reference
+    import pandas as pd
+
+    from ..mlops._inputs import read_data, read_reference
 
     obj = resolve(shell, name)
+    if isinstance(obj, pd.DataFrame):
+        return read_data(obj)  # the same time columns as the file door
     return read_reference(obj) if isinstance(obj, str) else obj
 
 
@@ -26,8 +30,8 @@ def _frame(shell: Any, name: str) -> Any:
     from ..mlops._inputs import read_data
 
     obj = resolve(shell, name)
-    if isinstance(obj, str):
-        obj = read_data(obj)
+    if isinstance(obj, (str, pd.DataFrame)):
+        obj = read_data(obj)  # a variable and a file mean the same data
     if not isinstance(obj, pd.DataFrame):
         raise UsageError(f"{name!r} is a {type(obj).__name__}, not a DataFrame or a table file")
     return obj

@@ -13,27 +13,18 @@ from typing import Any
 import pandas as pd
 
 
-def read_data(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a table file; text columns that are ISO timestamps (CSV, JSON) become UTC datetimes.
+def read_data(source: str | os.PathLike | pd.DataFrame) -> pd.DataFrame:
+    """A table file or a DataFrame as the drift/quality/monitoring core sees it.
 
-    Parquet keeps its own types; a CSV has none, and a timestamp read as text would be tested
-    as a category by drift instead of being left out like a datetime column.
+    The file is read with :func:`jupyter_ops.io.read_table`; then, for a file and a frame
+    alike, :func:`jupyter_ops.io.parse_time_columns` turns time columns (datetimes of any unit
+    or zone, ISO 8601 text) into UTC datetimes, so a CSV, its Parquet twin and the DataFrame
+    they were written from give the same data (and the same drift result).
     """
-    from ..io import read_table
+    from ..io import parse_time_columns, read_table
 
-    df = read_table(path)
-    for c in df.columns:
-        s = df[c]
-        if pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype):
-            head = s.dropna().head(50)
-            if not len(head) or not head.map(lambda v: isinstance(v, str) and len(v) >= 10
-                                             and v[:4].isdigit() and v[4] == "-").all():
-                continue
-            try:
-                df[c] = pd.to_datetime(s, utc=True, format="ISO8601")
-            except (ValueError, TypeError):
-                pass
-    return df
+    frame = source if isinstance(source, pd.DataFrame) else read_table(source)
+    return parse_time_columns(frame)
 
 
 def is_profile_file(path: str | os.PathLike) -> bool:
