@@ -33,12 +33,17 @@ def ip(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "jupyter_ops")
+    # the shell outlives tests; a test's fresh settings object must be the one %config sees
+    from jupyter_ops.config import register
+
+    register(shell)
     session_log().clear()
     saved = set(shell.user_ns)
     yield shell
     for k in set(shell.user_ns) - saved:
         shell.user_ns.pop(k, None)
     session_log().clear()
+    shell.config.pop("JupyterOps", None)  # %config keeps its values in the shell's config
 
 
 @pytest.fixture
@@ -62,6 +67,16 @@ def mlflow_uri(tmp_path, monkeypatch) -> str:
     except Exception:  # pragma: no cover
         pass
     os.environ.pop("MLFLOW_TRACKING_URI", None)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_settings():
+    """Every test starts with default ``JupyterOps`` settings (a ``%config`` does not leak)."""
+    from jupyter_ops.config import JupyterOps
+
+    JupyterOps.clear_instance()
+    yield
+    JupyterOps.clear_instance()
 
 
 @pytest.fixture(autouse=True)

@@ -25,7 +25,10 @@ MAGIC_MODULES = (
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register all magics; calling it twice re-registers the same classes (harmless)."""
+    """Register all magics and the ``JupyterOps`` settings; calling it twice is harmless."""
+    from ..config import register
+
+    register(ipython)
     for name in MAGIC_MODULES:
         module = importlib.import_module(name)
         for cls in getattr(module, "MAGICS", ()):

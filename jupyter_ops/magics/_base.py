@@ -30,26 +30,84 @@ __all__ = ["user_errors", "parse", "resolve", "resolve_frame", "publish", "split
 
 @contextlib.contextmanager
 def user_errors(prefix: str = "") -> Iterator[None]:
-    """Turn input errors into a one-line ``UsageError`` (no traceback in the notebook)."""
+    """Turn input errors into a one-line ``UsageError`` (no traceback in the notebook).
+
+    Only the errors that describe the user's input: :class:`~jupyter_ops.errors.OpsInputError`,
+    :class:`~jupyter_ops.errors.OpsConnectionError` and a missing file. Anything else (a
+    ``KeyError`` included) is a bug and keeps its traceback.
+    """
     from ..errors import OpsConnectionError, OpsInputError
 
     try:
         yield
     except UsageError:
         raise
-    except (OpsInputError, OpsConnectionError, FileNotFoundError, KeyError) as e:
-        msg = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
-        raise UsageError(" ".join(f"{prefix}{msg}".split())) from None
+    except (OpsInputError, OpsConnectionError, FileNotFoundError) as e:
+        raise UsageError(" ".join(f"{prefix}{e}".split())) from None
+
+
+#: magic -> {option dest: JupyterOps setting}: the setting is the default of that option
+SETTING_DEFAULTS: dict[str, dict[str, str]] = {
+    "aiops_correlate": {"window": "window"},
+    "aiops_anomalies": {"threshold": "anomaly_threshold"},
+    "mlops_drift": {"threshold": "drift_threshold"},
+    "mlops_track": {"experiment": "experiment"},
+}
 
 
 def parse(magic_func: Any, line: str) -> Any:
-    """``parse_argstring`` whose argparse errors become a one-line ``UsageError``."""
+    """``parse_argstring`` whose argparse errors become a one-line ``UsageError``.
+
+    Options the user did not type take their default from the ``JupyterOps`` settings
+    (``%config JupyterOps.window = "10min"``; see :data:`SETTING_DEFAULTS`), and a relative
+    ``%ops_report`` path goes to ``JupyterOps.report_dir``.
+    """
     try:
-        return parse_argstring(magic_func, line)
+        args = parse_argstring(magic_func, line)
     except UsageError as e:
         raise UsageError(" ".join(str(e).split())) from None
     except SystemExit:  # pragma: no cover - argparse exiting on --help
         raise UsageError(f"see {magic_func.__name__}? for usage") from None
+    _apply_settings(magic_func, line, args)
+    return args
+
+
+def _typed(parser: Any, dest: str, tokens: list[str]) -> bool:
+    """Whether an option of ``dest`` appears in the typed tokens (``-w 1h``, ``--window=1h``)."""
+    for action in getattr(parser, "_actions", ()):
+        if action.dest != dest:
+            continue
+        for opt in action.option_strings:
+            for tok in tokens:
+                if tok == opt or tok.startswith(opt + "=") or (
+                        len(opt) == 2 and not opt.startswith("--") and tok.startswith(opt)):
+                    return True
+    return False
+
+
+def _apply_settings(magic_func: Any, line: str, args: Any) -> None:
+    from ..config import get_settings
+
+    name = getattr(magic_func, "__name__", "")
+    settings = get_settings()
+    table = SETTING_DEFAULTS.get(name, {})
+    if table:
+        try:
+            tokens = shlex.split(line)
+        except ValueError:
+            tokens = line.split()
+        parser = getattr(magic_func, "parser", None)
+        for dest, setting in table.items():
+            value = getattr(settings, setting)
+            if value in (None, "") or not hasattr(args, dest) or _typed(parser, dest, tokens):
+                continue
+            setattr(args, dest, value)
+    if name == "ops_report" and getattr(args, "path", None) and settings.report_dir:
+        path = os.path.expanduser(args.path)
+        if not os.path.isabs(path):
+            folder = os.path.expanduser(settings.report_dir)
+            os.makedirs(folder, exist_ok=True)
+            args.path = os.path.join(folder, path)
 
 
 def split_list(value: str | None) -> list[str] | None:

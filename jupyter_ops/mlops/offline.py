@@ -298,7 +298,9 @@ def sync(tracking_uri: str | None = None) -> SyncResult:
     runs = _all_runs(buf)
     targets = _targets(runs)
     by_id = {r.info.run_id: r for r in runs}
-    for run in runs:
+    from ..progress import progress
+
+    for run in progress(runs, desc="sync", unit="run", min_total=2):
         tags = run.data.tags
         target, exp_name = targets.get(run.info.run_id, (None, None))
         if not target or (only and _norm(target) != only):

@@ -51,16 +51,21 @@ class DriftDashboard:
                                  description="column")
         self.test = w.Dropdown(options=_TESTS, value=method if method in _TESTS else "auto",
                                description="test")
+        # recompute on Enter or blur, not on every keystroke
         self.threshold = w.Text(value="" if threshold is None else str(threshold),
-                                placeholder="default per test", description="threshold")
+                                placeholder="default per test", description="threshold",
+                                continuous_update=False)
         self.message = w.HTML()
         self.summary = w.HTML()
         self.table = w.HTML()
         self.chart = w.Output()
         self.chart_spec: dict[str, Any] | None = None
         self.column.observe(lambda _: self._show_column(), names="value")
-        self.test.observe(lambda _: self._recompute(), names="value")
-        self.threshold.observe(lambda _: self._recompute(), names="value")
+        from ._recompute import LatestOnly
+
+        self.recompute_request = LatestOnly(self._recompute)  # a newer change supersedes
+        self.test.observe(self.recompute_request, names="value")
+        self.threshold.observe(self.recompute_request, names="value")
         self.widget = w.VBox([w.HBox([self.column, self.test, self.threshold]), self.message,
                               self.summary, w.HBox([self.table, self.chart])])
         self.widget.add_class("jops-drift-dashboard")  # a stable hook for styling and browser tests

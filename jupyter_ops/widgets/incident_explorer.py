@@ -78,10 +78,12 @@ class IncidentExplorer:
         style = {"description_width": "initial"}
         self.w_window = w.Dropdown(options=sorted(set(WINDOWS + [window]), key=_td),
                                    value=window, description="window", style=style)
+        # text controls recompute on Enter or blur, not on every keystroke
         self.w_hops = w.BoundedIntText(value=1, min=0, max=4, description="hops",
-                                       layout=w.Layout(width="110px"), style=style)
+                                       layout=w.Layout(width="110px"), style=style,
+                                       continuous_update=False)
         self.w_by = w.Text(value="", placeholder="label keys, e.g. team",
-                           description="group by", style=style)
+                           description="group by", style=style, continuous_update=False)
         self.w_severity = w.Dropdown(options=SEVERITY_ORDER, value="info",
                                      description="min severity", style=style)
         self.w_service = w.Dropdown(options=["(all)"] + services, value="(all)",
@@ -103,9 +105,11 @@ class IncidentExplorer:
         filters = w.HBox([self.w_severity, self.w_service])
         self.widget = w.VBox([controls, filters, self.w_summary, self.w_list, tabs, self.w_log])
         self.widget.add_class("jops-incident-explorer")  # a stable hook for styling and browser tests
-        for ctl in (self.w_window, self.w_hops):
-            ctl.observe(lambda _c: self.recompute(), names="value")
-        self.w_by.observe(lambda _c: self.recompute(), names="value")
+        from ._recompute import LatestOnly
+
+        self.recompute_request = LatestOnly(self.recompute)  # a newer change supersedes
+        for ctl in (self.w_window, self.w_hops, self.w_by):
+            ctl.observe(self.recompute_request, names="value")
         for ctl in (self.w_severity, self.w_service):
             ctl.observe(lambda _c: self._fill_list(), names="value")
         self.w_list.observe(self._on_select, names="value")

@@ -70,7 +70,8 @@ class TemplateBrowser:
         self.selected: str | None = None
 
         self.search = w.Text(placeholder="search templates (case-insensitive)",
-                             description="Search", layout=w.Layout(width="420px"))
+                             description="Search", layout=w.Layout(width="420px"),
+                             continuous_update=False)  # filter on Enter or blur
         self.sort = w.Dropdown(options=list(SORTS), value="count (most first)",
                                description="Sort by")
         self.prev_button = w.Button(description="◀", layout=w.Layout(width="40px"))
