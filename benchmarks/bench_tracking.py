@@ -4,7 +4,12 @@
    (run with the same tags, the cell's params, ``cell.py`` + ``environment.json`` artifacts,
    the wall-time tag, end status) written by hand with ``MlflowClient``; median of 50 each,
    same SQLite store. Target: at most 1.25x.
-2. 10,000 metric points from a training loop: ``mlops.log_metric`` inside a tracked run
+2. A trivial ``%%mlops_track`` cell *with* scikit-learn autolog (the default) against a
+   hand-written MLflow run with autolog already on: ``mlflow.sklearn.autolog()`` once, then
+   per cell ``with mlflow.start_run(): log_param, log_text(cell), set_tags``; median of 50
+   each, interleaved, same store. Target: at most 1.5x (issue 10: autolog is patched once
+   per kernel, not in every cell).
+3. 10,000 metric points from a training loop: ``mlops.log_metric`` inside a tracked run
    (batched, 1,000 per request) against 10,000 ``mlflow.log_metric`` calls inside
    ``mlflow.start_run()``, both on MLflow's default SQLite store; every point is counted back.
    Target: at least 30x faster.
@@ -80,6 +85,51 @@ def overhead(reps: int, work: Path) -> tuple[float, float]:
     return statistics.median(magic), statistics.median(hand)
 
 
+def by_hand_autolog(exp_id: str) -> None:
+    """The hand-written peer with autolog already on: a param, the cell text, a few tags."""
+    import hashlib
+
+    import mlflow
+
+    with mlflow.start_run(experiment_id=exp_id):
+        mlflow.log_param("learning_rate", 0.1)
+        ns: dict = {}
+        exec(CELL, ns)  # noqa: S102 - the benchmark's own trivial cell
+        mlflow.log_text(CELL, "cell.py")
+        mlflow.set_tags({"jupyter_ops.tracked": "1",
+                         "jupyter_ops.cell_sha256": hashlib.sha256(CELL.encode()).hexdigest()})
+
+
+def overhead_autolog(reps: int, work: Path) -> tuple[float, float]:
+    import mlflow
+    from IPython.core.interactiveshell import InteractiveShell
+    from mlflow.tracking import MlflowClient
+
+    uri = f"sqlite:///{work / 'autolog.db'}"
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    mlflow.set_tracking_uri(uri)
+    ip = InteractiveShell.instance()
+    ip.run_line_magic("load_ext", "jupyter_ops")
+    exp_id = MlflowClient(uri).create_experiment("bench-hand-autolog")
+    magic, hand = [], []
+    for _ in range(3):  # warm up (first patching, store setup) on both sides
+        ip.run_cell_magic("mlops_track", "-e bench-magic-autolog", CELL)
+        by_hand_autolog(exp_id)
+    # The peer's autolog is "already on" and costs it nothing per cell: autolog acts on
+    # fit() only, and the trivial cell fits nothing, so the peer needs no autolog() call in
+    # the loop. (Calling mlflow.sklearn.autolog() between our cells would replace the
+    # configuration our runs switch on and off, forcing a re-patch each cell: not what a
+    # notebook does.)
+    for _ in range(reps):  # interleaved so drift in machine load hits both equally
+        t = time.perf_counter()
+        ip.run_cell_magic("mlops_track", "-e bench-magic-autolog", CELL)
+        magic.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        by_hand_autolog(exp_id)
+        hand.append(time.perf_counter() - t)
+    return statistics.median(magic), statistics.median(hand)
+
+
 def metric_points(n: int, work: Path) -> tuple[float, float, int, int]:
     import mlflow
     from mlflow.tracking import MlflowClient
@@ -120,10 +170,13 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(d)
         os.environ["JUPYTER_OPS_BUFFER_DIR"] = str(work / "buffer")
         m, h = overhead(args.reps, work)
+        ma, ha = overhead_autolog(args.reps, work)
         ours, theirs, n_ours, n_theirs = metric_points(args.points, work)
     rows = [
         (f"%%mlops_track trivial cell (median of {args.reps})", m, "MlflowClient by hand", h,
          m / h, "<= 1.25x", m / h <= 1.25),
+        (f"%%mlops_track + autolog (median of {args.reps})", ma, "start_run+param+text+tags",
+         ha, ma / ha, "<= 1.5x", ma / ha <= 1.5),
         (f"{args.points:,} points via mlops.log_metric", ours,
          f"{args.points:,} x mlflow.log_metric", theirs, theirs / ours, ">= 30x faster",
          theirs / ours >= 30 and n_ours == n_theirs == args.points),

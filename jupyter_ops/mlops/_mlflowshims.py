@@ -125,27 +125,121 @@ def _drop_fluent_from(run_id: str) -> None:
             del stack[ids.index(run_id):]
 
 
+#: the config dict MLflow keeps for sklearn autolog after our own ``autolog()`` call
+_AUTOLOG_CONFIG: dict | None = None
+_AUTOLOG_KWARGS = {"log_input_examples": False, "log_model_signatures": True,
+                   "log_models": True, "log_datasets": False, "silent": True,
+                   "log_post_training_metrics": True}
+
+
 def _enable_autolog(run: TrackedRun) -> None:
     """scikit-learn autologging for this run only; fit inputs are fingerprinted.
 
     Dataset logging of autolog itself is off (it copies and digests every input and is slow);
     instead the ``X``/``y`` that autolog extracts from each top-level ``fit`` call are
     fingerprinted with :func:`dataset_fingerprint` and recorded like ``log_dataset``.
+
+    Patched once per kernel: ``mlflow.sklearn.autolog()`` re-patches every estimator class on
+    each call (most of a trivial tracked cell's time), so the first tracked run enables it and
+    later runs only switch MLflow's ``disable`` flag of that configuration back off; after
+    the run the flag is switched on again, which makes the patched methods call straight
+    through (no run is created for fits outside tracked cells). If anyone else called
+    ``autolog()`` in between (the configuration object changed), it is enabled afresh.
     """
     try:
         import mlflow.sklearn as msk
     except Exception as e:  # sklearn missing: tracking still works
         run.notes.append(f"sklearn autolog unavailable: {type(e).__name__}")
         return
+    global _AUTOLOG_CONFIG
     _install_fit_recorder()
     _skip_requirement_inference(run)
     # autolog's post-training metrics call sklearn with a renamed argument (sklearn 1.9):
     # the resulting FutureWarning is about MLflow's code, not the user's
     warnings.filterwarnings("ignore", message=r"`y_pred` was renamed to `y_proba`",
                             category=FutureWarning)
-    msk.autolog(log_input_examples=False, log_model_signatures=True, log_models=True,
-                log_datasets=False, silent=True, log_post_training_metrics=True)
-    run._cleanup.append(lambda: msk.autolog(disable=True, silent=True))
+    configs = _autolog_configs()
+    if configs is not None and _AUTOLOG_CONFIG is not None \
+            and configs.get("sklearn") is _AUTOLOG_CONFIG:
+        _AUTOLOG_CONFIG["disable"] = False  # patches still in place: just switch them on
+    else:
+        msk.autolog(**_AUTOLOG_KWARGS)
+        _AUTOLOG_CONFIG = configs.get("sklearn") if configs is not None else None
+    run._cleanup.append(_pause_autolog)
+
+
+def _autolog_configs() -> dict | None:
+    """MLflow's registry of autolog configurations (None when that internal moved)."""
+    try:
+        from mlflow.utils.autologging_utils import AUTOLOGGING_INTEGRATIONS
+    except Exception:
+        return None
+    return AUTOLOGGING_INTEGRATIONS if isinstance(AUTOLOGGING_INTEGRATIONS, dict) else None
+
+
+def _pause_autolog() -> None:
+    """After a tracked run: autolog off, its patches kept for the next run."""
+    global _AUTOLOG_CONFIG
+    configs = _autolog_configs()
+    if configs is not None and _AUTOLOG_CONFIG is not None \
+            and configs.get("sklearn") is _AUTOLOG_CONFIG:
+        _AUTOLOG_CONFIG["disable"] = True
+        return
+    import mlflow.sklearn as msk
+
+    _AUTOLOG_CONFIG = None
+    msk.autolog(disable=True, silent=True)
+
+
+def _end_fluent_run(client: Any, run_id: str, status: str, end_ms: int) -> bool:
+    """End ``run_id`` as MLflow's active run with ``end_ms`` as its end time.
+
+    What ``mlflow.end_run`` does (pop the active run, remember it as the last active run,
+    stop its system-metrics monitor, ``set_terminated``) but with an explicit end time, so
+    the run card's duration and MLflow's ``end_time - start_time`` are the same number.
+    False when ``run_id`` is not the active run (nothing done).
+    """
+    from mlflow.tracking import fluent
+
+    try:
+        stack = fluent._active_run_stack.get()
+    except Exception:  # internal API moved
+        return False
+    if not stack or stack[-1].info.run_id != run_id:
+        return False
+    stack.pop()
+    with contextlib.suppress(Exception):
+        from mlflow.environment_variables import MLFLOW_RUN_ID
+
+        MLFLOW_RUN_ID.unset()
+    last = getattr(fluent, "_last_active_run_id", None)
+    if hasattr(last, "set"):
+        last.set(run_id)
+    else:
+        fluent._last_active_run_id = run_id
+    monitors = getattr(fluent, "run_id_to_system_metrics_monitor", {})
+    if run_id in monitors:
+        with contextlib.suppress(Exception):
+            monitors.pop(run_id).finish()
+    client.set_terminated(run_id, status, end_time=end_ms)
+    return True
+
+
+def quiet_mlflow_logging() -> None:
+    """MLflow's INFO lines ("Creating initial MLflow database tables...") off; warnings stay.
+
+    MLflow configures its ``mlflow`` logger with its own stderr handler at INFO, which shows
+    as a red block under the first tracked cell. The level is raised to WARNING once, unless
+    the user chose one with ``MLFLOW_LOGGING_LEVEL``. Alembic's migration INFO lines go too.
+    """
+    import logging
+
+    if os.environ.get("MLFLOW_LOGGING_LEVEL"):
+        return
+    for name in ("mlflow", "alembic"):
+        logger = logging.getLogger(name)
+        if logger.getEffectiveLevel() < logging.WARNING:
+            logger.setLevel(logging.WARNING)
 
 
 _RECORDER_INSTALLED = False

@@ -17,6 +17,7 @@ from . import _store
 from ._mlflowshims import (
     _cache_artifact_repo,
     _drop_fluent_from,
+    _end_fluent_run,
     _pop_fluent,
     _push_active,
     _use_experiment,
@@ -202,7 +203,10 @@ class TrackedRun:
     # -- end ----------------------------------------------------------------------------
     @property
     def duration_s(self) -> float:
-        return self._duration if self._duration is not None else time.perf_counter() - self._t0
+        """Seconds from the run's MLflow start time to its end (so far, while running)."""
+        if self._duration is not None:
+            return self._duration
+        return max(_now_ms() - self.start_ms, 0) / 1000.0
 
     def finish(self, status: str = "FINISHED", error: str | None = None) -> RunCard:
         """Flush metrics, write artifacts, end the MLflow run with ``status``; the run card."""
@@ -210,7 +214,10 @@ class TrackedRun:
 
         if self.status != "RUNNING":
             return RunCard(self)
-        self._duration = time.perf_counter() - self._t0
+        # the one end time: MLflow's end_time, the wall-time tag and the card's duration
+        # are all end_ms - start_ms (see docs/tracking.md, "Duration")
+        self.end_ms = max(_now_ms(), self.start_ms)
+        self._duration = (self.end_ms - self.start_ms) / 1000.0
         self.status = status
         self.error = error
         moved = False
@@ -231,13 +238,14 @@ class TrackedRun:
             try:
                 if not moved:
                     with _store.quiet():
-                        active = mlflow.active_run()
-                        if active is not None and active.info.run_id == self.run_id:
-                            mlflow.end_run(status)
-                        else:
-                            self.client.set_terminated(self.run_id, status)
+                        if not _end_fluent_run(self.client, self.run_id, status, self.end_ms):
+                            active = mlflow.active_run()
+                            if active is not None and active.info.run_id == self.run_id:
+                                mlflow.end_run(status)  # MLflow internals moved
+                            else:
+                                self.client.set_terminated(self.run_id, status,
+                                                           end_time=self.end_ms)
             finally:
-                self.end_ms = _now_ms()
                 for fn in reversed(self._cleanup):
                     with contextlib.suppress(Exception):
                         fn()
@@ -279,7 +287,7 @@ class TrackedRun:
         """The server went away while the run ended: finish it in the offline buffer."""
         self._switch_to_buffer(reason)
         self._finish_records(self.error)
-        self.client.set_terminated(self.run_id, self.status)
+        self.client.set_terminated(self.run_id, self.status, end_time=self.end_ms)
 
     def _switch_to_buffer(self, reason: BaseException) -> None:
         """The server went away: re-create the run so far in the offline buffer, go on there.

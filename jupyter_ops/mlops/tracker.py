@@ -146,7 +146,9 @@ def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any]
     import mlflow
 
     from . import offline
+    from ._mlflowshims import quiet_mlflow_logging
 
+    quiet_mlflow_logging()
     target = _store.resolve_uri(tracking_uri)
     span = current_run()
     if not nested and span is not None and span.span:
@@ -305,8 +307,9 @@ def _create_or_resume(c: Any, uri: str, target: str, exp: Any, exp_name: str,
         _store.get_run(c, resume_id)
         active_run = mlflow.start_run(run_id=resume_id, nested=nested)
         info = active_run.info
+        # a resumed run keeps MLflow's start time: its duration is MLflow's too
         run = TrackedRun(uri, target, exp_name, info.experiment_id, info.run_id,
-                         info.run_name, buffered, c, start_ms)
+                         info.run_name, buffered, c, info.start_time or start_ms)
         run.params = dict(c.get_run(resume_id).data.params)
         run.set_tags(all_tags)
     else:
