@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,47 @@ ROOT = Path(__file__).resolve().parents[1]
 #: development data beside the project root (never copied into the repo)
 SHARED = ROOT.parent / "shared"
 SHARED_DATA = SHARED / "data"
+
+
+# -- the tests leave the working tree as they found it -------------------------------------
+#: build and cache output that may appear during tests (documented output folders)
+_ALLOWED_NEW = ("__pycache__", ".pytest_cache", ".ruff_cache", "test-artifacts/",
+                "jupyter_ops/labextension/", "labextension/", "dist/", "build/", ".egg-info",
+                "benchmarks/results/")
+_TREE_BEFORE: set[str] | None = None
+
+
+def _tree_state() -> set[str] | None:
+    """Untracked and ignored paths of the repository (None outside a git checkout)."""
+    if not (ROOT / ".git").exists():
+        return None
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--ignored", "--untracked-files=all"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if out.returncode != 0:
+        return None
+    return {line[3:] for line in out.stdout.splitlines()
+            if line[:2] in ("??", "!!") and not any(a in line[3:] for a in _ALLOWED_NEW)}
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global _TREE_BEFORE
+    _TREE_BEFORE = _tree_state()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when tests left files in the repository (e.g. ./mlruns, reports)."""
+    if _TREE_BEFORE is None:
+        return
+    after = _tree_state() or set()
+    new = sorted(after - _TREE_BEFORE)
+    if new:
+        shown = ", ".join(new[:10]) + (" ..." if len(new) > 10 else "")
+        print(f"\nERROR: the tests left {len(new)} new file(s) in the repository: {shown}; "
+              "write to tmp_path instead")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +92,9 @@ def ip(tmp_path, monkeypatch):
 def mlflow_uri(tmp_path, monkeypatch) -> str:
     """An isolated MLflow store (SQLite file in tmp_path), set as MLFLOW_TRACKING_URI."""
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    # a SQLite store puts artifacts in ./mlruns of the working directory: keep them out of
+    # the repository
+    monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     try:
         import mlflow

@@ -102,12 +102,17 @@ def _apply_settings(magic_func: Any, line: str, args: Any) -> None:
             if value in (None, "") or not hasattr(args, dest) or _typed(parser, dest, tokens):
                 continue
             setattr(args, dest, value)
-    if name == "ops_report" and getattr(args, "path", None) and settings.report_dir:
+    if name == "ops_report" and getattr(args, "path", None):
         path = os.path.expanduser(args.path)
         if not os.path.isabs(path):
-            folder = os.path.expanduser(settings.report_dir)
-            os.makedirs(folder, exist_ok=True)
-            args.path = os.path.join(folder, path)
+            # relative report paths go below report_dir; their folders are created (notebooks
+            # write to e.g. output/report.html and leave the rest of the tree alone)
+            if settings.report_dir:
+                path = os.path.join(os.path.expanduser(settings.report_dir), path)
+            folder = os.path.dirname(path)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
+            args.path = path
 
 
 def split_list(value: str | None) -> list[str] | None:
