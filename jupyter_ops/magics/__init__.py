@@ -9,6 +9,7 @@ import time) so that loading the extension takes well under half a second.
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import Any
 
 __all__ = ["load_ipython_extension", "MAGIC_MODULES"]
@@ -33,3 +34,8 @@ def load_ipython_extension(ipython: Any) -> None:
         module = importlib.import_module(name)
         for cls in getattr(module, "MAGICS", ()):
             ipython.register_magics(cls)
+    from .._labext import hint_once
+
+    hint = hint_once()  # an install without Node.js: one line on how to get the extension
+    if hint:
+        print(hint, file=sys.stderr)
