@@ -109,10 +109,3 @@ def test_settings_work_without_ipython():
                          timeout=120)
     assert out.returncode == 0, out.stderr
 
-
-def test_relative_report_folders_are_created(ip, scen, tmp_path):
-    # what the example notebooks do: reports go to output/, not next to the notebook
-    ip.user_ns["scenario"] = scen
-    ip.run_line_magic("aiops_correlate", "scenario.alerts")
-    ip.run_line_magic("ops_report", "output/nb-report.html")
-    assert (tmp_path / "output" / "nb-report.html").is_file()

@@ -105,13 +105,12 @@ def _apply_settings(magic_func: Any, line: str, args: Any) -> None:
     if name == "ops_report" and getattr(args, "path", None):
         path = os.path.expanduser(args.path)
         if not os.path.isabs(path):
-            # relative report paths go below report_dir; their folders are created (notebooks
-            # write to e.g. output/report.html and leave the rest of the tree alone)
+            # relative report paths go below report_dir, which is created when missing (any
+            # other missing folder stays an error: a typo must not scatter folders around)
             if settings.report_dir:
-                path = os.path.join(os.path.expanduser(settings.report_dir), path)
-            folder = os.path.dirname(path)
-            if folder:
+                folder = os.path.expanduser(settings.report_dir)
                 os.makedirs(folder, exist_ok=True)
+                path = os.path.join(folder, path)
             args.path = path
 
 
