@@ -55,10 +55,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+def in_ci() -> bool:
+    """True in CI (``CI=true``, as GitHub Actions, GitLab and ``.ci/run`` set it)."""
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
+    """The development data; on a laptop without it the test skips, in CI it fails."""
     if not SHARED_DATA.is_dir():
-        pytest.skip(f"development data not found at {SHARED_DATA}")
+        msg = f"development data not found at {SHARED_DATA}"
+        if in_ci():
+            pytest.fail(f"{msg} (CI=true: a missing data set fails instead of skipping)")
+        pytest.skip(msg)
     return SHARED_DATA
 
 

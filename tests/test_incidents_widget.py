@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import ipywidgets  # noqa: F401 - a hard dependency: missing must fail, not skip
 import pytest
 
-pytest.importorskip("ipywidgets")
-
-from jupyter_ops.datasets import incident_scenario  # noqa: E402
-from jupyter_ops.widgets import IncidentExplorer  # noqa: E402
+from jupyter_ops.datasets import incident_scenario
+from jupyter_ops.widgets import IncidentExplorer
 
 RUNBOOKS = {"runbooks": [{"name": "<b>Roll back</b>", "match": {"service": "*"},
                           "steps": [{"title": "undo", "command": "rm -rf / <script>"}]}]}

@@ -5,18 +5,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import mlflow  # noqa: F401 - a hard dependency: missing must fail, not skip
 import pytest
+from mlflow_server import fresh_store
 
-pytest.importorskip("mlflow")
-
-from mlflow_server import fresh_store  # noqa: E402
-
-from jupyter_ops.cli import main  # noqa: E402
+from jupyter_ops.cli import main
 
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
-    import mlflow
 
     uri = fresh_store(tmp_path / "mlflow.db")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)

@@ -6,18 +6,15 @@ import json
 import subprocess
 import sys
 
+import mlflow  # noqa: F401 - a hard dependency: missing must fail, not skip
 import pytest
-
-pytest.importorskip("mlflow")
-
-from IPython.core.error import UsageError  # noqa: E402
-from mlflow_server import fresh_store  # noqa: E402
+from IPython.core.error import UsageError
+from mlflow_server import fresh_store
 
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     """A fresh SQLite store (copied from a template: no migrations per test)."""
-    import mlflow
 
     uri = fresh_store(tmp_path / "store" / "mlflow.db")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
@@ -36,7 +33,6 @@ def _client(uri):
 
 
 def _text(uri, run_id, path):
-    import mlflow
 
     return mlflow.artifacts.load_text(f"runs:/{run_id}/{path}")
 
@@ -66,7 +62,6 @@ print("trained")
 
 
 def test_tracked_cell_records_everything(ip, store, capsys):
-    import mlflow
 
     card = ip.run_cell_magic("mlops_track", "-e exp1 -n first --tag team=risk --no-autolog", CELL)
     assert "trained" in capsys.readouterr().out
@@ -110,13 +105,11 @@ def test_exception_fails_run_and_is_reraised_unchanged(ip, store):
     tb = _text(store, runs[0].info.run_id, "traceback.txt")
     assert "KeyError" in tb and "boom" in tb
     # nothing is left active: the next cell starts normally
-    import mlflow
 
     assert mlflow.active_run() is None
 
 
 def test_stale_active_run_never_blocks(ip, store):
-    import mlflow
 
     stale = mlflow.start_run()  # e.g. left by an interrupted plain-MLflow cell
     card = ip.run_cell_magic("mlops_track", "--no-autolog", "y = 2\n")
@@ -150,7 +143,6 @@ model = LogisticRegression(C=2.0).fit(X, y)
     reg = ip.run_line_magic("mlops_register", f"{card.run_id} --name churn --alias champion "
                             "--intended-use 'demo only'")
     assert reg.version == "1" and reg.alias == "champion"
-    import mlflow
 
     loaded = mlflow.sklearn.load_model("models:/churn@champion")
     assert loaded.C == 2.0
@@ -282,7 +274,6 @@ def test_metric_outside_run_is_clear():
 
 
 def test_default_store_is_sqlite_in_cwd(ip, tmp_path, monkeypatch):
-    import mlflow
 
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     monkeypatch.setenv("JUPYTER_OPS_BUFFER_DIR", str(tmp_path / "buffer"))
@@ -317,7 +308,6 @@ def test_run_comparer_widget_updates(ip, store):
 
 
 def test_nested_and_track_context_manager(ip, store):
-    import mlflow
 
     from jupyter_ops import mlops
 

@@ -4,11 +4,9 @@ its logged models and its final status."""
 
 from __future__ import annotations
 
+import mlflow  # noqa: F401 - a hard dependency: missing must fail, not skip
 import pytest
-
-pytest.importorskip("mlflow")
-
-from mlflow_server import MlflowServer, fresh_store  # noqa: E402
+from mlflow_server import MlflowServer, fresh_store
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +23,6 @@ def buffer(tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_OPS_BUFFER_DIR", str(d))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     yield d
-    import mlflow
 
     while mlflow.active_run():
         mlflow.end_run()
@@ -190,7 +187,6 @@ model = LogisticRegression(C=C).fit(X, y)
 
 def test_models_and_user_mlflow_calls_made_offline_reach_the_server(ip, server, buffer,
                                                                      monkeypatch):
-    import mlflow
     import numpy as np
     from mlflow.tracking import MlflowClient
 

@@ -226,7 +226,8 @@ def _end_fluent_run(client: Any, run_id: str, status: str, end_ms: int) -> bool:
 
 
 def quiet_mlflow_logging() -> None:
-    """MLflow's INFO lines ("Creating initial MLflow database tables...") off; warnings stay.
+    """MLflow's INFO lines ("Creating initial MLflow database tables...") and artifact
+    progress bars off; warnings stay.
 
     MLflow configures its ``mlflow`` logger with its own stderr handler at INFO, which shows
     as a red block under the first tracked cell. The level is raised to WARNING once, unless
@@ -234,6 +235,9 @@ def quiet_mlflow_logging() -> None:
     """
     import logging
 
+    # MLflow draws a tqdm bar for every artifact download/upload once tqdm is installed
+    # (jupyter-ops' own bars need it): noise under every card; a user's choice is kept
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if os.environ.get("MLFLOW_LOGGING_LEVEL"):
         return
     for name in ("mlflow", "alembic"):

@@ -22,15 +22,33 @@ DEFAULT_INTENDED_USE = (
     "(pass --intended-use / intended_use=...).")
 
 
+def _missing(e: BaseException) -> bool:
+    """True for MLflow's "no such thing" answer; anything else is not ours to hide."""
+    return getattr(e, "error_code", None) in ("RESOURCE_DOES_NOT_EXIST", "NOT_FOUND")
+
+
 def _text_artifact(c: Any, run_id: str, path: str) -> str | None:
-    """An artifact's text, or None when the run has no such artifact."""
+    """An artifact's text, or None when the run has no such artifact.
+
+    Only "not found" is an answer; a server that went away raises
+    :class:`~jupyter_ops.errors.OpsConnectionError` and anything else propagates.
+    """
+    from mlflow.exceptions import MlflowException
+
+    from ..errors import OpsConnectionError
+
     try:
         with tempfile.TemporaryDirectory(prefix="jops-art-") as d:
             local = c.download_artifacts(run_id, path, d)
             with open(local, encoding="utf-8") as f:
                 return f.read()
-    except Exception:
-        return None
+    except (MlflowException, OSError) as e:
+        if _store.is_connection_error(e):
+            raise OpsConnectionError(f"tracking server went away while reading {path} of run "
+                                     f"{run_id}") from e
+        if isinstance(e, FileNotFoundError) or _missing(e):
+            return None
+        raise
 
 
 def _datasets(c: Any, run: Any) -> list[dict[str, Any]]:
@@ -53,11 +71,15 @@ def _model_uri(c: Any, run: Any, model_path: str | None) -> tuple[str, str | Non
     """``(model URI, logged model id)`` of the run's model (the last one logged)."""
     outputs = getattr(getattr(run, "outputs", None), "model_outputs", None) or []
     models = []
+    from mlflow.exceptions import MlflowException
+
     for o in outputs:
         try:
             models.append(c.get_logged_model(o.model_id))
-        except Exception:
-            continue
+        except MlflowException as e:
+            if not _missing(e):
+                raise
+            continue  # a deleted logged model: the run's other models still count
     if model_path:
         for m in models:
             if m.name == model_path or m.model_id == model_path:
@@ -201,9 +223,16 @@ def register_model(run_id: str, name: str, alias: str | None = None,
     c = _store.client(uri)
     run = _server_run(c, uri, run_id)
     model_uri, model_id = _model_uri(c, run, model_path)
+    from mlflow.exceptions import MlflowException
+
+    from ._mlflowshims import quiet_mlflow_logging
+
+    quiet_mlflow_logging()
     try:
         c.get_registered_model(name)
-    except Exception:
+    except MlflowException as e:
+        if not _missing(e):
+            raise
         c.create_registered_model(name)
     kwargs: dict[str, Any] = {"run_id": run.info.run_id}
     if model_id:
@@ -212,7 +241,9 @@ def register_model(run_id: str, name: str, alias: str | None = None,
     if model_id:
         try:
             source = c.get_logged_model(model_id).artifact_location
-        except Exception:
+        except MlflowException as e:
+            if not _missing(e):
+                raise
             source = model_uri
     try:
         mv = c.create_model_version(name, source, **kwargs)
@@ -228,7 +259,7 @@ def register_model(run_id: str, name: str, alias: str | None = None,
     c.log_text(run.info.run_id, card, "model_card.md")
     try:
         c.update_model_version(name, mv.version, description=card[:5000])
-    except Exception:  # description is a convenience; the artifact is the record
+    except MlflowException:  # the description is a convenience; the artifact is the record
         pass
     result = ModelRegistration(name, str(mv.version), alias, run.info.run_id, model_uri, card,
                                uri)
