@@ -109,3 +109,18 @@ def test_settings_work_without_ipython():
                          timeout=120)
     assert out.returncode == 0, out.stderr
 
+
+
+def test_drift_threshold_setting_is_the_default(ip):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    ip.user_ns["ref"] = pd.DataFrame({"x": rng.normal(size=300)})
+    ip.user_ns["cur"] = pd.DataFrame({"x": rng.normal(0.3, size=300)})
+    ip.run_line_magic("config", "JupyterOps.drift_threshold = 0.2")
+    r = ip.run_line_magic("mlops_drift", "ref cur --no-multivariate -m wasserstein")
+    assert r.columns["threshold"].tolist() == [0.2]
+    typed = ip.run_line_magic("mlops_drift", "ref cur --no-multivariate -m wasserstein "
+                                             "--threshold 0.05")
+    assert typed.columns["threshold"].tolist() == [0.05]
