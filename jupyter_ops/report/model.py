@@ -11,7 +11,6 @@ execute. Every text is escaped.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import tempfile
@@ -20,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OpsInputError
+from ..safetext import safe_spec, visible
+from .charts import chart_html, render_svgs
 from .html import CSS, esc, figures_html, table_html
 from .mdhtml import markdown_to_html
 from .provenance import environment
@@ -42,6 +43,8 @@ class Section:
     content: Any
     title: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: False for sections read from a file: their charts render in a separate process
+    trusted: bool = field(default=True, repr=False, compare=False)
 
     @classmethod
     def markdown(cls, text: str, provenance: dict | None = None) -> Section:
@@ -71,9 +74,17 @@ class Section:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Section:
-        if d.get("kind") not in {"markdown", "figures", "table", "chart"}:
-            raise OpsInputError(f"unknown report section kind {d.get('kind')!r}")
-        return cls(d["kind"], d.get("content"), d.get("title", ""), d.get("provenance") or {})
+        if not isinstance(d, dict) or d.get("kind") not in {"markdown", "figures", "table", "chart"}:
+            kind = d.get("kind") if isinstance(d, dict) else type(d).__name__
+            raise OpsInputError(f"unknown report section kind {kind!r}")
+        content, prov = d.get("content"), d.get("provenance") or {}
+        if d["kind"] == "chart":
+            # charts render from inline data only: URLs are dropped on read (and noted)
+            notes: list[str] = []
+            content = safe_spec(content, notes)
+            if notes:
+                prov = {**prov, "sanitized": notes}
+        return cls(d["kind"], content, d.get("title", ""), prov, trusted=False)
 
 
 class Report:
@@ -146,10 +157,14 @@ class Report:
             try:
                 data = json.loads(Path(data).read_text(encoding="utf-8"))
             except FileNotFoundError:
-                raise OpsInputError(f"report file not found: {data}")
-            except json.JSONDecodeError as e:
-                raise OpsInputError(f"{data} is not a jupyter-ops report JSON file: {e}")
-        if data.get("schema") != REPORT_SCHEMA:
+                raise OpsInputError(f"report file not found: {data}") from None
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raise OpsInputError(f"{data} is not a jupyter-ops report JSON file: {e}") from None
+            except RecursionError:
+                raise OpsInputError(f"{data} is not a jupyter-ops report JSON file: nested "
+                                    "too deeply") from None
+        if not isinstance(data, dict) or data.get("schema") != REPORT_SCHEMA:
+            data = data if isinstance(data, dict) else {}
             raise OpsInputError(
                 f"not a jupyter-ops report (schema {data.get('schema')!r}, expected {REPORT_SCHEMA!r})")
         return cls(data.get("title", ""), [Section.from_json(s) for s in data.get("sections", [])],
@@ -159,6 +174,8 @@ class Report:
     def to_html(self) -> str:
         """A self-contained HTML page (no scripts, no external resources)."""
         body = []
+        charts = [s for s in self.sections if s.kind == "chart"]
+        svgs = dict(zip(map(id, charts), _render(charts), strict=True))
         for s in self.sections:
             body.append('<section class="jops-section">')
             if s.title:
@@ -170,7 +187,7 @@ class Report:
             elif s.kind == "table":
                 body.append(table_html(s.content, max_rows=len(s.content["rows"])))
             elif s.kind == "chart":
-                body.append(_chart_img(s.content, s.title))
+                body.append(chart_html(*svgs[id(s)], s.title))
             if s.provenance:
                 body.append(_provenance_html(s.provenance))
             body.append("</section>")
@@ -284,28 +301,15 @@ def _environment() -> dict[str, Any]:
     return environment()
 
 
-def _chart_img(spec: dict[str, Any], title: str) -> str:
-    import vl_convert as vlc
-
-    svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version(spec))
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f'<img class="jops-chart" alt="{esc(title or "chart")}" src="data:image/svg+xml;base64,{data}">'
-
-
-def _vl_version(spec: dict[str, Any]) -> str | None:
-    import re
-
-    m = re.search(r"/v(\d+)\.(\d+)", str(spec.get("$schema", "")))
-    if not m:
-        return None
-    import vl_convert as vlc
-
-    want = f"{m.group(1)}.{m.group(2)}"
-    versions = [v.lstrip("v") for v in vlc.get_vegalite_versions()]
-    if want in versions:
-        return want
-    same_major = [v for v in versions if v.split(".")[0] == m.group(1)]
-    return same_major[-1] if same_major else None
+def _render(charts: list[Section]) -> list[tuple[str | None, list[str]]]:
+    """SVG and notes per chart section: trusted ones in-process, the rest in a worker."""
+    out: dict[int, tuple[str | None, list[str]]] = {}
+    for trusted in (True, False):
+        group = [s for s in charts if s.trusted is trusted]
+        if group:
+            out.update(zip(map(id, group), render_svgs([s.content for s in group],
+                                                       isolate=not trusted), strict=True))
+    return [out[id(s)] for s in charts]
 
 
 def _provenance_line(p: dict[str, Any]) -> str:
@@ -328,13 +332,17 @@ def _provenance_html(p: dict[str, Any]) -> str:
 
 
 def _md_text(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Data text for Markdown: control characters visible, HTML special characters escaped,
+    image syntax neutralised (``![i](http://...)`` would be fetched by a Markdown viewer)."""
+    text = visible(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("![", "!\\[")
 
 
 def _md_table(table: dict[str, Any]) -> str:
     def cell(v: Any) -> str:
-        return _md_text("" if v is None else v).replace("|", "\\|").replace("\n", " ")
+        return (_md_text("" if v is None else v).replace("|", "\\|").replace("\r", " ")
+                .replace("\n", " "))
 
     head = "| " + " | ".join(cell(c["name"]) for c in table["columns"]) + " |"
     sep = "|" + "|".join("---" for _ in table["columns"]) + "|"
