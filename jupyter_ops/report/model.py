@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OpsInputError
-from ..safetext import safe_spec, visible
+from ..safetext import is_safe, safe_spec, visible
 from .charts import chart_html, render_svgs
 from .html import CSS, esc, figures_html, table_html
 from .mdhtml import markdown_to_html
@@ -245,7 +245,12 @@ class Report:
         if format in {"md", "markdown"}:
             return self.to_markdown()
         if format == "json":
-            return json.dumps(self.to_json(), indent=1, ensure_ascii=False, allow_nan=False)
+            text = json.dumps(self.to_json(), indent=1, ensure_ascii=False, allow_nan=False)
+            if not is_safe(text):
+                # a lone surrogate cannot be written as UTF-8: JSON's \uXXXX escapes keep
+                # every string exactly (it loads back unchanged) in plain ASCII
+                text = json.dumps(self.to_json(), indent=1, ensure_ascii=True, allow_nan=False)
+            return text
         raise OpsInputError(f"unknown report format {format!r}; use one of {', '.join(FORMATS)}")
 
     def save(self, path: str | os.PathLike, format: str | None = None) -> Path:
