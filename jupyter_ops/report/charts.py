@@ -50,7 +50,8 @@ for line in sys.stdin:
         out = {"svg": vlc.vegalite_to_svg(job["spec"], vl_version=job["vl_version"],
                                           allowed_base_urls=[])}
     except Exception as e:
-        out = {"error": str(e).strip().splitlines()[0][:300] if str(e).strip() else type(e).__name__}
+        lines = [x.strip() for x in str(e).splitlines() if x.strip()] or [type(e).__name__]
+        out = {"error": next((x for x in lines if x.startswith("Error")), lines[0])[:300]}
     sys.stdout.write(json.dumps(out) + "\n")
     sys.stdout.flush()
 """
@@ -105,8 +106,9 @@ def _render_here(job: dict[str, Any]) -> dict[str, Any]:
         return {"svg": vlc.vegalite_to_svg(job["spec"], vl_version=job["vl_version"],
                                           allowed_base_urls=[])}
     except Exception as e:  # vl-convert raises ValueError for invalid specs and refused URLs
-        text = str(e).strip()
-        return {"error": text.splitlines()[0][:300] if text else type(e).__name__}
+        # its message is "Vega-Lite to SVG conversion failed:" then the JS error and a stack
+        lines = [x.strip() for x in str(e).splitlines() if x.strip()] or [type(e).__name__]
+        return {"error": next((x for x in lines if x.startswith("Error")), lines[0])[:300]}
 
 
 def _render_isolated(jobs: list[dict[str, Any]]) -> list[dict[str, Any]]:
