@@ -163,3 +163,13 @@ def test_exit_code_of_the_real_console_script_for_bad_input():
     p = subprocess.run([sys.executable, "-m", "jupyter_ops", "mlops", "drift", "nope.csv", "x.csv"],
                        capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 2 and "Traceback" not in p.stderr
+
+
+def test_findings_printed_to_the_terminal_show_control_characters_visibly(tmp_path, monkeypatch,
+                                                                           capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("e.log").write_text("".join(f"2024-05-01T10:00:0{i}Z INFO \x1b[2J\u202e{i} ok\n"
+                                     for i in range(3)), encoding="utf-8")
+    code, out, err = run(capsys, "aiops", "logs", "e.log")
+    assert code == 0
+    assert "\\x1b[" in out and "\\u202e" in out and "\x1b" not in out and "\u202e" not in out

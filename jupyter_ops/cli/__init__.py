@@ -22,6 +22,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .._version import __version__
 
@@ -76,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    saved = sys.stdout, sys.stderr
+    # findings print data (log lines, names): control characters must not drive the terminal
+    # and a lone surrogate must not make print() itself fail
+    sys.stdout, sys.stderr = _VisibleStream(sys.stdout), _VisibleStream(sys.stderr)
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:  # pragma: no cover
@@ -91,6 +96,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"jupyter-ops: internal error: {type(e).__name__}: {_one_line(e)} (a bug; the "
               f"traceback is in {where}; please include it in a report)", file=sys.stderr)
         return EXIT_INTERNAL
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+class _VisibleStream:
+    """A text stream whose writes go through :func:`jupyter_ops.safetext.visible`."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from ..safetext import visible
+
+        return self._stream.write(visible(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _one_line(e: BaseException) -> str:
