@@ -173,3 +173,23 @@ def test_findings_printed_to_the_terminal_show_control_characters_visibly(tmp_pa
     code, out, err = run(capsys, "aiops", "logs", "e.log")
     assert code == 0
     assert "\\x1b[" in out and "\\u202e" in out and "\x1b" not in out and "\u202e" not in out
+
+
+def test_a_tampered_report_json_is_bad_input(tmp_path, monkeypatch, capsys):
+    from jupyter_ops.report import Report
+
+    monkeypatch.chdir(tmp_path)
+    good = Report("t").add(pd.DataFrame({"a": [1]})).add([{"label": "n", "value": 1}]).to_json()
+    cases = {"list.json": [1, 2], "kind.json": {**good, "sections": [{"kind": "script"}]},
+             "table.json": {**good, "sections": [{**good["sections"][0], "content": "x"}]},
+             "rows.json": {**good, "sections": [{**good["sections"][0], "content": {
+                 **good["sections"][0]["content"], "rows": [[1, 2, 3]]}}]},
+             "figs.json": {**good, "sections": [{**good["sections"][1], "content": ["x"]}]}}
+    for name, data in cases.items():
+        Path(name).write_text(json.dumps(data))
+        code, _, err = run(capsys, "report", name, "o.html")
+        assert code == 2, (name, err)
+        one_error_line(err)
+    assert not Path("o.html").exists()
+    Path("ok.json").write_text(json.dumps(good))
+    assert run(capsys, "report", "ok.json", "o.html")[0] == 0

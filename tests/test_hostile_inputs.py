@@ -93,8 +93,8 @@ def test_alert_names_and_services_correlate_and_report(tmp_path):
 
 
 @pytest.mark.xfail(strict=True, raises=UnicodeEncodeError,
-                   reason="issue 11 low item, owner i14 (aiops/correlation, io.canonical "
-                   "fingerprints): a lone surrogate in an alert name raises UnicodeEncodeError")
+                   reason="owner i14 (aiops/_incidents.canonical_alerts -> _text, a pyarrow string "
+                   "conversion): a lone surrogate in an alert name raises UnicodeEncodeError")
 def test_alert_name_with_a_lone_surrogate_correlates(tmp_path):
     outs = correlate_and_report(tmp_path, CORPUS)
     assert VISIBLE["surrogate"] in outs["html"]

@@ -78,6 +78,7 @@ class Section:
             kind = d.get("kind") if isinstance(d, dict) else type(d).__name__
             raise OpsInputError(f"unknown report section kind {kind!r}")
         content, prov = d.get("content"), d.get("provenance") or {}
+        _check_content(d["kind"], content)
         if d["kind"] == "chart":
             # charts render from inline data only: URLs are dropped on read (and noted)
             notes: list[str] = []
@@ -356,3 +357,21 @@ def _md_table(table: dict[str, Any]) -> str:
     if table.get("truncated"):
         note = ["", f"*showing {len(table['rows']):,} of {table['total_rows']:,} rows*"]
     return "\n".join([head, sep, *rows, *note])
+
+
+def _check_content(kind: str, content: Any) -> None:
+    """The shape each section kind's renderer relies on (a tampered file is bad input, not a
+    crash in the renderer); the full check is the report JSON Schema."""
+    ok = {"markdown": lambda c: isinstance(c, str),
+          "figures": lambda c: isinstance(c, list) and all(isinstance(f, dict) for f in c),
+          "chart": lambda c: isinstance(c, dict),
+          "table": lambda c: (isinstance(c, dict) and isinstance(c.get("columns"), list)
+                              and all(isinstance(x, dict) and "name" in x and "type" in x
+                                      for x in c["columns"])
+                              and isinstance(c.get("rows"), list)
+                              and all(isinstance(r, list) and len(r) == len(c["columns"])
+                                      for r in c["rows"])
+                              and isinstance(c.get("total_rows", 0), int))}[kind]
+    if not ok(content):
+        raise OpsInputError(f"report section of kind {kind!r} has malformed content; the file "
+                            "was damaged or edited by hand")
