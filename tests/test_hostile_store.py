@@ -63,3 +63,18 @@ def test_ensure_store_is_a_no_op_for_other_uris_and_missing_folders(tmp_path):
     _store.ensure_store(uri)
     assert (tmp_path / "fresh.db").exists()
     assert _store.sqlite_path(uri) in _store._READY
+
+
+def test_a_store_whose_folder_takes_no_lock_file_still_opens(tmp_path, monkeypatch):
+    import filelock
+
+    from jupyter_ops.mlops import _store
+
+    def refuse(self, *a, **k):  # what a read-only folder does to the lock file
+        raise PermissionError(13, "Permission denied", self.lock_file)
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", refuse)
+    uri = f"sqlite:///{tmp_path}/shared.db"
+    c = _store.client(uri)
+    assert c.get_experiment("0").name == "Default"
+    assert _store.sqlite_path(uri) in _store._READY

@@ -97,15 +97,27 @@ def ensure_store(uri: str) -> None:
     from filelock import FileLock, Timeout
     from mlflow.tracking import MlflowClient
 
+    def build() -> None:
+        with store_errors(uri):
+            # building the store creates the tables, runs Alembic and adds "Default"
+            MlflowClient(tracking_uri=uri)._tracking_client.store  # noqa: B018
+
+    lock = FileLock(path + ".lock", timeout=STORE_LOCK_TIMEOUT)
     try:
-        with FileLock(path + ".lock", timeout=STORE_LOCK_TIMEOUT):
-            with store_errors(uri):
-                # building the store creates the tables, runs Alembic and adds "Default"
-                MlflowClient(tracking_uri=uri)._tracking_client.store  # noqa: B018
+        lock.acquire()
     except Timeout:
         raise OpsConnectionError(
             f"tracking store {display_uri(uri)} is locked by another process (waited "
             f"{STORE_LOCK_TIMEOUT:.0f} s for {path}.lock); retry when it is done") from None
+    except OSError:
+        # no lock file possible (a read-only folder, e.g. a shared store opened to read):
+        # nobody can be migrating it from here either, so open it as MLflow would
+        build()
+    else:
+        try:
+            build()
+        finally:
+            lock.release()
     _READY.add(path)
 
 
