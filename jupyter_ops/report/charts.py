@@ -31,7 +31,10 @@ from typing import Any
 
 from jupyter_ops.safetext import safe_spec
 
-from .html import esc
+try:  # the escaping helpers move to the lower layer (jupyter_ops.htmltext) on another branch
+    from jupyter_ops.htmltext import esc
+except ImportError:
+    from .html import esc
 
 __all__ = ["chart_html", "render_svgs", "WORKER_TIMEOUT"]
 
