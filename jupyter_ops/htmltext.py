@@ -1,13 +1,17 @@
 """Small, escaping HTML builders shared by result reprs and the report renderer.
 
 Every piece of text that comes from data (log lines, alert names, column names) goes through
-:func:`esc`. Nothing here ever emits ``<script>`` or event-handler attributes.
+:func:`esc`, which first makes control characters, bidi overrides and lone surrogates visible
+(:func:`jupyter_ops.safetext.visible`). Nothing here ever emits ``<script>`` or event-handler
+attributes.
 """
 
 from __future__ import annotations
 
 import html
 from typing import Any
+
+from jupyter_ops.safetext import visible  # absolute: this module may move (lower layer)
 
 __all__ = ["esc", "table_html", "figures_html", "CSS"]
 
@@ -33,8 +37,9 @@ CSS = """
 
 
 def esc(value: Any) -> str:
-    """HTML-escape any value's text form (quotes included)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """HTML-escape any value's text form (quotes included); control characters, bidi
+    overrides and lone surrogates become visible escapes such as ``\\x1b``."""
+    return html.escape(visible(value), quote=True)
 
 
 def _cell(value: Any, typ: str) -> str:

@@ -2,8 +2,18 @@
 
 Subcommands live in one module per concern. Each module in :data:`AIOPS_MODULES` /
 :data:`MLOPS_MODULES` defines ``register(subparsers)``, adding its parsers with
-``set_defaults(func=...)``; a ``func(args)`` returns the exit status. Input errors
-(:class:`~jupyter_ops.errors.OpsInputError`) print ``jupyter-ops: error: ...`` and exit 2.
+``set_defaults(func=...)``; a ``func(args)`` returns the exit status.
+
+Exit status contract (one place, :func:`main`; documented in ``docs/cli.md``):
+
+- 0: done, nothing found;
+- 1: a finding only (dataset drift, anomalies, a critical quality issue, ...);
+- 2: bad input or a failed read/write (an :class:`~jupyter_ops.errors.OpsInputError`, an
+  unreachable server, a file that cannot be read or written, invalid JSON/UTF-8, input nested
+  too deeply, an invalid option): one line ``jupyter-ops: error: ...`` on stderr;
+- 3: an unexpected internal error (a bug): one line on stderr naming the file in the temp
+  folder where the full traceback was saved;
+- 130: interrupted.
 """
 
 from __future__ import annotations
@@ -12,6 +22,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from .._version import __version__
 
@@ -52,22 +63,63 @@ def _group_help(p: argparse.ArgumentParser):
     return run
 
 
+#: exit status of an unexpected internal error (a bug); 1 is reserved for findings
+EXIT_INTERNAL = 3
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; returns the exit status (0 ok, 1 a finding such as drift, 2 bad input)."""
-    from ..errors import OpsConnectionError, OpsInputError
+    """Entry point; returns the exit status: 0 ok, 1 a finding such as drift, 2 bad input or
+    a failed write, 3 an internal error (traceback saved to a file)."""
+    from ._common import input_error_message
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # usage errors: argparse prints one line and exits 2
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    saved = sys.stdout, sys.stderr
+    # findings print data (log lines, names): control characters must not drive the terminal
+    # and a lone surrogate must not make print() itself fail
+    sys.stdout, sys.stderr = _VisibleStream(sys.stdout), _VisibleStream(sys.stderr)
     try:
         return int(args.func(args) or 0)
-    except (OpsInputError, OpsConnectionError, FileNotFoundError) as e:
-        print(f"jupyter-ops: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:  # pragma: no cover
         return 130
+    except Exception as e:
+        message = input_error_message(e)
+        if message is not None:
+            print(f"jupyter-ops: error: {message}", file=sys.stderr)
+            return 2
+        from ._common import save_traceback
+
+        where = save_traceback(e, argv if argv is not None else sys.argv[1:])
+        print(f"jupyter-ops: internal error: {type(e).__name__}: {_one_line(e)} (a bug; the "
+              f"traceback is in {where}; please include it in a report)", file=sys.stderr)
+        return EXIT_INTERNAL
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
+class _VisibleStream:
+    """A text stream whose writes go through :func:`jupyter_ops.safetext.visible`."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        from ..safetext import visible
+
+        return self._stream.write(visible(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _one_line(e: BaseException) -> str:
+    from ..safetext import visible
+
+    text = " ".join(str(e).split())
+    return visible(text if len(text) <= 300 else text[:300] + "…")
 
 
 if __name__ == "__main__":  # pragma: no cover

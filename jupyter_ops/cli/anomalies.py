@@ -6,10 +6,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from ._common import write_report
+from ._common import write_csv, write_report
 
 _METHODS = ("auto", "robust", "seasonal", "iforest")
 
@@ -48,12 +47,13 @@ def run(args: argparse.Namespace) -> int:
             if v is not None}
     result = detect_anomalies(args.metrics, method=args.method, seed=args.seed,
                               service=args.service, metric=args.metric, **opts)
+    if not len(result.anomalies):  # header-only file: nothing was checked, not "all clear"
+        raise OpsInputError(f"{args.metrics} has no data points; nothing to check")
     print(result.summary())
     if len(result.episodes):
         print(result.episodes.to_string(index=False))
     if args.csv:
-        result.anomalies.to_csv(args.csv, index=False)
-        print(f"wrote {args.csv}", file=sys.stderr)
+        write_csv(result.anomalies, args.csv)
     write_report(args.report, "Metric anomalies", [result],
                  "jupyter-ops aiops anomalies " + args.metrics)
     return 1 if len(result.episodes) else 0

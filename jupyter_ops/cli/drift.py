@@ -1,7 +1,7 @@
 """``jupyter-ops mlops drift|quality|monitor|profile``: drift checks usable as CI gates.
 
 Exit status: 0 nothing found, 1 a finding (dataset drift, a critical quality issue, retrain
-advised), 2 bad input.
+advised), 2 bad input (also: nothing could be compared), 3 internal error (see ``cli.main``).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._common import write_report
+from ._common import positive_float, share, write_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,9 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", help="label column (tested, not counted)")
     p.add_argument("--prediction", help="model output column (tested, not counted)")
     p.add_argument("--method", default="auto", help="auto, ks, wasserstein, chisquare, psi, jensenshannon")
-    p.add_argument("--threshold", type=float, help="drift threshold for every column")
+    p.add_argument("--threshold", type=positive_float,
+                   help="drift threshold for every column (a finite number > 0)")
     p.add_argument("--correction", choices=["bonferroni", "bh"])
-    p.add_argument("--drift-share", type=float, default=0.5)
+    p.add_argument("--drift-share", type=share, default=0.5,
+                   help="share of drifted features that makes the dataset drift, in (0, 1]")
     p.add_argument("--no-multivariate", action="store_true", help="skip the domain classifier")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--report", help="also write a report (.html, .md or .json)")
@@ -65,16 +67,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_drift(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from ..errors import OpsInputError
     from ..mlops._inputs import read_data, read_reference
     from ..mlops.driftcheck import drift
 
     ref = read_reference(args.reference)
     cur = read_data(args.current)
     cols = [c.strip() for c in args.columns.split(",")] if args.columns else None
-    r = drift(ref, cur, columns=cols, target=args.target, prediction=args.prediction,
-              method=args.method, threshold=args.threshold, correction=args.correction,
-              drift_share=args.drift_share, multivariate=False if args.no_multivariate else None,
-              seed=args.seed)
+    try:
+        r = drift(ref, cur, columns=cols, target=args.target, prediction=args.prediction,
+                  method=args.method, threshold=args.threshold, correction=args.correction,
+                  drift_share=args.drift_share,
+                  multivariate=False if args.no_multivariate else None, seed=args.seed)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        if isinstance(ref, pd.DataFrame) or isinstance(e, OpsInputError):
+            raise
+        # a profile passes the load checks but its column summaries were edited by hand
+        raise OpsInputError(f"reference profile {args.reference} is damaged or was edited "
+                            f"({type(e).__name__}: {e}); recompute it with 'jupyter-ops "
+                            "mlops profile'") from None
+    if not len(r.columns):  # nothing compared is not "no drift": a CI gate must not pass
+        reasons = "; ".join(f"{s['column']}: {s['reason']}" for _, s in r.skipped.head(6).iterrows())
+        raise OpsInputError(f"no column could be compared between {args.reference} and "
+                            f"{args.current} ({reasons or 'no columns'}); give files with "
+                            "common columns or choose them with --columns")
     print(r.summary())
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(r.columns[["column", "kind", "test", "statistic", "p_value", "threshold", "drifted"]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ._common import write_report
+from ._common import write_csv, write_report
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -75,8 +75,7 @@ def run_correlate(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 160, "display.max_colwidth", 60):
         print(corr.tables()["incidents"].head(30).to_string(index=False))
     if args.assignments:
-        corr.assignments.to_frame().to_csv(args.assignments, index_label="alert")
-        print(f"wrote {args.assignments}")
+        write_csv(corr.assignments.to_frame().rename_axis("alert").reset_index(), args.assignments)
     _report(args, [corr], "correlate")
     return 0
 

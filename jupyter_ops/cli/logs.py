@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import write_report
+from ._common import write_csv, write_report
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,8 +77,7 @@ def run(args: argparse.Namespace) -> int:
         result.save(args.state)
         print(f"wrote {args.state}", file=sys.stderr)
     if args.csv:
-        result.templates.to_csv(args.csv, index=False)
-        print(f"wrote {args.csv}", file=sys.stderr)
+        write_csv(result.templates, args.csv)
     if args.report:
         from ..report import Section
 

@@ -63,7 +63,9 @@ def run_runs(args: argparse.Namespace) -> int:
 
     df = list_runs(args.experiment, metric=args.metric, top=args.top, tracking_uri=args.uri)
     if args.format == "csv":
-        df.to_csv(sys.stdout, index=False)
+        from ..safetext import csv_safe_frame
+
+        csv_safe_frame(df).to_csv(sys.stdout, index=False)
     elif args.format == "json":
         print(df.to_json(orient="records", date_format="iso"))
     elif df.empty:

@@ -20,6 +20,11 @@ PROBE_TIMEOUT = 2.0
 
 _SCHEMES = ("sqlite", "file", "http", "https", "postgresql", "mysql", "mssql", "databricks")
 
+#: seconds to wait for another process to finish creating/migrating a SQLite store
+STORE_LOCK_TIMEOUT = 300.0
+
+_READY: set[str] = set()  # SQLite files this process has already created/migrated
+
 
 def resolve_uri(uri: str | None = None) -> str:
     """The tracking URI to use: ``uri``, else ``MLFLOW_TRACKING_URI``, else MLflow's default.
@@ -48,6 +53,72 @@ def check_uri(uri: str) -> None:
         rest = uri.split("://", 1)[-1]
         if not rest or rest.startswith("/"):
             raise OpsInputError(f"invalid tracking URI {uri!r}: no host; use e.g. http://127.0.0.1:5000")
+
+
+def sqlite_path(uri: str) -> str | None:
+    """The absolute file path of a ``sqlite:///`` URI; None for other URIs and in-memory DBs."""
+    if not uri.lower().startswith("sqlite:"):
+        return None
+    rest = uri.split(":", 1)[1]
+    if not rest.startswith("///"):
+        return None
+    path = rest[3:].split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return os.path.abspath(path)
+
+
+def ensure_store(uri: str) -> None:
+    """Create and migrate a local SQLite tracking store under a file lock, once per process.
+
+    MLflow creates and migrates a new SQLite store on first use without a cross-process lock
+    on Linux/macOS for the *migration* step, so two kernels (or a kernel and the lab sidebar)
+    that open a fresh ``mlflow.db`` at the same moment race in Alembic ("table
+    _alembic_tmp_metrics already exists") and can leave the file unusable. Here the first
+    opener holds ``<db>.lock`` while MLflow builds the store (tables, migrations, the Default
+    experiment); everyone else waits, then finds it ready. Other URIs are left alone.
+
+    Parameters
+    ----------
+    uri : str
+        A tracking URI; only ``sqlite:///path`` does anything.
+
+    Raises
+    ------
+    OpsConnectionError
+        Another process held the lock for longer than :data:`STORE_LOCK_TIMEOUT` seconds.
+    """
+    path = sqlite_path(uri)
+    if path is None or path in _READY:
+        return
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        return  # MLflow reports the missing folder itself; never create folders here
+    from filelock import FileLock, Timeout
+    from mlflow.tracking import MlflowClient
+
+    def build() -> None:
+        with store_errors(uri):
+            # building the store creates the tables, runs Alembic and adds "Default"
+            MlflowClient(tracking_uri=uri)._tracking_client.store  # noqa: B018
+
+    lock = FileLock(path + ".lock", timeout=STORE_LOCK_TIMEOUT)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise OpsConnectionError(
+            f"tracking store {display_uri(uri)} is locked by another process (waited "
+            f"{STORE_LOCK_TIMEOUT:.0f} s for {path}.lock); retry when it is done") from None
+    except OSError:
+        # no lock file possible (a read-only folder, e.g. a shared store opened to read):
+        # nobody can be migrating it from here either, so open it as MLflow would
+        build()
+    else:
+        try:
+            build()
+        finally:
+            lock.release()
+    _READY.add(path)
 
 
 def is_remote(uri: str) -> bool:
@@ -132,6 +203,7 @@ def client(uri: str) -> Any:
     from mlflow.tracking import MlflowClient
 
     check_uri(uri)
+    ensure_store(uri)
     try:
         with store_errors(uri):
             return MlflowClient(tracking_uri=uri)

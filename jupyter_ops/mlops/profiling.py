@@ -87,7 +87,12 @@ class Profile:
             raise OpsInputError(f"not a jupyter-ops profile (expected schema {SCHEMA!r})")
         if data.get("sketch_alpha") != SKETCH_ALPHA:
             raise OpsInputError("profile made with a different sketch accuracy; recompute it")
-        return cls(dict(data["columns"]), data["n_rows"])
+        cols, n_rows = data.get("columns"), data.get("n_rows")
+        if (not isinstance(cols, dict) or not all(isinstance(c, dict) for c in cols.values())
+                or not isinstance(n_rows, int) or isinstance(n_rows, bool) or n_rows < 0):
+            raise OpsInputError("profile is damaged or was edited (columns/n_rows malformed); "
+                                "recompute it with 'jupyter-ops mlops profile'")
+        return cls(dict(cols), n_rows)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the profile as JSON (atomically)."""
@@ -104,8 +109,8 @@ class Profile:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise OpsInputError(f"profile file not found: {path}")
-        except json.JSONDecodeError as e:
-            raise OpsInputError(f"{path} is not a profile JSON file: {e}")
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
+            raise OpsInputError(f"{path} is not a profile JSON file: {type(e).__name__}: {e}")
         return cls.from_json(data)
 
     @property

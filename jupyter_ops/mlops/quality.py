@@ -102,6 +102,15 @@ class QualityResult(Result):
         return {"missing_share": chart}
 
 
+def _unique_columns(df: pd.DataFrame, what: str) -> None:
+    """Per-column checks need one column per name (``df[name]`` would be a frame)."""
+    dups = list(dict.fromkeys(df.columns[df.columns.duplicated()]))
+    if dups:
+        names = ", ".join(repr(d) for d in dups[:5]) + (" ..." if len(dups) > 5 else "")
+        raise OpsInputError(f"{what} has more than one column named {names}; give each column a "
+                            "unique name (e.g. df.columns = [...]) and check again")
+
+
 def check_quality(df: pd.DataFrame, reference: Any = None,
                   schema: dict[str, str] | list[str] | None = None) -> QualityResult:
     """Check a frame for missing values, unseen categories, out-of-range values and more.
@@ -135,6 +144,10 @@ def check_quality(df: pd.DataFrame, reference: Any = None,
     if reference is not None and not isinstance(reference, (pd.DataFrame, Profile)):
         raise OpsInputError(f"reference must be a DataFrame or a Profile, got {type(reference).__name__}")
     df = df.set_axis([str(c) for c in df.columns], axis=1)
+    _unique_columns(df, "the data")
+    if isinstance(reference, pd.DataFrame):
+        _unique_columns(reference.set_axis([str(c) for c in reference.columns], axis=1),
+                        "the reference")
     issues: list[dict[str, Any]] = []
 
     def add(sev: str, col: str, check: str, value: Any, ref: Any, msg: str) -> None:

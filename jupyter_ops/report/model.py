@@ -11,7 +11,6 @@ execute. Every text is escaped.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 from dataclasses import dataclass, field
@@ -22,6 +21,8 @@ from ..atomic import write_atomic
 from ..errors import OpsInputError
 from ..htmltext import CSS, esc, figures_html, table_html
 from ..provenance import environment
+from ..safetext import is_safe, safe_spec, visible
+from .charts import chart_html, render_svgs
 from .mdhtml import markdown_to_html
 
 __all__ = ["Section", "Report", "FORMATS", "result_sections", "write_atomic"]
@@ -42,6 +43,8 @@ class Section:
     content: Any
     title: str = ""
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: False for sections read from a file: their charts render in a separate process
+    trusted: bool = field(default=True, repr=False, compare=False)
 
     @classmethod
     def markdown(cls, text: str, provenance: dict | None = None) -> Section:
@@ -71,9 +74,18 @@ class Section:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> Section:
-        if d.get("kind") not in {"markdown", "figures", "table", "chart"}:
-            raise OpsInputError(f"unknown report section kind {d.get('kind')!r}")
-        return cls(d["kind"], d.get("content"), d.get("title", ""), d.get("provenance") or {})
+        if not isinstance(d, dict) or d.get("kind") not in {"markdown", "figures", "table", "chart"}:
+            kind = d.get("kind") if isinstance(d, dict) else type(d).__name__
+            raise OpsInputError(f"unknown report section kind {kind!r}")
+        content, prov = d.get("content"), d.get("provenance") or {}
+        _check_content(d["kind"], content)
+        if d["kind"] == "chart":
+            # charts render from inline data only: URLs are dropped on read (and noted)
+            notes: list[str] = []
+            content = safe_spec(content, notes)
+            if notes:
+                prov = {**prov, "sanitized": notes}
+        return cls(d["kind"], content, d.get("title", ""), prov, trusted=False)
 
 
 class Report:
@@ -146,10 +158,14 @@ class Report:
             try:
                 data = json.loads(Path(data).read_text(encoding="utf-8"))
             except FileNotFoundError:
-                raise OpsInputError(f"report file not found: {data}")
-            except json.JSONDecodeError as e:
-                raise OpsInputError(f"{data} is not a jupyter-ops report JSON file: {e}")
-        if data.get("schema") != REPORT_SCHEMA:
+                raise OpsInputError(f"report file not found: {data}") from None
+            except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                raise OpsInputError(f"{data} is not a jupyter-ops report JSON file: {e}") from None
+            except RecursionError:
+                raise OpsInputError(f"{data} is not a jupyter-ops report JSON file: nested "
+                                    "too deeply") from None
+        if not isinstance(data, dict) or data.get("schema") != REPORT_SCHEMA:
+            data = data if isinstance(data, dict) else {}
             raise OpsInputError(
                 f"not a jupyter-ops report (schema {data.get('schema')!r}, expected {REPORT_SCHEMA!r})")
         return cls(data.get("title", ""), [Section.from_json(s) for s in data.get("sections", [])],
@@ -159,6 +175,8 @@ class Report:
     def to_html(self) -> str:
         """A self-contained HTML page (no scripts, no external resources)."""
         body = []
+        charts = [s for s in self.sections if s.kind == "chart"]
+        svgs = dict(zip(map(id, charts), _render(charts), strict=True))
         for s in self.sections:
             body.append('<section class="jops-section">')
             if s.title:
@@ -170,7 +188,7 @@ class Report:
             elif s.kind == "table":
                 body.append(table_html(s.content, max_rows=len(s.content["rows"])))
             elif s.kind == "chart":
-                body.append(_chart_img(s.content, s.title))
+                body.append(chart_html(*svgs[id(s)], s.title))
             if s.provenance:
                 body.append(_provenance_html(s.provenance))
             body.append("</section>")
@@ -228,7 +246,12 @@ class Report:
         if format in {"md", "markdown"}:
             return self.to_markdown()
         if format == "json":
-            return json.dumps(self.to_json(), indent=1, ensure_ascii=False, allow_nan=False)
+            text = json.dumps(self.to_json(), indent=1, ensure_ascii=False, allow_nan=False)
+            if not is_safe(text):
+                # a lone surrogate cannot be written as UTF-8: JSON's \uXXXX escapes keep
+                # every string exactly (it loads back unchanged) in plain ASCII
+                text = json.dumps(self.to_json(), indent=1, ensure_ascii=True, allow_nan=False)
+            return text
         raise OpsInputError(f"unknown report format {format!r}; use one of {', '.join(FORMATS)}")
 
     def save(self, path: str | os.PathLike, format: str | None = None) -> Path:
@@ -283,28 +306,15 @@ def _environment() -> dict[str, Any]:
     return environment()
 
 
-def _chart_img(spec: dict[str, Any], title: str) -> str:
-    import vl_convert as vlc
-
-    svg = vlc.vegalite_to_svg(spec, vl_version=_vl_version(spec))
-    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
-    return f'<img class="jops-chart" alt="{esc(title or "chart")}" src="data:image/svg+xml;base64,{data}">'
-
-
-def _vl_version(spec: dict[str, Any]) -> str | None:
-    import re
-
-    m = re.search(r"/v(\d+)\.(\d+)", str(spec.get("$schema", "")))
-    if not m:
-        return None
-    import vl_convert as vlc
-
-    want = f"{m.group(1)}.{m.group(2)}"
-    versions = [v.lstrip("v") for v in vlc.get_vegalite_versions()]
-    if want in versions:
-        return want
-    same_major = [v for v in versions if v.split(".")[0] == m.group(1)]
-    return same_major[-1] if same_major else None
+def _render(charts: list[Section]) -> list[tuple[str | None, list[str]]]:
+    """SVG and notes per chart section: trusted ones in-process, the rest in a worker."""
+    out: dict[int, tuple[str | None, list[str]]] = {}
+    for trusted in (True, False):
+        group = [s for s in charts if s.trusted is trusted]
+        if group:
+            out.update(zip(map(id, group), render_svgs([s.content for s in group],
+                                                       isolate=not trusted), strict=True))
+    return [out[id(s)] for s in charts]
 
 
 def _provenance_line(p: dict[str, Any]) -> str:
@@ -327,13 +337,17 @@ def _provenance_html(p: dict[str, Any]) -> str:
 
 
 def _md_text(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Data text for Markdown: control characters visible, HTML special characters escaped,
+    image syntax neutralised (``![i](http://...)`` would be fetched by a Markdown viewer)."""
+    text = visible(value)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("![", "!\\[")
 
 
 def _md_table(table: dict[str, Any]) -> str:
     def cell(v: Any) -> str:
-        return _md_text("" if v is None else v).replace("|", "\\|").replace("\n", " ")
+        return (_md_text("" if v is None else v).replace("|", "\\|").replace("\r", " ")
+                .replace("\n", " "))
 
     head = "| " + " | ".join(cell(c["name"]) for c in table["columns"]) + " |"
     sep = "|" + "|".join("---" for _ in table["columns"]) + "|"
@@ -342,3 +356,21 @@ def _md_table(table: dict[str, Any]) -> str:
     if table.get("truncated"):
         note = ["", f"*showing {len(table['rows']):,} of {table['total_rows']:,} rows*"]
     return "\n".join([head, sep, *rows, *note])
+
+
+def _check_content(kind: str, content: Any) -> None:
+    """The shape each section kind's renderer relies on (a tampered file is bad input, not a
+    crash in the renderer); the full check is the report JSON Schema."""
+    ok = {"markdown": lambda c: isinstance(c, str),
+          "figures": lambda c: isinstance(c, list) and all(isinstance(f, dict) for f in c),
+          "chart": lambda c: isinstance(c, dict),
+          "table": lambda c: (isinstance(c, dict) and isinstance(c.get("columns"), list)
+                              and all(isinstance(x, dict) and "name" in x and "type" in x
+                                      for x in c["columns"])
+                              and isinstance(c.get("rows"), list)
+                              and all(isinstance(r, list) and len(r) == len(c["columns"])
+                                      for r in c["rows"])
+                              and isinstance(c.get("total_rows", 0), int))}[kind]
+    if not ok(content):
+        raise OpsInputError(f"report section of kind {kind!r} has malformed content; the file "
+                            "was damaged or edited by hand")
