@@ -115,10 +115,7 @@ def write_csv(df: Any, path: str) -> None:
 
 
 def _write_text(path: Path, text: str) -> None:
-    try:
-        from ..atomic import write_atomic  # the lower layer, once it exists
-    except ImportError:
-        from ..report.model import write_atomic
+    from ..atomic import write_atomic
     try:
         write_atomic(path, text)
     except OSError as e:

@@ -29,12 +29,8 @@ import subprocess
 import sys
 from typing import Any
 
-from jupyter_ops.safetext import safe_spec
-
-try:  # the escaping helpers move to the lower layer (jupyter_ops.htmltext) on another branch
-    from jupyter_ops.htmltext import esc
-except ImportError:
-    from .html import esc
+from ..htmltext import esc
+from ..safetext import safe_spec
 
 __all__ = ["chart_html", "render_svgs", "WORKER_TIMEOUT"]
 
