@@ -7,8 +7,8 @@ import re
 
 import pandas as pd
 import pytest
-from jupyter_ops.report.html import esc
 
+from jupyter_ops.htmltext import esc
 from jupyter_ops.report import Report, Section
 from jupyter_ops.report.mdhtml import markdown_to_html
 from jupyter_ops.safetext import csv_cell, csv_safe_frame, is_safe, safe_spec, visible
