@@ -23,11 +23,12 @@ from ..errors import OpsInputError
 from .html import CSS, esc, figures_html, table_html
 from .mdhtml import markdown_to_html
 from .provenance import environment
+from .schema import SCHEMA_ID, validate_report
 
 __all__ = ["Section", "Report", "FORMATS"]
 
 FORMATS = ("html", "md", "json")
-REPORT_SCHEMA = "jupyter-ops.report/1"
+REPORT_SCHEMA = SCHEMA_ID
 
 
 @dataclass
@@ -128,6 +129,12 @@ class Report:
             raise OpsInputError(
                 f"cannot add a {type(item).__name__} to a report; add a result, Markdown text, "
                 "a DataFrame, an Altair chart or a list of figure dicts")
+        if isinstance(item, Result) and new and new[0].provenance:
+            # what `report verify` needs: the core call's name (``call`` may become a display
+            # line below) and how many sections this result spans
+            prov = new[0].provenance
+            new[0].provenance = {**prov, "function": prov.get("function") or prov.get("call"),
+                                 "blocks": len(new)}
         if call and new:
             new[0].provenance = {**new[0].provenance, "call": call}
         self.sections.extend(new)
@@ -142,17 +149,25 @@ class Report:
     @classmethod
     def from_json(cls, data: dict[str, Any] | str | os.PathLike) -> Report:
         """Rebuild a report from :meth:`to_json` output or a saved ``.json`` file."""
+        where = "the report"
         if not isinstance(data, dict):
+            where = str(data)
             try:
                 data = json.loads(Path(data).read_text(encoding="utf-8"))
             except FileNotFoundError:
-                raise OpsInputError(f"report file not found: {data}")
+                raise OpsInputError(f"report file not found: {where}") from None
+            except IsADirectoryError:
+                raise OpsInputError(f"{where} is a folder; give the report's .json file") from None
+            except UnicodeDecodeError:
+                raise OpsInputError(f"{where} is not a jupyter-ops report JSON file (not UTF-8 "
+                                    "text)") from None
             except json.JSONDecodeError as e:
-                raise OpsInputError(f"{data} is not a jupyter-ops report JSON file: {e}")
-        if data.get("schema") != REPORT_SCHEMA:
-            raise OpsInputError(
-                f"not a jupyter-ops report (schema {data.get('schema')!r}, expected {REPORT_SCHEMA!r})")
-        return cls(data.get("title", ""), [Section.from_json(s) for s in data.get("sections", [])],
+                hint = (" (the file ends early: it was cut short)" if e.pos >= len(e.doc.rstrip())
+                        else "")
+                raise OpsInputError(f"{where} is not a jupyter-ops report JSON file: {e.msg} at "
+                                    f"line {e.lineno} column {e.colno}{hint}") from None
+        validate_report(data, where)
+        return cls(data["title"], [Section.from_json(s) for s in data["sections"]],
                    environment=data.get("environment") or {})
 
     # -- rendering -----------------------------------------------------------------------
