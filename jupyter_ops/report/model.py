@@ -129,10 +129,10 @@ class Report:
             raise OpsInputError(
                 f"cannot add a {type(item).__name__} to a report; add a result, Markdown text, "
                 "a DataFrame, an Altair chart or a list of figure dicts")
-        if isinstance(item, Result) and new and new[0].provenance:
+        if isinstance(item, Result) and new:
             # what `report verify` needs: the core call's name (``call`` may become a display
             # line below) and how many sections this result spans
-            prov = new[0].provenance
+            prov = new[0].provenance or {}
             new[0].provenance = {**prov, "function": prov.get("function") or prov.get("call"),
                                  "blocks": len(new)}
         if call and new:
@@ -162,8 +162,8 @@ class Report:
                 raise OpsInputError(f"{where} is not a jupyter-ops report JSON file (not UTF-8 "
                                     "text)") from None
             except json.JSONDecodeError as e:
-                hint = (" (the file ends early: it was cut short)" if e.pos >= len(e.doc.rstrip())
-                        else "")
+                cut = e.pos >= len(e.doc.rstrip()) or e.msg.startswith("Unterminated")
+                hint = " (the file ends early: it was cut short)" if cut else ""
                 raise OpsInputError(f"{where} is not a jupyter-ops report JSON file: {e.msg} at "
                                     f"line {e.lineno} column {e.colno}{hint}") from None
         validate_report(data, where)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -25,7 +25,7 @@ SCHEMA_ID = f"jupyter-ops.report/{FORMAT_VERSION}"
 _ID = re.compile(r"^jupyter-ops\.report/(\d+)$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def report_schema(version: int = FORMAT_VERSION) -> dict[str, Any]:
     """The JSON Schema of report format ``version`` (format 1 is validated by format 2's)."""
     version = max(int(version), 2)
@@ -76,7 +76,7 @@ def validate_report(data: Any, where: str = "the file") -> int:
                         "re-save the report from its notebook or re-run the command")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(version: int) -> Any:
     import jsonschema
 
