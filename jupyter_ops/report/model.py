@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OpsInputError
+from . import layout
 from .html import CSS, esc, figures_html, table_html
 from .mdhtml import markdown_to_html
 from .provenance import environment
@@ -173,19 +174,26 @@ class Report:
     # -- rendering -----------------------------------------------------------------------
     def to_html(self) -> str:
         """A self-contained HTML page (no scripts, no external resources)."""
+        toc = layout.contents(self.sections)
+        anchors = {e.index: e.anchor for e in toc}
         body = []
-        for s in self.sections:
-            body.append('<section class="jops-section">')
+        for i, s in enumerate(self.sections):
+            anchor = f' id="{anchors[i]}"' if i in anchors else ""
+            body.append(f'<section class="jops-section"{anchor}>')
             if s.title:
                 body.append(f"<h3>{esc(s.title)}</h3>")
             if s.kind == "markdown":
-                body.append(markdown_to_html(s.content))
+                body.append(markdown_to_html(layout.prose(s.content)))
             elif s.kind == "figures":
-                body.append(figures_html(s.content))
+                body.append(figures_html(layout.humane_figures(s.content)))
             elif s.kind == "table":
-                body.append(table_html(s.content, max_rows=len(s.content["rows"])))
-            elif s.kind == "chart":
-                body.append(_chart_img(s.content, s.title))
+                shown, note = layout.group_rows(layout.humane_table(s.content))
+                body.append('<div class="jops-scroll">'
+                            + table_html(shown, max_rows=len(shown["rows"])) + "</div>")
+                if note:
+                    body.append(f'<div class="jops-note">{esc(note)}</div>')
+            elif s.kind == "chart":  # a tall chart scrolls in its box (not when printed)
+                body.append(f'<div class="jops-chartbox">{_chart_img(s.content, s.title)}</div>')
             if s.provenance:
                 body.append(_provenance_html(s.provenance))
             body.append("</section>")
@@ -201,8 +209,9 @@ class Report:
             f"<title>{esc(self.title)}</title><style>{CSS}"
             "body{max-width:1100px;margin:2em auto;padding:0 1em}"
             ".jops-section{margin:1.2em 0}.jops-prov{color:#59636e;font-size:11px}"
-            "img.jops-chart{max-width:100%}</style></head>"
-            f"<body class=\"jops\"><h1>{esc(self.title)}</h1>{''.join(body)}"
+            f"img.jops-chart{{max-width:100%}}{layout.LAYOUT_CSS}</style></head>"
+            f"<body class=\"jops\"><h1>{esc(self.title)}</h1>"
+            f"{layout.contents_html(toc)}{''.join(body)}"
             "<section class=\"jops-section\"><h2>Provenance</h2>"
             "<p>Versions and platform this report was made with; each section lists the call "
             "and input hashes that produced it.</p>"
@@ -212,16 +221,20 @@ class Report:
     def to_markdown(self) -> str:
         """Markdown with HTML special characters escaped; charts become their data tables."""
         out = [f"# {_md_text(self.title)}", ""]
+        out += [_md_text(x) for x in layout.contents_markdown(layout.contents(self.sections))]
         for s in self.sections:
             if s.title:
                 out += [f"### {_md_text(s.title)}", ""]
             if s.kind == "markdown":
-                out += [_md_text(s.content), ""]
+                out += [_md_text(layout.prose(s.content)), ""]
             elif s.kind == "figures":
-                out += [f"- **{_md_text(f.get('label'))}**: {_md_text(f.get('value'))}"
+                out += [f"- **{_md_text(f.get('label'))}**: "
+                        f"{_md_text(layout.format_value(f.get('value')))}"
                         for f in s.content] + [""]
             elif s.kind == "table":
-                out += [_md_table(s.content), ""]
+                shown, note = layout.group_rows(layout.humane_table(s.content))
+                out += [_md_table(layout.text_table(shown)), ""]
+                out += [f"*{_md_text(note)}*", ""] if note else []
             elif s.kind == "chart":
                 out += [f"*(chart: {_md_text(s.content.get('description') or s.title or 'chart')};"
                         " see the HTML or JSON report)*", ""]
