@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from jupyter_ops.report import Report, Section
-from jupyter_ops.report.layout import group_rows, humanize_duration, humane_text, prose
+from jupyter_ops.report.layout import group_rows, humane_text, humanize_duration, prose
 from jupyter_ops.results import Result
 from jupyter_ops.serialize import frame_to_table
 

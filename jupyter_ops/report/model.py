@@ -351,7 +351,9 @@ def _provenance_line(p: dict[str, Any]) -> str:
 
 def _provenance_html(p: dict[str, Any]) -> str:
     full = json.dumps(p, sort_keys=True, default=str, indent=1)
-    return (f'<details class="jops-prov"><summary>{esc(_provenance_line(p)[:300])}</summary>'
+    # the summary line reads humanely; the full record below it stays exact
+    line = layout.humane_text(_provenance_line(p))
+    return (f'<details class="jops-prov"><summary>{esc(line[:300])}</summary>'
             f"<pre>{esc(full)}</pre></details>")
 
 
