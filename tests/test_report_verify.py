@@ -194,3 +194,11 @@ def test_output_folder_problems_exit_2_and_write_nothing(made, tmp_path, capsys)
     finally:
         (tmp_path / "ro").chmod(0o755)
     assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_changed_versions_are_named_before_the_outcomes(made, tmp_path, capsys):
+    report = _copy(made, tmp_path)
+    _edit(report, lambda d: d["environment"]["packages"].update(pandas="2.2.0"))
+    assert main(["report", "verify", str(report)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("versions changed since the report: pandas 2.2.0 -> ")

@@ -60,6 +60,9 @@ def _verify(args: argparse.Namespace) -> int:
         raise OpsInputError(f"--inputs {args.inputs}: no such folder")
     result = verify_report(args.output, inputs_dir=args.inputs,
                            rtol=args.rtol if args.rtol is not None else RTOL)
+    if result.versions:
+        print("versions changed since the report: " + ", ".join(
+            f"{name} {then} -> {now}" for name, then, now in result.versions))
     for check in result.checks:
         print(check.line())
     print(f"{result.summary()}")

@@ -114,6 +114,8 @@ class Verification:
 
     report: str
     checks: list[SectionCheck]
+    #: packages whose version differs from the report's (name, then, now): explains a differs
+    versions: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -162,7 +164,17 @@ def verify_report(path: str | Path, inputs_dir: str | Path | None = None,
                 "jupyter-ops does not have (renamed or removed); verify it with the version "
                 f"that made it ({report.environment.get('packages', {}).get('jupyter-ops')})")
     checks = [_check(i, first, blocks, context, rtol, atol) for i, first, blocks in groups]
-    return Verification(str(path), checks)
+    return Verification(str(path), checks, _version_changes(report.environment))
+
+
+def _version_changes(then: dict[str, Any]) -> list[tuple[str, str, str]]:
+    from .provenance import environment
+
+    now = environment()
+    pairs = [("python", then.get("python"), now.get("python"))]
+    old_pkgs, new_pkgs = then.get("packages") or {}, now.get("packages") or {}
+    pairs += [(k, old_pkgs.get(k), new_pkgs.get(k)) for k in old_pkgs]
+    return [(k, str(a), str(b)) for k, a, b in pairs if a and a != b]
 
 
 def _groups(sections: list[Any]) -> list[tuple[int, Any, list[Any]]]:
@@ -373,6 +385,9 @@ def verification_html(v: Verification) -> str:
         f"<body class=\"jops\"><h1>Verification of {esc(v.report)}</h1>"
         f"<p>{esc(v.summary())}. Numbers compare equal within {RTOL:g} relative or {ATOL:g} "
         "absolute; text and times exactly.</p>"
+        + ("<p>Versions changed since the report: " + esc(", ".join(
+            f"{n} {a} -> {b}" for n, a, b in v.versions)) + "</p>" if v.versions else "")
+        +
         '<table class="jops-table"><thead><tr><th>#</th><th>section</th><th>call</th>'
         f"<th>outcome</th><th>details</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         "</body></html>\n")
