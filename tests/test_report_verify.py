@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -202,3 +203,15 @@ def test_changed_versions_are_named_before_the_outcomes(made, tmp_path, capsys):
     assert main(["report", "verify", str(report)]) == 0
     first = capsys.readouterr().out.splitlines()[0]
     assert first.startswith("versions changed since the report: pandas 2.2.0 -> ")
+
+
+def test_documents_that_are_not_reports_get_one_line_errors():
+    for doc, expect in (([], "expected a JSON object, got a JSON array"),
+                        ({"schema": "jupyter-ops.report/2"}, "field (top level) is missing 'title'"),
+                        ({**Report("x").to_json(), "sections": [1]},
+                         "section 1: field (the section itself) must be an object"),
+                        ({**Report("x").to_json(), "sections": [{"kind": "figures",
+                                                                 "content": [{"label": "a"}]}]},
+                         "section 1 (figures): field content[0] is missing 'value'")):
+        with pytest.raises(OpsInputError, match=re.escape(expect)):
+            Report.from_json(doc)

@@ -151,7 +151,7 @@ class Report:
     def from_json(cls, data: dict[str, Any] | str | os.PathLike) -> Report:
         """Rebuild a report from :meth:`to_json` output or a saved ``.json`` file."""
         where = "the report"
-        if not isinstance(data, dict):
+        if isinstance(data, (str, os.PathLike)):
             where = str(data)
             try:
                 data = json.loads(Path(data).read_text(encoding="utf-8"))
