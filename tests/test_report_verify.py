@@ -215,3 +215,26 @@ def test_documents_that_are_not_reports_get_one_line_errors():
                          "section 1 (figures): field content[0] is missing 'value'")):
         with pytest.raises(OpsInputError, match=re.escape(expect)):
             Report.from_json(doc)
+
+
+def test_every_rerun_recipe_names_a_function_that_exists():
+    import inspect
+
+    from jupyter_ops.report.verify import RERUN
+
+    for name, recipe in RERUN.items():
+        if recipe.reason:
+            continue
+        params = inspect.signature(recipe.resolve()).parameters
+        for arg in (*recipe.inputs, *recipe.optional, *recipe.fixed):
+            assert arg in params, (name, arg)
+
+
+def test_a_registry_function_that_disappeared_exits_2(made, monkeypatch, capsys):
+    from jupyter_ops.report import verify
+
+    monkeypatch.setitem(verify.RERUN, "correlate",
+                        verify.Recipe("jupyter_ops.aiops.correlation:gone", ("alerts",)))
+    assert main(["report", "verify", str(made / "report.json")]) == 2
+    err = capsys.readouterr().err
+    assert "jupyter_ops.aiops.correlation:gone no longer exists" in err

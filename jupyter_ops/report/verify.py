@@ -233,7 +233,12 @@ def _check(i: int, first: Any, blocks: list[Any], context: dict[str, Any],
     except OpsInputError as e:
         check.status, check.detail = "input problem", f"an input no longer loads: {e}"
         return check
-    func = recipe.resolve()
+    try:
+        func = recipe.resolve()
+    except (ImportError, AttributeError):  # renamed or removed: a bad report, not a finding
+        raise OpsInputError(f"section {i + 1} ({check.title!r}) was made by {fn!r}, whose "
+                            f"function {recipe.target} no longer exists in this version of "
+                            "jupyter-ops") from None
     accepted = inspect.signature(func).parameters
     kwargs = {k: v for k, v in params.items() if k in accepted and k not in args}
     kwargs.update(recipe.fixed)
