@@ -56,6 +56,22 @@ def test_postmortem_runs_the_template_end_to_end_and_verifies(files, tmp_path, c
     assert main(["report", "verify", str(out / "report.json")]) == 0
     lines = capsys.readouterr().out
     assert "Alert correlation: same" in lines and "Metric anomalies: same" in lines
+    # root causes and the timeline re-run on the re-made correlation
+    assert "Root-cause candidates: same" in lines and "4 same" in lines
+
+    # a changed root-cause score is found, with the amount
+    def change(sections):
+        rca = next(i for i, x in enumerate(sections)
+                   if (x.get("provenance") or {}).get("function") == "rank_root_causes")
+        table = next(x for x in sections[rca:] if x["kind"] == "table")
+        col = [c["name"] for c in table["content"]["columns"]].index("score")
+        table["content"]["rows"][0][col] = round(table["content"]["rows"][0][col] / 2, 6)
+
+    change(report["sections"])
+    (out / "changed.json").write_text(json.dumps(report))
+    assert main(["report", "verify", str(out / "changed.json")]) == 1
+    line = next(x for x in capsys.readouterr().out.splitlines() if "Root-cause" in x)
+    assert "differs" in line and "row 1 score" in line
 
 
 def test_postmortem_notebook_failure_is_one_line_and_writes_nothing(files, tmp_path, capsys):

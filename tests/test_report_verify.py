@@ -38,6 +38,11 @@ def made(tmp_path_factory) -> Path:
     r.add("Free text is not a result and is not re-run.")
     r.add(corr, call="correlate(alerts.csv, topology=topology.csv)")
     r.add(an)
+    from jupyter_ops.aiops.rootcause import RootCauses
+    from jupyter_ops.report.sources import result_source
+
+    rca = RootCauses.rank(corr, top=2)
+    r.add(record_sources(rca, correlation=result_source(corr)))
     r.save(d / "report.json")
     return d
 
@@ -59,7 +64,7 @@ def test_unchanged_report_verifies_same_and_writes_side_by_side_html(made, tmp_p
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "Alert correlation: same" in out and "Metric anomalies: same" in out
-    assert "2 same" in out
+    assert "Root-cause candidates: same" in out and "3 same" in out
     html = (tmp_path / "d.html").read_text()
     assert "in the report" not in html  # nothing differs: no side-by-side rows
     assert "<script" not in html
@@ -98,6 +103,8 @@ def test_moved_input_exits_2_and_inputs_dir_finds_it(made, tmp_path, capsys):
     assert main(["report", "verify", str(report)]) == 2
     out = capsys.readouterr().out
     assert "not found" in out and "--inputs" in out
+    # root causes rank the correlation, whose input is gone: said about them too
+    assert "Root-cause candidates: input problem (input 'correlation' (section 2)" in out
     (tmp_path / "moved").mkdir()
     shutil.copy(made / "alerts.csv", tmp_path / "moved" / "alerts.csv")
     shutil.copy(made / "topology.csv", tmp_path / "moved" / "topology.csv")
@@ -226,8 +233,10 @@ def test_every_rerun_recipe_names_a_function_that_exists():
         if recipe.reason:
             continue
         params = inspect.signature(recipe.resolve()).parameters
-        for arg in (*recipe.inputs, *recipe.optional, *recipe.fixed):
-            assert arg in params, (name, arg)
+        any_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+        assert list(params.values())[0].kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        for arg in (*recipe.inputs[1:], *recipe.optional, *recipe.fixed):  # the first: positional
+            assert arg in params or any_kw, (name, arg)
 
 
 def test_a_registry_function_that_disappeared_exits_2(made, monkeypatch, capsys):

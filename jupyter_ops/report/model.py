@@ -135,7 +135,7 @@ class Report:
             # line below) and how many sections this result spans
             prov = new[0].provenance or {}
             new[0].provenance = {**prov, "function": prov.get("function") or prov.get("call"),
-                                 "blocks": len(new)}
+                                 "blocks": len(new), "id": str(item.id)}
         if call and new:
             new[0].provenance = {**new[0].provenance, "call": call}
         self.sections.extend(new)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OpsInputError
-from .sources import InputProblem, NotRerunnable, load_source
+from .sources import InputProblem, NotRerunnable, load_source, register_source_kind
 
 __all__ = ["RERUN", "Recipe", "SectionCheck", "Verification", "verify_report", "RTOL", "ATOL"]
 
@@ -53,12 +53,17 @@ class Recipe:
     reason: str = ""
     #: source name -> when to pass it: a recorded boolean param that says it was used
     used_if: dict[str, str] = field(default_factory=dict)
+    #: recorded params that describe the output, not the call
+    drop: tuple[str, ...] = ()
 
     def resolve(self) -> Callable[..., Any]:
         import importlib
 
-        module, func = self.target.split(":")
-        return getattr(importlib.import_module(module), func)
+        module, name = self.target.split(":")
+        obj: Any = importlib.import_module(module)
+        for part in name.split("."):  # "Class.method"
+            obj = getattr(obj, part)
+        return obj
 
 
 def _known(reason: str) -> Recipe:
@@ -78,10 +83,11 @@ RERUN: dict[str, Recipe] = {
                                               ("df",), optional=("reference",)),
     "jupyter_ops.mlops.monitor": Recipe("jupyter_ops.mlops.monitoring:monitor", ("df",),
                                         optional=("reference",), fixed={"log": False}),
-    "rank_root_causes": _known("it ranks a Correlation object, not a stored input; "
-                               "its correlate section is verified on its own"),
-    "timeline": _known("it draws one incident of a Correlation object; its correlate section "
-                       "is verified on its own"),
+    # these take another section's result (a Correlation): its source is {"kind": "result"}
+    "rank_root_causes": Recipe("jupyter_ops.aiops.rootcause:RootCauses.rank", ("correlation",),
+                               optional=("metrics", "deploys", "topology")),
+    "timeline": Recipe("jupyter_ops.report.verify:_timeline_of", ("correlation",),
+                       optional=("logs", "deploys"), drop=("services",)),
     "AlertCorrelator": _known("the alerts were streamed in chunks and not stored"),
     "mlops.track": _known("a training run: re-running it would train again; its metrics are "
                           "in the MLflow store"),
@@ -155,6 +161,7 @@ def verify_report(path: str | Path, inputs_dir: str | Path | None = None,
     report = Report.from_json(path)
     context: dict[str, Any] = {"report_dir": Path(path).resolve().parent,
                                "inputs_dir": Path(inputs_dir) if inputs_dir else None}
+    context["_sections"] = report.sections
     groups = _groups(report.sections)
     for i, first, _ in groups:  # an unknown function is a bad report, not a finding
         fn = first.provenance.get("function")
@@ -195,19 +202,48 @@ def _title(section: Any) -> str:
     return text.lstrip("#").strip().split("\n", 1)[0][:60] or section.kind
 
 
+class _Stop(Exception):
+    """A section cannot be compared: ``status`` and ``detail`` say why."""
+
+    def __init__(self, status: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.detail = status, detail
+
+
 def _check(i: int, first: Any, blocks: list[Any], context: dict[str, Any],
            rtol: float, atol: float) -> SectionCheck:
+    fn = first.provenance.get("function")
+    check = SectionCheck(i + 1, _title(first), fn or "", "same")
+    try:
+        result = _rerun(i, first, context)
+    except _Stop as e:
+        check.status, check.detail = e.status, e.detail
+        return check
+    _compare(blocks, result.to_sections(), check, rtol, atol)
+    return check
+
+
+def _rerun(i: int, first: Any, context: dict[str, Any]) -> Any:
+    """The section's result made again (cached: a later section may use it as its input)."""
+    cache = context.setdefault("_results", {})
+    if i not in cache:
+        try:
+            cache[i] = _rerun_uncached(i, first, context)
+        except _Stop as e:
+            cache[i] = e
+    if isinstance(cache[i], _Stop):
+        raise cache[i]
+    return cache[i]
+
+
+def _rerun_uncached(i: int, first: Any, context: dict[str, Any]) -> Any:
     prov = first.provenance
     fn = prov.get("function")
-    check = SectionCheck(i + 1, _title(first), fn or "", "same")
     if fn is None:
-        check.status = "cannot re-run"
-        check.detail = "the result recorded no core call to re-run"
-        return check
+        raise _Stop("cannot re-run", "the result recorded no core call to re-run")
     recipe = RERUN[fn]
     if recipe.reason:
-        check.status, check.detail = "cannot re-run", recipe.reason
-        return check
+        raise _Stop("cannot re-run", recipe.reason)
     sources = prov.get("sources") or {}
     params = dict(prov.get("params") or {})
     args: dict[str, Any] = {}
@@ -225,43 +261,60 @@ def _check(i: int, first: Any, blocks: list[Any], context: dict[str, Any],
                                     "re-run the notebook to check it")
             args[name] = load_source(name, sources[name], context)
     except NotRerunnable as e:
-        check.status, check.detail = "cannot re-run", str(e)
-        return check
+        raise _Stop("cannot re-run", str(e)) from None
     except InputProblem as e:
-        check.status, check.detail = "input problem", str(e)
-        return check
+        raise _Stop("input problem", str(e)) from None
     except OpsInputError as e:
-        check.status, check.detail = "input problem", f"an input no longer loads: {e}"
-        return check
+        raise _Stop("input problem", f"an input no longer loads: {e}") from None
     try:
         func = recipe.resolve()
     except (ImportError, AttributeError):  # renamed or removed: a bad report, not a finding
-        raise OpsInputError(f"section {i + 1} ({check.title!r}) was made by {fn!r}, whose "
+        raise OpsInputError(f"section {i + 1} ({_title(first)!r}) was made by {fn!r}, whose "
                             f"function {recipe.target} no longer exists in this version of "
                             "jupyter-ops") from None
     accepted = inspect.signature(func).parameters
-    kwargs = {k: v for k, v in params.items() if k in accepted and k not in args}
+    any_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+    kwargs = {k: v for k, v in params.items()
+              if (k in accepted or any_kw) and k not in args and k not in recipe.drop}
     kwargs.update(recipe.fixed)
     if "seed" in accepted and prov.get("seed") is not None:
         kwargs["seed"] = prov["seed"]
     positional = [args.pop(recipe.inputs[0])]
     try:
         result = func(*positional, **args, **kwargs)
-    except (OpsInputError, TypeError, ValueError) as e:
-        check.status = "cannot re-run"
-        check.detail = f"the recorded parameters no longer fit {fn}: {' '.join(str(e).split())[:200]}"
-        return check
+    except (OpsInputError, TypeError, ValueError, KeyError) as e:
+        raise _Stop("cannot re-run", f"the recorded parameters no longer fit {fn}: "
+                    f"{' '.join(str(e).split())[:200]}") from None
     fresh_prov = getattr(result, "provenance", {}) or {}
     changed = [k for k, v in (prov.get("inputs") or {}).items()
                if k in (fresh_prov.get("inputs") or {}) and fresh_prov["inputs"][k] != v]
     if changed:
-        check.status = "input problem"
-        check.detail = (f"input {', '.join(map(repr, changed))} is not the data the report was "
-                        "made from (its fingerprint changed)")
-        return check
-    fresh = result.to_sections()
-    _compare(blocks, fresh, check, rtol, atol)
-    return check
+        raise _Stop("input problem", f"input {', '.join(map(repr, changed))} is not the data "
+                    "the report was made from (its fingerprint changed)")
+    return result
+
+
+def _load_result(source: dict[str, Any], context: dict[str, Any]) -> Any:
+    """Input that is another section's result (a Correlation for root causes): re-run it."""
+    report_sections = context["_sections"]
+    for i, s in enumerate(report_sections):
+        if (s.provenance or {}).get("id") == source.get("id") and "blocks" in s.provenance:
+            try:
+                return _rerun(i, s, context)
+            except _Stop as e:
+                if e.status == "input problem":
+                    raise InputProblem(f"input {source['_name']!r} (section {i + 1}): "
+                                       f"{e.detail}") from None
+                raise NotRerunnable(f"input {source['_name']!r} is section {i + 1}, which "
+                                    f"cannot be re-run: {e.detail}") from None
+    raise NotRerunnable(f"input {source['_name']!r} was a result that is not in this report")
+
+
+def _timeline_of(correlation: Any, incident_id: int, **kwargs: Any) -> Any:
+    """``timeline(correlation.incident(incident_id), ...)``: how reports call it."""
+    from ..aiops.timelines import timeline
+
+    return timeline(correlation.incident(int(incident_id)), **kwargs)
 
 
 # -- comparing ------------------------------------------------------------------------------
@@ -396,3 +449,6 @@ def verification_html(v: Verification) -> str:
         '<table class="jops-table"><thead><tr><th>#</th><th>section</th><th>call</th>'
         f"<th>outcome</th><th>details</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
         "</body></html>\n")
+
+
+register_source_kind("result", _load_result)
