@@ -259,6 +259,7 @@ def contents_markdown(entries: list[TocEntry]) -> list[str]:
 
 LAYOUT_CSS = """
 .jops table.jops-table th{overflow-wrap:normal;word-break:normal;hyphens:none;white-space:nowrap}
+.jops table.jops-table td{overflow-wrap:break-word}
 .jops .jops-scroll{max-width:100%;max-height:480px;overflow:auto}
 .jops .jops-scroll th{position:sticky;top:0;z-index:1}
 .jops .jops-chartbox{max-height:760px;overflow-y:auto}
@@ -276,6 +277,7 @@ LAYOUT_CSS = """
   .jops-prov,details.jops-prov{display:none}
   .jops-section{break-inside:avoid-page}
   .jops table.jops-table{font-size:9pt}
+  .jops table.jops-table td{overflow-wrap:anywhere}
   .jops table.jops-table tr,img.jops-chart{break-inside:avoid}
   .jops .jops-scroll,.jops .jops-chartbox{overflow:visible;max-height:none}
   .jops .jops-scroll th{position:static}
