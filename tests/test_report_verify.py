@@ -247,3 +247,12 @@ def test_a_registry_function_that_disappeared_exits_2(made, monkeypatch, capsys)
     assert main(["report", "verify", str(made / "report.json")]) == 2
     err = capsys.readouterr().err
     assert "jupyter_ops.aiops.correlation:gone no longer exists" in err
+
+
+def test_result_ids_in_the_json_do_not_depend_on_the_run(made):
+    data = json.loads((made / "report.json").read_text())
+    ids = [s["provenance"]["id"] for s in data["sections"] if "id" in (s.get("provenance") or {})]
+    assert ids == ["r1", "r2", "r3"]
+    rca = next(s for s in data["sections"]
+               if (s.get("provenance") or {}).get("function") == "rank_root_causes")
+    assert rca["provenance"]["sources"]["correlation"] == {"kind": "result", "id": "r1"}

@@ -133,9 +133,11 @@ class Report:
         if isinstance(item, Result) and new:
             # what `report verify` needs: the core call's name (``call`` may become a display
             # line below) and how many sections this result spans
+            from .sources import stable_id
+
             prov = new[0].provenance or {}
             new[0].provenance = {**prov, "function": prov.get("function") or prov.get("call"),
-                                 "blocks": len(new), "id": str(item.id)}
+                                 "blocks": len(new), **stable_id(self, item, prov)}
         if call and new:
             new[0].provenance = {**new[0].provenance, "call": call}
         self.sections.extend(new)

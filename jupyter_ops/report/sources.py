@@ -100,6 +100,27 @@ def record_sources(result: Any, **sources: dict[str, Any]) -> Any:
     return result
 
 
+def stable_id(report: Any, result: Any, prov: dict[str, Any]) -> dict[str, Any]:
+    """``id`` (``r1``, ``r2``... in report order) and ``sources`` for a result being added.
+
+    Result ids are random; the report's are not, so two runs of the same notebook write the
+    same JSON. ``result`` sources naming an earlier result by its random id are renamed too.
+    """
+    ids: dict[str, str] = report.__dict__.setdefault("_result_ids", {})
+    if result.id not in ids:
+        taken = {(s.provenance or {}).get("id") for s in report.sections} - {None}
+        n = len(taken) + 1
+        while f"r{n}" in taken:
+            n += 1
+        ids[result.id] = f"r{n}"
+    out: dict[str, Any] = {"id": ids[result.id]}
+    if prov.get("sources"):
+        out["sources"] = {k: ({**v, "id": ids.get(v.get("id"), v.get("id"))}
+                              if v.get("kind") == "result" else v)
+                          for k, v in prov["sources"].items()}
+    return out
+
+
 # -- loading again --------------------------------------------------------------------------
 SOURCE_KINDS: dict[str, Callable[[dict[str, Any], dict[str, Any]], Any]] = {}
 
