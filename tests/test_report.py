@@ -105,7 +105,7 @@ def test_json_round_trip_rebuilds_identical_html_and_markdown(tmp_path):
     r = _report()
     path = r.save(tmp_path / "r.json")
     data = json.loads(path.read_text())
-    assert data["schema"] == "jupyter-ops.report/1"
+    assert data["schema"] == "jupyter-ops.report/2"
     again = Report.from_json(path)
     assert again.to_html() == r.to_html()
     assert again.to_markdown() == r.to_markdown()

@@ -39,10 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"jupyter-ops {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    from . import demo, report
+    from . import demo, postmortem, report
 
     demo.register(sub)
     report.register(sub)
+    postmortem.register(sub)
     for group, modules, help_ in (
         ("aiops", AIOPS_MODULES, "incidents, anomalies, root cause and logs"),
         ("mlops", MLOPS_MODULES, "experiment tracking, drift and monitoring"),

@@ -67,7 +67,17 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         step(ctx)
         ctx.timings[name.rsplit(".", 1)[-1]] = time.perf_counter() - t0
+    _record_sources(ctx)
     for fmt in ("html", "md", "json"):
         path = ctx.report.save(out / f"report.{fmt}")
         print(f"wrote {path}")
     return 0
+
+
+def _record_sources(ctx: DemoContext) -> None:
+    """Name the generated data sets as the sections' inputs, so ``report verify`` re-runs them."""
+    from ..report.sources import attach_dataset_sources
+
+    made = {"incident_scenario": "incidents", "drift_scenario": "drift"}
+    attach_dataset_sources(ctx.report, {gen: (ctx.seed, getattr(ctx, attr))
+                                        for gen, attr in made.items() if attr in vars(ctx)})

@@ -22,13 +22,15 @@ from ..errors import OpsInputError
 from ..htmltext import CSS, esc, figures_html, table_html
 from ..provenance import environment
 from ..safetext import is_safe, safe_spec, visible
+from . import layout
 from .charts import chart_html, render_svgs
 from .mdhtml import markdown_to_html
+from .schema import SCHEMA_ID, validate_report
 
 __all__ = ["Section", "Report", "FORMATS", "result_sections", "write_atomic"]
 
 FORMATS = ("html", "md", "json")
-REPORT_SCHEMA = "jupyter-ops.report/1"
+REPORT_SCHEMA = SCHEMA_ID
 
 
 @dataclass
@@ -140,6 +142,14 @@ class Report:
             raise OpsInputError(
                 f"cannot add a {type(item).__name__} to a report; add a result, Markdown text, "
                 "a DataFrame, an Altair chart or a list of figure dicts")
+        if isinstance(item, Result) and new:
+            # what `report verify` needs: the core call's name (``call`` may become a display
+            # line below) and how many sections this result spans
+            from .sources import stable_id
+
+            prov = new[0].provenance or {}
+            new[0].provenance = {**prov, "function": prov.get("function") or prov.get("call"),
+                                 "blocks": len(new), **stable_id(self, item, prov)}
         if call and new:
             new[0].provenance = {**new[0].provenance, "call": call}
         self.sections.extend(new)
@@ -154,41 +164,55 @@ class Report:
     @classmethod
     def from_json(cls, data: dict[str, Any] | str | os.PathLike) -> Report:
         """Rebuild a report from :meth:`to_json` output or a saved ``.json`` file."""
-        if not isinstance(data, dict):
+        where = "the report"
+        if isinstance(data, (str, os.PathLike)):
+            where = str(data)
             try:
                 data = json.loads(Path(data).read_text(encoding="utf-8"))
             except FileNotFoundError:
-                raise OpsInputError(f"report file not found: {data}") from None
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                raise OpsInputError(f"{data} is not a jupyter-ops report JSON file: {e}") from None
+                raise OpsInputError(f"report file not found: {where}") from None
+            except IsADirectoryError:
+                raise OpsInputError(f"{where} is a folder; give the report's .json file") from None
+            except UnicodeDecodeError:
+                raise OpsInputError(f"{where} is not a jupyter-ops report JSON file (not UTF-8 "
+                                    "text)") from None
+            except json.JSONDecodeError as e:
+                cut = e.pos >= len(e.doc.rstrip()) or e.msg.startswith("Unterminated")
+                hint = " (the file ends early: it was cut short)" if cut else ""
+                raise OpsInputError(f"{where} is not a jupyter-ops report JSON file: {e.msg} at "
+                                    f"line {e.lineno} column {e.colno}{hint}") from None
             except RecursionError:
-                raise OpsInputError(f"{data} is not a jupyter-ops report JSON file: nested "
+                raise OpsInputError(f"{where} is not a jupyter-ops report JSON file: nested "
                                     "too deeply") from None
-        if not isinstance(data, dict) or data.get("schema") != REPORT_SCHEMA:
-            data = data if isinstance(data, dict) else {}
-            raise OpsInputError(
-                f"not a jupyter-ops report (schema {data.get('schema')!r}, expected {REPORT_SCHEMA!r})")
-        return cls(data.get("title", ""), [Section.from_json(s) for s in data.get("sections", [])],
+        validate_report(data, where)
+        return cls(data["title"], [Section.from_json(s) for s in data["sections"]],
                    environment=data.get("environment") or {})
 
     # -- rendering -----------------------------------------------------------------------
     def to_html(self) -> str:
         """A self-contained HTML page (no scripts, no external resources)."""
+        toc = layout.contents(self.sections)
+        anchors = {e.index: e.anchor for e in toc}
         body = []
         charts = [s for s in self.sections if s.kind == "chart"]
         svgs = dict(zip(map(id, charts), _render(charts), strict=True))
-        for s in self.sections:
-            body.append('<section class="jops-section">')
+        for i, s in enumerate(self.sections):
+            anchor = f' id="{anchors[i]}"' if i in anchors else ""
+            body.append(f'<section class="jops-section"{anchor}>')
             if s.title:
                 body.append(f"<h3>{esc(s.title)}</h3>")
             if s.kind == "markdown":
-                body.append(markdown_to_html(s.content))
+                body.append(markdown_to_html(layout.prose(s.content)))
             elif s.kind == "figures":
-                body.append(figures_html(s.content))
+                body.append(figures_html(layout.humane_figures(s.content)))
             elif s.kind == "table":
-                body.append(table_html(s.content, max_rows=len(s.content["rows"])))
-            elif s.kind == "chart":
-                body.append(chart_html(*svgs[id(s)], s.title))
+                shown, note = layout.group_rows(layout.humane_table(s.content))
+                body.append('<div class="jops-scroll">'
+                            + table_html(shown, max_rows=len(shown["rows"])) + "</div>")
+                if note:
+                    body.append(f'<div class="jops-note">{esc(note)}</div>')
+            elif s.kind == "chart":  # a tall chart scrolls in its box (not when printed)
+                body.append(f'<div class="jops-chartbox">{chart_html(*svgs[id(s)], s.title)}</div>')
             if s.provenance:
                 body.append(_provenance_html(s.provenance))
             body.append("</section>")
@@ -204,8 +228,9 @@ class Report:
             f"<title>{esc(self.title)}</title><style>{CSS}"
             "body{max-width:1100px;margin:2em auto;padding:0 1em}"
             ".jops-section{margin:1.2em 0}.jops-prov{color:#59636e;font-size:11px}"
-            "img.jops-chart{max-width:100%}</style></head>"
-            f"<body class=\"jops\"><h1>{esc(self.title)}</h1>{''.join(body)}"
+            f"img.jops-chart{{max-width:100%}}{layout.LAYOUT_CSS}</style></head>"
+            f"<body class=\"jops\"><h1>{esc(self.title)}</h1>"
+            f"{layout.contents_html(toc)}{''.join(body)}"
             "<section class=\"jops-section\"><h2>Provenance</h2>"
             "<p>Versions and platform this report was made with; each section lists the call "
             "and input hashes that produced it.</p>"
@@ -215,16 +240,20 @@ class Report:
     def to_markdown(self) -> str:
         """Markdown with HTML special characters escaped; charts become their data tables."""
         out = [f"# {_md_text(self.title)}", ""]
+        out += [_md_text(x) for x in layout.contents_markdown(layout.contents(self.sections))]
         for s in self.sections:
             if s.title:
                 out += [f"### {_md_text(s.title)}", ""]
             if s.kind == "markdown":
-                out += [_md_text(s.content), ""]
+                out += [_md_text(layout.prose(s.content)), ""]
             elif s.kind == "figures":
-                out += [f"- **{_md_text(f.get('label'))}**: {_md_text(f.get('value'))}"
+                out += [f"- **{_md_text(f.get('label'))}**: "
+                        f"{_md_text(layout.format_value(f.get('value')))}"
                         for f in s.content] + [""]
             elif s.kind == "table":
-                out += [_md_table(s.content), ""]
+                shown, note = layout.group_rows(layout.humane_table(s.content))
+                out += [_md_table(layout.text_table(shown)), ""]
+                out += [f"*{_md_text(note)}*", ""] if note else []
             elif s.kind == "chart":
                 out += [f"*(chart: {_md_text(s.content.get('description') or s.title or 'chart')};"
                         " see the HTML or JSON report)*", ""]
@@ -332,7 +361,9 @@ def _provenance_line(p: dict[str, Any]) -> str:
 
 def _provenance_html(p: dict[str, Any]) -> str:
     full = json.dumps(p, sort_keys=True, default=str, indent=1)
-    return (f'<details class="jops-prov"><summary>{esc(_provenance_line(p)[:300])}</summary>'
+    # the summary line reads humanely; the full record below it stays exact
+    line = layout.humane_text(_provenance_line(p))
+    return (f'<details class="jops-prov"><summary>{esc(line[:300])}</summary>'
             f"<pre>{esc(full)}</pre></details>")
 
 
