@@ -135,19 +135,26 @@ def test_tampered_report_makes_no_request_and_draws_no_fetched_data(tmp_path, co
             "data": {"url": "file:///etc/passwd"}, "mark": "bar"}},
     ]
     (tmp_path / "chart.json").write_text(json.dumps(base))
+    # reading validates the report against its schema: URL-bearing chart data is refused
+    # (exit 2, naming the section and field), nothing is fetched and nothing is written
     p = cli("report", "chart.json", "out.html", cwd=tmp_path)
-    assert p.returncode == 0, p.stderr
+    assert p.returncode == 2, p.stderr
+    assert "data.url" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     time.sleep(0.3)
     assert log.read_text() == ""  # zero requests
-    html = (tmp_path / "out.html").read_text(encoding="utf-8")
+    assert not (tmp_path / "out.html").exists()
+
+    # defence in depth: sections built in memory (no schema on that path) render from inline
+    # data only -- the URLs are stripped before vl-convert sees the spec, and vl-convert runs
+    # with no allowed base URL
+    from jupyter_ops.report.model import Section
+
+    report = Report("t", [Section(s["kind"], s["content"], s["title"], {}, trusted=False)
+                          for s in base["sections"]])
+    html = report.to_html()
+    time.sleep(0.3)
+    assert log.read_text() == ""  # zero requests
     assert "STOLEN" not in "".join(svgs(html)) and "root:" not in "".join(svgs(html))
-    # the removal is recorded in the section's provenance
-    assert "inline data only" in html
-    # and re-saving the JSON keeps the URLs out of every chart (the provenance note names them)
-    cli("report", "chart.json", "again.json", cwd=tmp_path)
-    again = json.loads((tmp_path / "again.json").read_text())
-    assert not url_keys([s["content"] for s in again["sections"]])
-    assert "file:" not in json.dumps([s["content"] for s in again["sections"]])
 
 
 def url_keys(value) -> list[str]:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import OpsInputError
+from .model import result_sections
 from .sources import InputProblem, NotRerunnable, load_source, register_source_kind
 
 __all__ = ["RERUN", "Recipe", "SectionCheck", "Verification", "verify_report", "RTOL", "ATOL"]
@@ -219,7 +220,7 @@ def _check(i: int, first: Any, blocks: list[Any], context: dict[str, Any],
     except _Stop as e:
         check.status, check.detail = e.status, e.detail
         return check
-    _compare(blocks, result.to_sections(), check, rtol, atol)
+    _compare(blocks, result_sections(result), check, rtol, atol)
     return check
 
 
