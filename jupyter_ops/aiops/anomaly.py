@@ -20,6 +20,7 @@ one chunk and ``score`` the next with results identical to scoring the concatena
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,114 +40,82 @@ ANOMALY_COLUMNS = ["timestamp", "service", "metric", "value", "score", "is_anoma
                    "deviation", "method"]
 EPISODE_COLUMNS = ["service", "metric", "onset", "end", "points", "peak_score", "peak_value",
                    "method", "ongoing"]
-METHOD_COLUMNS = ["service", "metric", "method", "reason", "points", "period"]
+METHOD_COLUMNS = ["service", "metric", "method", "reason", "points", "period", "step",
+                  "window", "history"]
 
 _DEFAULT_SERVICE = "all"
 _DEFAULT_METRIC = "value"
+#: floors of the window sizes in points, so a coarse series still has enough points behind
+#: each statistic (a day of daily data is one point)
+_MIN_WINDOW, _MIN_HISTORY, _MIN_SHORT = 12, 48, 5
+
+
+def _span(spec: Any, name: str) -> Any:
+    """A validated span: a positive number of points (int) or a positive duration."""
+    import pandas as pd
+
+    if isinstance(spec, bool):
+        raise OpsInputError(f"{name} must be a duration such as '1D' or a number of points, "
+                            f"got {spec!r}")
+    if isinstance(spec, int) or (hasattr(spec, "__index__") and not isinstance(spec, str)):
+        if int(spec) < 1:
+            raise OpsInputError(f"{name} must be a positive number of points, got {spec!r}")
+        return int(spec)
+    try:
+        td = pd.Timedelta(spec)
+    except (TypeError, ValueError) as e:
+        raise OpsInputError(f"{name} must be a duration such as '1D', '6h', '30min' or a "
+                            f"number of points, got {spec!r}") from e
+    if pd.isna(td) or td <= pd.Timedelta(0):
+        raise OpsInputError(f"{name} must be a positive duration, got {spec!r}")
+    return td
+
+
+def _points(spec: Any, step: Any, name: str, floor: int) -> int:
+    """``spec`` in points: a duration divided by the series' median step, at least ``floor``;
+    an explicit number of points is taken as given."""
+    v = _span(spec, name)
+    if isinstance(v, int):
+        return v
+    if step is None:
+        return floor
+    return max(int(round(v / step)), floor)
 
 
 # ---------------------------------------------------------------------------------------
 # input
 # ---------------------------------------------------------------------------------------
 def _canonical(metrics: Any) -> pd.DataFrame:
-    """Validate and normalise a long metrics frame (or a path) to the canonical columns."""
+    """Any metrics input (frame, file, Prometheus response) through the one loader,
+    :func:`jupyter_ops.io.load_metrics`: timestamps are parsed there, never here."""
     import pandas as pd
 
-    if isinstance(metrics, (str,)) or hasattr(metrics, "__fspath__"):
-        metrics = _read(metrics)
-    if not isinstance(metrics, pd.DataFrame):
-        raise OpsInputError(f"metrics must be a DataFrame or a file path, got "
-                            f"{type(metrics).__name__}")
-    cols = {str(c).lower(): c for c in metrics.columns}
-    if "timestamp" in cols and "value" not in cols and "metric" not in cols and \
-            len(metrics.columns) > 1:
-        metrics = _from_wide(metrics)
+    from ..io import load_metrics
+
+    if isinstance(metrics, pd.DataFrame) and len(metrics.columns) and metrics.empty \
+            and {"timestamp", "value"} <= {str(c).lower() for c in metrics.columns}:
+        # an empty long frame is an empty result, not an error (streaming chunks can be empty)
+        return pd.DataFrame({"timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
+                             "service": pd.Series([], dtype=object),
+                             "metric": pd.Series([], dtype=object),
+                             "value": pd.Series([], dtype=float)})
+    if isinstance(metrics, pd.DataFrame):
         cols = {str(c).lower(): c for c in metrics.columns}
-    missing = [c for c in ("timestamp", "value") if c not in cols]
-    if missing:
-        raise OpsInputError(
-            f"metrics is missing column(s) {', '.join(missing)}; found "
-            f"{', '.join(map(str, metrics.columns)) or 'none'}. Expected a long frame with "
-            "timestamp, service, metric, value (service and metric are optional)")
-    df = pd.DataFrame({
-        "timestamp": metrics[cols["timestamp"]],
-        "service": metrics[cols["service"]] if "service" in cols else _DEFAULT_SERVICE,
-        "metric": metrics[cols["metric"]] if "metric" in cols else _DEFAULT_METRIC,
-        "value": metrics[cols["value"]],
-    })
-    df.index = range(len(df))
-    ts = df["timestamp"]
-    if pd.api.types.is_numeric_dtype(ts) and not pd.api.types.is_bool_dtype(ts):
-        from ..io._common import to_utc
-
-        # epoch seconds/ms/us/ns by magnitude, as jupyter_ops.io.load_metrics reads them
-        ts = to_utc(ts, "timestamp", "metrics")
-    elif not pd.api.types.is_datetime64_any_dtype(ts):
-        try:
-            ts = pd.to_datetime(ts, utc=True, format="ISO8601")
-        except (ValueError, TypeError) as e:
-            bad = _first_bad_timestamp(df["timestamp"])
-            raise OpsInputError(f"metrics column timestamp has an unparseable value {bad!r}; "
-                                "use ISO 8601 timestamps") from e
-    elif getattr(ts.dt, "tz", None) is None:
-        ts = ts.dt.tz_localize("UTC")
+        # a lone timestamp,value series: one metric called "value" (wide input would also
+        # call it that); lower-case names as the loader expects
+        metrics = metrics.rename(columns={v: k for k, v in cols.items()
+                                          if k in ("timestamp", "service", "metric", "value")})
+        # a frame without a service column is one service, "all" (a file: its stem)
+        svc = None if "service" in metrics.columns else _DEFAULT_SERVICE
+        if "value" in metrics.columns and "metric" not in metrics.columns:
+            df = load_metrics(metrics, metric=_DEFAULT_METRIC, wide=False, service=svc)
+        else:
+            df = load_metrics(metrics, service=svc)
     else:
-        ts = ts.dt.tz_convert("UTC")
-    if ts.isna().any():
-        row = int(ts.isna().to_numpy().argmax())
-        raise OpsInputError(f"metrics column timestamp is missing at row {row}; drop or fill it")
-    df["timestamp"] = ts
-    if not pd.api.types.is_numeric_dtype(df["value"]):
-        num = pd.to_numeric(df["value"], errors="coerce")
-        bad = num.isna() & df["value"].notna()
-        if bad.any():
-            row = int(bad.to_numpy().argmax())
-            raise OpsInputError(f"metrics column value is not numeric at row {row} "
-                                f"({df['value'].iloc[row]!r}); convert it to numbers")
-        df["value"] = num
-    df["value"] = df["value"].astype(float)
-    from ..io._common import as_text
-
-    # missing names become "" (as in io.load_metrics) on pandas 2 and 3 alike: astype(str)
-    # gives "nan" on pandas 2 but keeps NaN on pandas 3, whose groupby then dropped the rows
-    df["service"] = as_text(df["service"])
-    df["metric"] = as_text(df["metric"])
+        df = load_metrics(metrics)
+    df = df[["timestamp", "service", "metric", "value"]].copy()
+    df.index = range(len(df))
     return df
-
-
-def _first_bad_timestamp(ts: pd.Series) -> Any:
-    import pandas as pd
-
-    for v in ts:
-        try:
-            pd.Timestamp(v)
-        except (ValueError, TypeError):
-            return v
-    return ts.iloc[0] if len(ts) else None
-
-
-def _read(path: Any) -> pd.DataFrame:
-    """A metrics file: Prometheus JSON through :func:`jupyter_ops.io.load_metrics`, tables
-    through :func:`jupyter_ops.io.read_table` (then validated here)."""
-    import os
-
-    from .. import io as _io
-
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"metrics file {str(path)!r} does not exist")
-    if str(path).lower().endswith((".json", ".json.gz")):
-        try:
-            return _io.load_metrics(path)
-        except OpsInputError:
-            pass  # not a Prometheus response: read it as a table below
-    return _io.read_table(path)
-
-
-def _from_wide(metrics: pd.DataFrame) -> pd.DataFrame:
-    """A wide frame (timestamp + one numeric column per metric) through the canonical loader."""
-    from .. import io as _io
-
-    return _io.load_metrics(metrics, wide=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -167,6 +136,11 @@ class _SeriesState:
     range_n: int = 0
     episode: dict | None = None
     last_ts: Any = None
+    step: str = ""
+    window: int = _MIN_WINDOW
+    history: int = _MIN_HISTORY
+    short: int = _MIN_SHORT
+    refractory: int = _MIN_WINDOW
 
 
 @dataclass
@@ -190,19 +164,23 @@ class AnomalyDetector:
         ``auto`` picks per series: ``seasonal`` when the learning data spans at least two
         periods (a day, or a week) and its autocorrelation at that lag is >= ``0.5``, else
         ``robust``. The choice and its reason are in ``AnomalyResult.methods``.
-    window : int
-        Points of history behind each robust centre and scale (default 288: one day of
-        5-minute data).
+    window : str or int
+        Span of history behind each robust centre and scale: a duration (default ``"1D"``),
+        turned into points with the series' own median sampling interval, or a number of
+        points. At least 12 points.
     threshold : float
-        Detection threshold on the score (``-log10`` of the tail probability of the recent
-        deviation; default 6, i.e. p = 1e-6: by chance about once in a million points).
-    refractory : int, optional
-        Points after a detection during which the same series is not flagged again
+        Detection threshold on ``score``, the anomaly likelihood ``1 - p`` (``p``: the tail
+        probability of the recent deviation given its history). Default ``0.999999``
+        (p = 1e-6: by chance about once in a million points).
+    refractory : str or int, optional
+        Span after a detection during which the same series is not flagged again
         (default: ``window``).
-    short : int
-        Points averaged into the recent deviation (stage 2).
-    history : int
-        Points of deviation history behind the score's reference distribution.
+    short : str or int
+        Span averaged into the recent deviation (stage 2); default ``"50min"``, at least 5
+        points.
+    history : str or int
+        Span of deviation history behind the score's reference distribution (default
+        ``"7D"``, at least 48 points).
     cycles : int
         Seasonal periods whose same-time values form the seasonal baseline.
     learn : float
@@ -216,25 +194,37 @@ class AnomalyDetector:
         Seed of the IsolationForest.
     """
 
-    def __init__(self, method: str = "auto", window: int = 288, threshold: float = 6.0,
-                 refractory: int | None = None, short: int = 10, history: int = 2016,
+    def __init__(self, method: str = "auto", window: str | int = "1D",
+                 threshold: float = 0.999999, refractory: str | int | None = None,
+                 short: str | int = "50min", history: str | int = "7D",
                  cycles: int = 3, learn: float = 0.15, spatial: float = 0.05, seed: int = 0,
                  zcap: float = 12.0) -> None:
         if method not in ANOMALY_METHODS:
             raise OpsInputError(f"unknown anomaly method {method!r}; use one of "
                                 f"{', '.join(ANOMALY_METHODS)}")
         for name, v in (("window", window), ("short", short), ("history", history),
-                        ("cycles", cycles)):
-            if not isinstance(v, int) or v < 1:
-                raise OpsInputError(f"{name} must be a positive number of points, got {v!r}")
-        if window < 3:
+                        ("refractory", refractory)):
+            if v is not None:
+                _span(v, name)  # validates: a positive duration or number of points
+        if isinstance(window, int) and window < 3:
             raise OpsInputError(f"window must be at least 3 points, got {window}")
+        if not isinstance(cycles, int) or isinstance(cycles, bool) or cycles < 1:
+            raise OpsInputError(f"cycles must be a positive number of periods, got {cycles!r}")
+        try:
+            ok = 0 < float(threshold) < 1
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise OpsInputError(f"threshold is an anomaly likelihood in (0, 1), e.g. 0.999999; "
+                                f"got {threshold!r}")
         if not 0 <= learn < 1:
             raise OpsInputError(f"learn must be a fraction in [0, 1), got {learn!r}")
         self.method = method
         self.window = window
         self.threshold = float(threshold)
-        self.refractory = int(refractory if refractory is not None else window)
+        # the same threshold as a surprise (-log10 p), the scale the kernels work on
+        self._surprise = -math.log10(1.0 - self.threshold)
+        self.refractory = refractory if refractory is not None else window
         self.short = short
         self.history = history
         self.cycles = cycles
@@ -281,15 +271,33 @@ class AnomalyDetector:
         import pandas as pd
 
         rows = [dict(service=s, metric=m, method=st.method, reason=st.reason,
-                     points=st.n_seen, period=st.period)
+                     points=st.n_seen, period=st.period, step=st.step, window=st.window,
+                     history=st.history)
                 for (s, m), st in sorted(self._series.items())]
         return pd.DataFrame(rows, columns=METHOD_COLUMNS)
 
     # -- internals -----------------------------------------------------------------------
-    def _learn_n(self, n: int) -> int:
+    def _learn_n(self, n: int, history: int) -> int:
         """Learning points of a fresh series of ``n`` points: ``learn`` of it, at most
         ``history`` (once the reference window is full there is nothing more to wait for)."""
-        return min(int(self.learn * n), self.history)
+        return min(int(self.learn * n), history)
+
+    def _sizes(self, ts: pd.Series) -> dict[str, Any]:
+        """Window sizes in points of one series, from its median sampling interval."""
+        import pandas as pd
+
+        step = None
+        if len(ts) >= 2:
+            d = ts.diff().dropna()
+            d = d[d > pd.Timedelta(0)]  # duplicate timestamps are no interval
+            if len(d):
+                step = d.median()
+        window = _points(self.window, step, "window", _MIN_WINDOW)
+        return dict(step=str(step) if step is not None else "",
+                    window=window,
+                    history=_points(self.history, step, "history", _MIN_HISTORY),
+                    short=_points(self.short, step, "short", _MIN_SHORT),
+                    refractory=_points(self.refractory, step, "refractory", 1))
 
     def _run(self, df: pd.DataFrame, fitting: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
         import numpy as np
@@ -354,7 +362,7 @@ class AnomalyDetector:
         if st.check_at:
             st.tails["probe"].extend(x)
         s = self._score_stage(st, d, x)
-        f, eps = self._detect(st, key, part, s, learn_n, fitting)
+        f, eps = self._detect(st, key, part, s, d, learn_n, fitting)
         st.n_seen += len(part)
         return d, s, f, eps
 
@@ -369,7 +377,7 @@ class AnomalyDetector:
             st.method = "seasonal"
             st.reason = (f"daily autocorrelation {acf:.2f} >= 0.5 over the first 2 days "
                          "(robust before)")
-            t = Tail(max(st.period * self.cycles, self.window))
+            t = Tail(max(st.period * self.cycles, st.window))
             t.extend(x)
             st.tails["x"] = t
         else:
@@ -381,7 +389,7 @@ class AnomalyDetector:
         import pandas as pd
 
         out = df[["timestamp", "service", "metric", "value"]].copy()
-        out["score"] = score
+        out["score"] = likelihood(score)
         out["is_anomaly"] = flag
         out["deviation"] = dev
         out["method"] = pd.Series(used, index=out.index, dtype=object).astype(str) \
@@ -393,10 +401,13 @@ class AnomalyDetector:
 
 
         period_day = _period(part["timestamp"], "1D")
-        learn_n = len(part) if fitting else self._learn_n(len(part))
+        sizes = self._sizes(part["timestamp"])
+        learn_n = len(part) if fitting else self._learn_n(len(part), sizes["history"])
         x = part["value"].to_numpy()[:max(learn_n, 1)]
         ts = part["timestamp"].iloc[:max(learn_n, 1)]
         st = self._choose(key, x, ts, part, period_day)
+        for k, v in sizes.items():
+            setattr(st, k, v)
         st.learn_n = learn_n
         return st
 
@@ -448,20 +459,21 @@ class AnomalyDetector:
         from ._detectors import Tail, robust_z, seasonal_residual
 
         x = part["value"].to_numpy(dtype=float)
-        minp = max(3, min(self.window // 4, 30))
+        w = st.window
+        minp = max(3, min(w // 4, 30))
         if st.method == "seasonal":
-            t = st.tails.setdefault("x", Tail(max(st.period * self.cycles, self.window)))
+            t = st.tails.setdefault("x", Tail(max(st.period * self.cycles, w)))
             full, off = t.extend(x)
             resid = seasonal_residual(full, st.period, self.cycles)[off:]
-            t2 = st.tails.setdefault("r", Tail(self.window))
+            t2 = st.tails.setdefault("r", Tail(w))
             fullr, offr = t2.extend(resid)
-            z = robust_z(fullr, self.window, minp)[offr:]
+            z = robust_z(fullr, w, minp)[offr:]
             # until a cycle (and a window of residuals) is seen, the plain robust z stands in
-            plain = robust_z(full, self.window, minp)[off:]
+            plain = robust_z(full, w, minp)[off:]
             return np.where(np.isnan(z), plain, z)
-        t = st.tails.setdefault("x", Tail(self.window))
+        t = st.tails.setdefault("x", Tail(w))
         full, off = t.extend(x)
-        return robust_z(full, self.window, minp)[off:]
+        return robust_z(full, w, minp)[off:]
 
     def _score_stage(self, st: _SeriesState, dev: np.ndarray, x: np.ndarray) -> np.ndarray:
         import numpy as np
@@ -469,14 +481,14 @@ class AnomalyDetector:
         from ._detectors import Tail, tail_likelihood
 
         a = np.minimum(np.abs(dev), self.zcap)
-        t = st.tails.setdefault("a", Tail(self.history + 2 * self.short))
+        t = st.tails.setdefault("a", Tail(st.history + 2 * st.short))
         full, off = t.extend(a)
-        minp = max(10, min(self.history // 4, 100))
-        score = tail_likelihood(full, self.short, self.history, minp)[off:]
+        minp = max(10, min(st.history // 4, 100))
+        score = tail_likelihood(full, st.short, st.history, minp)[off:]
         if self.spatial > 0:
             # a value far outside everything seen in the reference window is news by itself
-            out = self._spatial(st, x, max(minp, self.history // 2))
-            score = np.where(out, np.fmax(score, self.threshold), score)
+            out = self._spatial(st, x, max(minp, st.history // 2))
+            score = np.where(out, np.fmax(score, self._surprise), score)
         # a missing value has no score (the average above would carry the last one on)
         score[np.isnan(x)] = np.nan
         return score
@@ -493,7 +505,7 @@ class AnomalyDetector:
         return out
 
     def _detect(self, st: _SeriesState, key: tuple[str, str], part: pd.DataFrame,
-                score: np.ndarray,
+                score: np.ndarray, dev: np.ndarray,
                 learn_n: int, fitting: bool) -> tuple[np.ndarray, list[dict]]:
         import numpy as np
 
@@ -502,7 +514,7 @@ class AnomalyDetector:
         eps: list[dict] = []
         ts = part["timestamp"].to_numpy()
         values = part["value"].to_numpy()
-        hi, lo = self.threshold, self.threshold / 2
+        hi, lo = self._surprise, self._surprise / 2
         sc = np.nan_to_num(score, nan=0.0)
         cand = np.flatnonzero(sc >= lo)
         # walk only the points above the low threshold (few), keeping the streaming counters
@@ -515,18 +527,25 @@ class AnomalyDetector:
             if ep is not None and ep["last_i"] < st.n_seen + i - 1:
                 eps.append(_close(ep, st))
                 st.episode = ep = None
-            if sc[i] >= hi and since > self.refractory and i >= learn_n and not fitting:
+            if sc[i] >= hi and since > st.refractory and i >= learn_n and not fitting:
                 flag[i] = True
                 since = 0
                 if ep is None:
                     st.episode = ep = dict(key=key, onset=ts[i], end=ts[i], points=0, peak=sc[i],
-                                           peak_value=values[i], last_i=st.n_seen + i)
+                                           peak_value=values[i], peak_dev=-1.0,
+                                           last_i=st.n_seen + i)
             if ep is not None:
                 ep["end"] = ts[i]
                 ep["points"] += 1
                 ep["last_i"] = st.n_seen + i
                 if sc[i] > ep["peak"]:
-                    ep["peak"], ep["peak_value"] = sc[i], values[i]
+                    ep["peak"] = sc[i]
+                # peak_value: the most extreme value of the episode (largest |deviation|),
+                # not the value where the score peaked (the score averages several points)
+                ad = abs(dev[i]) if np.isfinite(dev[i]) else (
+                    math.inf if not np.isfinite(values[i]) else -1.0)
+                if ad > ep["peak_dev"]:
+                    ep["peak_dev"], ep["peak_value"] = ad, values[i]
         since += n - 1 - last
         st.since_flag = since
         if st.episode is not None and st.episode["last_i"] < st.n_seen + n - 1:
@@ -545,7 +564,8 @@ class AnomalyDetector:
             if service in self._services:
                 continue
             wide = _wide(part)
-            n_learn = len(wide) if fitting else max(self._learn_n(len(wide)), 2)
+            hist = self._sizes(wide.index.to_series())["history"]
+            n_learn = len(wide) if fitting else max(self._learn_n(len(wide), hist), 2)
             train = wide.iloc[:n_learn]
             centre = train.median()
             scale = (train.quantile(0.75) - train.quantile(0.25)).replace(0, np.nan)
@@ -584,8 +604,17 @@ def _wide(part: pd.DataFrame) -> pd.DataFrame:
 
 def _close(ep: dict, st: _SeriesState, ongoing: bool = False) -> dict:
     return dict(service=ep["key"][0], metric=ep["key"][1], onset=ep["onset"], end=ep["end"],
-                points=ep["points"], peak_score=ep["peak"], peak_value=ep["peak_value"],
+                points=ep["points"], peak_score=float(likelihood(ep["peak"])),
+                peak_value=ep["peak_value"],
                 method=st.method, ongoing=ongoing)
+
+
+def likelihood(surprise: Any) -> Any:
+    """Anomaly likelihood ``1 - p`` in [0, 1] from a surprise ``-log10 p`` (NaN stays NaN)."""
+    import numpy as np
+
+    with np.errstate(all="ignore"):
+        return -np.expm1(-np.clip(surprise, 0.0, None) * math.log(10.0))
 
 
 def _episodes_frame(eps: list[dict]) -> pd.DataFrame:
@@ -764,9 +793,10 @@ class AnomalyResult(Result):
 # ---------------------------------------------------------------------------------------
 # entry point
 # ---------------------------------------------------------------------------------------
-def detect_anomalies(metrics: Any, method: str = "auto", window: int = 288,
-                     threshold: float = 6.0, refractory: int | None = None, short: int = 10,
-                     history: int = 2016, cycles: int = 3, learn: float = 0.15,
+def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D",
+                     threshold: float = 0.999999, refractory: str | int | None = None,
+                     short: str | int = "50min", history: str | int = "7D", cycles: int = 3,
+                     learn: float = 0.15,
                      spatial: float = 0.05, seed: int = 0, service: str | None = None,
                      metric: str | None = None) -> AnomalyResult:
     """Find anomalies in metric series (one result for the whole input).

@@ -14,6 +14,11 @@ from ._common import write_report
 _METHODS = ("auto", "robust", "seasonal", "iforest")
 
 
+def _span(text: str) -> str | int:
+    """``--window``: a number of points or a duration (validated by the core)."""
+    return int(text) if text.strip().isdigit() else text
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "anomalies", help="find anomalous episodes in metric series",
@@ -25,10 +30,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="detector (default auto: seasonal or robust per series)")
     p.add_argument("--service", default=None, help="only this service")
     p.add_argument("--metric", default=None, help="only this metric")
-    p.add_argument("--window", type=int, default=None,
-                   help="points of baseline history (default 288)")
+    p.add_argument("--window", type=_span, default=None,
+                   help="baseline history: a duration such as 1D or 12h (default 1D), or a "
+                   "number of points")
     p.add_argument("--threshold", type=float, default=None,
-                   help="score threshold, -log10 p (default 6)")
+                   help="score threshold: an anomaly likelihood in (0, 1) (default 0.999999)")
     p.add_argument("--seed", type=int, default=0, help="seed of the IsolationForest")
     p.add_argument("--report", default=None,
                    help="also write a report (.html, .md or .json by suffix)")

@@ -10,6 +10,11 @@ from ._base import parse, publish, resolve, user_errors
 _METHODS = ("auto", "robust", "seasonal", "iforest")
 
 
+def _span(text: str) -> str | int:
+    """``--window``: a number of points or a duration (validated by the core)."""
+    return int(text) if text.strip().isdigit() else text
+
+
 @magics_class
 class AnomalyMagics(Magics):
     @magic_arguments()
@@ -19,10 +24,11 @@ class AnomalyMagics(Magics):
               help="detector (default auto: seasonal or robust per series)")
     @argument("--service", "-s", default=None, help="only this service")
     @argument("--metric", default=None, help="only this metric")
-    @argument("--window", "-w", type=int, default=None,
-              help="points of history behind each baseline (default 288)")
+    @argument("--window", "-w", type=_span, default=None,
+              help="history behind each baseline: a duration (default 1D) or points")
     @argument("--threshold", "-t", type=float, default=None,
-              help="detection threshold on the score, -log10 p (default 6)")
+              help="detection threshold on the score, an anomaly likelihood in (0, 1) "
+              "(default 0.999999)")
     @argument("--seed", type=int, default=0, help="seed of the IsolationForest")
     @argument("-o", "--output", default=None, help="store the result in this variable")
     @line_magic
