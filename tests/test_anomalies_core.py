@@ -301,3 +301,80 @@ def test_epoch_timestamps_are_read_like_the_loaders_do():
     want = detect_anomalies(df).anomalies
     for frame_ in (seconds, millis):
         pd.testing.assert_frame_equal(detect_anomalies(frame_).anomalies, want)
+
+
+# -- robustness (issue 11 low item) and time-based windows --------------------------------------
+@pytest.mark.parametrize("gross", [np.inf, -np.inf, 1e308, -1e308, 1e6])
+def test_one_gross_outlier_does_not_hide_a_later_spike(gross):
+    x = noise()
+    x[2500] = 16  # a 6-sigma spike: caught by the range rule on a clean series
+    clean = detect_anomalies(frame(x))
+    assert 2500 in flagged(clean)
+    x[1500] = gross
+    res = detect_anomalies(frame(x))
+    assert {1500, 2500} <= set(flagged(res))
+    assert res.anomalies["score"].iloc[2500] >= clean.anomalies["score"].iloc[2500] - 1e-9
+
+
+def test_a_level_shift_of_gross_size_is_flagged_once_not_forever():
+    x = noise()
+    x[1500:] += 1e6
+    assert list(flagged(detect_anomalies(frame(x)))) == [1500]
+
+
+def test_peak_value_is_the_most_extreme_value_of_the_episode():
+    x = noise()
+    x[2000:2006] = [18, 30, 22, 20, 19, 18]
+    ep = detect_anomalies(frame(x), method="robust").episodes
+    assert len(ep) == 1 and ep["peak_value"].iloc[0] == 30
+
+
+def test_score_is_a_likelihood_in_0_1_and_high_only_at_onsets():
+    x = noise()
+    x[2000:] += 6  # level shift: one onset, not a run of high scores
+    s = detect_anomalies(frame(x)).anomalies["score"].dropna()
+    assert ((s >= 0) & (s <= 1)).all()
+    assert s.iloc[s.index.get_loc(2000) if 2000 in s.index else 0] >= 0.999999 or \
+        s.loc[2000:2010].max() >= 0.999999
+    assert (s.loc[2011:] >= 0.999999).sum() == 0
+
+
+@pytest.mark.parametrize("freq", ["1min", "5min", "1h"])
+def test_windows_are_durations_turned_into_points_per_series(freq):
+    res = detect_anomalies(frame(noise(3000), freq=freq))
+    m = res.methods.iloc[0]
+    step = pd.Timedelta(freq)
+    assert m["step"] == str(step)
+    assert m["window"] == max(12, round(pd.Timedelta("1D") / step))
+    assert m["history"] == max(60, round(pd.Timedelta("7D") / step))
+
+
+def test_same_spike_is_found_whatever_the_sampling_interval():
+    for freq in ("1min", "5min", "1h"):
+        x = noise(3000)
+        x[2500] = 25
+        assert 2500 in flagged(detect_anomalies(frame(x, freq=freq))), freq
+
+
+def test_irregular_sampling_gaps_and_duplicate_timestamps_work():
+    rng = np.random.default_rng(3)
+    ts = pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(
+        np.cumsum(rng.integers(200, 400, 3000)), unit="s")
+    ts = ts.where(np.arange(3000) < 1500, ts + pd.Timedelta("2D"))  # a 2-day gap
+    x = noise(3000)
+    x[2500] = 25
+    df = pd.DataFrame({"timestamp": ts, "value": x})
+    df = pd.concat([df, df.iloc[[100]]]).reset_index(drop=True)  # a duplicate timestamp
+    res = detect_anomalies(df)
+    assert len(res.anomalies) == 3001
+    assert res.anomalies["is_anomaly"].iloc[2500]
+    assert res.anomalies["is_anomaly"].sum() <= 3
+
+
+def test_window_spans_are_validated():
+    with pytest.raises(OpsInputError, match="window must be a duration"):
+        detect_anomalies(frame(noise(10)), window="soon")
+    with pytest.raises(OpsInputError, match="history must be a positive duration"):
+        detect_anomalies(frame(noise(10)), history="-1D")
+    with pytest.raises(OpsInputError, match="threshold is an anomaly likelihood"):
+        detect_anomalies(frame(noise(10)), threshold=6)

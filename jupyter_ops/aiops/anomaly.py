@@ -131,9 +131,13 @@ class _SeriesState:
     since_flag: int = 10 ** 9
     learn_n: int = 0
     check_at: int = 0
+    week_at: int = 0
+    week_at_period: int = 0
+    day: int = 0
     range_hi: float = float("-inf")
     range_lo: float = float("inf")
     range_n: int = 0
+    gross: int = 0
     episode: dict | None = None
     last_ts: Any = None
     step: str = ""
@@ -141,6 +145,7 @@ class _SeriesState:
     history: int = _MIN_HISTORY
     short: int = _MIN_SHORT
     refractory: int = _MIN_WINDOW
+    learn_cap: int = _MIN_HISTORY
 
 
 @dataclass
@@ -175,9 +180,11 @@ class AnomalyDetector:
     refractory : str or int, optional
         Span after a detection during which the same series is not flagged again
         (default: ``window``).
-    short : str or int
-        Span averaged into the recent deviation (stage 2); default ``"50min"``, at least 5
-        points.
+    short : int or str
+        Points averaged into the recent deviation (stage 2); default 10. A count, not a
+        duration, on purpose: it sets how much evidence the average holds (as in Numenta's
+        likelihood), and a duration would dilute a one-point spike on 1-minute data 50-fold.
+        A duration is accepted (at least 5 points).
     history : str or int
         Span of deviation history behind the score's reference distribution (default
         ``"7D"``, at least 48 points).
@@ -192,13 +199,19 @@ class AnomalyDetector:
         range is a detection by itself (Numenta's spatial anomaly rule); 0 = off.
     seed : int
         Seed of the IsolationForest.
+    zcap : float
+        Deviations are capped at this robust z before averaging (one wild point counts like
+        a ``zcap``-sigma one).
+    min_points : int
+        Fewest points a duration-given window may hold (history: 5x): a coarse series (hourly,
+        daily) still gets enough points behind each statistic. Default 12.
     """
 
     def __init__(self, method: str = "auto", window: str | int = "1D",
                  threshold: float = 0.999999, refractory: str | int | None = None,
-                 short: str | int = "50min", history: str | int = "7D",
+                 short: str | int = 10, history: str | int = "7D",
                  cycles: int = 3, learn: float = 0.15, spatial: float = 0.05, seed: int = 0,
-                 zcap: float = 12.0) -> None:
+                 zcap: float = 12.0, min_points: int = 12) -> None:
         if method not in ANOMALY_METHODS:
             raise OpsInputError(f"unknown anomaly method {method!r}; use one of "
                                 f"{', '.join(ANOMALY_METHODS)}")
@@ -231,6 +244,10 @@ class AnomalyDetector:
         self.learn = float(learn)
         self.seed = seed
         self.zcap = float(zcap)
+        if not isinstance(min_points, int) or isinstance(min_points, bool) or min_points < 1:
+            raise OpsInputError(f"min_points must be a positive number of points, got "
+                                f"{min_points!r}")
+        self.min_points = min_points
         if spatial < 0:
             raise OpsInputError(f"spatial must be >= 0 (0 switches the range rule off), "
                                 f"got {spatial!r}")
@@ -244,7 +261,7 @@ class AnomalyDetector:
         return dict(method=self.method, window=self.window, threshold=self.threshold,
                     refractory=self.refractory, short=self.short, history=self.history,
                     cycles=self.cycles, learn=self.learn, spatial=self.spatial, seed=self.seed,
-                    zcap=self.zcap)
+                    zcap=self.zcap, min_points=self.min_points)
 
     # -- public API ----------------------------------------------------------------------
     def fit(self, metrics: Any) -> AnomalyDetector:
@@ -277,10 +294,10 @@ class AnomalyDetector:
         return pd.DataFrame(rows, columns=METHOD_COLUMNS)
 
     # -- internals -----------------------------------------------------------------------
-    def _learn_n(self, n: int, history: int) -> int:
-        """Learning points of a fresh series of ``n`` points: ``learn`` of it, at most
-        ``history`` (once the reference window is full there is nothing more to wait for)."""
-        return min(int(self.learn * n), history)
+    def _learn_n(self, n: int, cap: int) -> int:
+        """Learning points of a fresh series of ``n`` points: ``learn`` of it, at most ``cap``
+        (the reference history: once it is full there is nothing more to wait for)."""
+        return min(int(self.learn * n), cap)
 
     def _sizes(self, ts: pd.Series) -> dict[str, Any]:
         """Window sizes in points of one series, from its median sampling interval."""
@@ -292,12 +309,15 @@ class AnomalyDetector:
             d = d[d > pd.Timedelta(0)]  # duplicate timestamps are no interval
             if len(d):
                 step = d.median()
-        window = _points(self.window, step, "window", _MIN_WINDOW)
+        # durations become points, but never fewer than the statistics need (min_points)
+        fw, fh = max(_MIN_WINDOW, self.min_points), max(_MIN_HISTORY, 5 * self.min_points)
+        window = _points(self.window, step, "window", fw)
         return dict(step=str(step) if step is not None else "",
                     window=window,
-                    history=_points(self.history, step, "history", _MIN_HISTORY),
+                    history=_points(self.history, step, "history", fh),
                     short=_points(self.short, step, "short", _MIN_SHORT),
-                    refractory=_points(self.refractory, step, "refractory", 1))
+                    refractory=_points(self.refractory, step, "refractory", 1),
+                    learn_cap=_points(self.history, step, "history", fh))
 
     def _run(self, df: pd.DataFrame, fitting: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
         import numpy as np
@@ -327,25 +347,22 @@ class AnomalyDetector:
                 st = self._new_state(key, part, fitting)
                 self._series[key] = st
             learn_n = len(part) if fitting else (st.learn_n if key in new_series else 0)
-            cut = st.check_at - st.n_seen if st.check_at else 0
-            if 0 < cut < len(part):
-                # auto: robust until two days are seen, then the daily check (once)
-                d1, s1, f1, e1 = self._process(st, key, part.iloc[:cut], learn_n, fitting,
-                                               if_dev)
-                self._recheck(st)
-                d2, s2, f2, eps = self._process(st, key, part.iloc[cut:],
-                                                max(learn_n - cut, 0), fitting, if_dev)
-                d, s, f = np.r_[d1, d2], np.r_[s1, s2], np.r_[f1, f2]
-                used[rows] = np.r_[np.full(cut, "robust", dtype=object),
-                                   np.full(len(part) - cut, st.method, dtype=object)]
-                eps = e1 + eps
-            else:
-                d, s, f, eps = self._process(st, key, part, learn_n, fitting, if_dev)
-                if st.check_at and st.n_seen == st.check_at:
+            # auto's deferred checks (daily once two days are seen, weekly once two weeks
+            # are) split the piece where they fall: the method can change there
+            start = 0
+            while start < len(part):
+                due = [a for a in (st.check_at, st.week_at) if a > st.n_seen]
+                end = min([len(part)] + [start + a - st.n_seen for a in due])
+                piece = part.iloc[start:end]
+                used[rows[start:end]] = st.method
+                d, s, f, eps = self._process(st, key, piece, max(learn_n - start, 0),
+                                             fitting, if_dev)
+                if st.n_seen in (st.check_at, st.week_at):
                     self._recheck(st)
-                used[rows] = st.method
-            dev[rows], score[rows], flag[rows] = d, s, f
-            episodes.extend(eps)
+                r = rows[start:end]
+                dev[r], score[r], flag[r] = d, s, f
+                episodes.extend(eps)
+                start = end
             if st.episode is not None and not fitting:
                 # still above the low threshold at the end of the chunk: report it as ongoing
                 episodes.append(_close(st.episode, st, ongoing=True))
@@ -354,24 +371,65 @@ class AnomalyDetector:
     def _process(self, st: _SeriesState, key: tuple[str, str], part: pd.DataFrame,
                  learn_n: int, fitting: bool, if_dev: dict) -> tuple[Any, Any, Any, list]:
         """Deviation, score, flags and closed episodes of one piece of one series."""
+        import numpy as np
+
         x = part["value"].to_numpy(dtype=float)
         if st.method == "iforest":
             d = if_dev[key[0]].reindex(part["timestamp"]).to_numpy(dtype=float)
         else:
             d = self._deviation(st, part)
-        if st.check_at:
+        if "probe" in st.tails:
             st.tails["probe"].extend(x)
         s = self._score_stage(st, d, x)
-        f, eps = self._detect(st, key, part, s, d, learn_n, fitting)
+        onset = self._onset_score(st, s)
+        # no decision while learning: no score either (so a threshold sweep sees what the
+        # detector sees)
+        onset[:learn_n] = np.nan
+        if fitting:
+            onset[:] = np.nan
+        f, eps = self._detect(st, key, part, s, onset, d, learn_n, fitting)
         st.n_seen += len(part)
-        return d, s, f, eps
+        return d, onset, f, eps
+
+    def _onset_score(self, st: _SeriesState, s: np.ndarray) -> np.ndarray:
+        """The surprise where it is news: above the highest surprise of the previous
+        ``refractory`` points; elsewhere 0 (an anomaly already under way is no new alarm), so
+        a threshold on ``score`` behaves much like the detector's own onset rule."""
+        import numpy as np
+
+        from ._detectors import Tail
+
+        t = st.tails.setdefault("s", Tail(st.refractory))
+        full, off = t.extend(np.nan_to_num(s, nan=0.0))
+        import pandas as pd
+        prev = pd.Series(full).rolling(st.refractory, min_periods=1).max().shift(1).to_numpy()
+        prev = np.nan_to_num(prev, nan=0.0)[off:]
+        out = np.where(s > prev, s, 0.0)
+        out[np.isnan(s)] = np.nan
+        return out
 
     def _recheck(self, st: _SeriesState) -> None:
         """``auto``'s deferred seasonality check, once two periods have been seen."""
         from ._detectors import Tail, daily_autocorrelation
 
-        x = st.tails.pop("probe").values
+        x = st.tails["probe"].values
+        if st.week_at and st.n_seen == st.week_at:
+            st.week_at = 0
+            st.tails.pop("probe")
+            week = st.week_at_period
+            acf_w = daily_autocorrelation(x, week)
+            acf_d = daily_autocorrelation(x, st.day) if st.day else 0.0
+            if acf_w >= 0.5 and acf_w > acf_d:
+                st.method, st.period = "seasonal", week
+                st.reason = (f"weekly autocorrelation {acf_w:.2f} >= 0.5 (> daily "
+                             f"{acf_d:.2f}) over the first 2 weeks ({st.reason} before)")
+                t = Tail(max(week * self.cycles, st.window))
+                t.extend(x)
+                st.tails["x"] = t
+            return
         st.check_at = 0
+        if not st.week_at:
+            st.tails.pop("probe")
         acf = daily_autocorrelation(x, st.period)
         if acf >= 0.5:
             st.method = "seasonal"
@@ -402,7 +460,7 @@ class AnomalyDetector:
 
         period_day = _period(part["timestamp"], "1D")
         sizes = self._sizes(part["timestamp"])
-        learn_n = len(part) if fitting else self._learn_n(len(part), sizes["history"])
+        learn_n = len(part) if fitting else self._learn_n(len(part), sizes["learn_cap"])
         x = part["value"].to_numpy()[:max(learn_n, 1)]
         ts = part["timestamp"].iloc[:max(learn_n, 1)]
         st = self._choose(key, x, ts, part, period_day)
@@ -451,6 +509,15 @@ class AnomalyDetector:
             else:
                 st = _SeriesState("robust", f"learning data spans {span_days:.1f} days "
                                   "(< 2 days): no daily profile")
+            week = _period(part["timestamp"], "7D")
+            st.day = period_day or 0
+            if week and span_days < 14 and st.period != week \
+                    and len(part) >= 2 * week + 1:
+                # a weekly season cannot be judged from the learning part: check it once two
+                # weeks have been seen (a responder's metrics often differ at weekends)
+                st.week_at, st.week_at_period = 2 * week + 1, week
+                keep = max(st.week_at, st.check_at)
+                st.tails["probe"] = Tail(keep)
         return st
 
     def _deviation(self, st: _SeriesState, part: pd.DataFrame) -> np.ndarray:
@@ -465,9 +532,11 @@ class AnomalyDetector:
             t = st.tails.setdefault("x", Tail(max(st.period * self.cycles, w)))
             full, off = t.extend(x)
             resid = seasonal_residual(full, st.period, self.cycles)[off:]
-            t2 = st.tails.setdefault("r", Tail(w))
+            # residual scale over at least one season (a weekly series: a week of residuals)
+            wr = max(w, st.period)
+            t2 = st.tails.setdefault("r", Tail(wr))
             fullr, offr = t2.extend(resid)
-            z = robust_z(fullr, w, minp)[offr:]
+            z = robust_z(fullr, wr, minp)[offr:]
             # until a cycle (and a window of residuals) is seen, the plain robust z stands in
             plain = robust_z(full, w, minp)[off:]
             return np.where(np.isnan(z), plain, z)
@@ -489,8 +558,10 @@ class AnomalyDetector:
             # a value far outside everything seen in the reference window is news by itself
             out = self._spatial(st, x, max(minp, st.history // 2))
             score = np.where(out, np.fmax(score, self._surprise), score)
-        # a missing value has no score (the average above would carry the last one on)
+        # a missing value has no score (the average above would carry the last one on); +-inf
+        # is as surprising as it gets
         score[np.isnan(x)] = np.nan
+        score[np.isinf(x)] = np.inf
         return score
 
     def _spatial(self, st: _SeriesState, x: np.ndarray, min_periods: int) -> np.ndarray:
@@ -500,12 +571,12 @@ class AnomalyDetector:
 
         from ._detectors import spatial_outlier_running
 
-        out, st.range_hi, st.range_lo, st.range_n = spatial_outlier_running(
-            x, st.range_hi, st.range_lo, st.range_n, min_periods, self.spatial)
+        out, st.range_hi, st.range_lo, st.range_n, st.gross = spatial_outlier_running(
+            x, st.range_hi, st.range_lo, st.range_n, min_periods, self.spatial, st.gross)
         return out
 
     def _detect(self, st: _SeriesState, key: tuple[str, str], part: pd.DataFrame,
-                score: np.ndarray, dev: np.ndarray,
+                score: np.ndarray, onset: np.ndarray, dev: np.ndarray,
                 learn_n: int, fitting: bool) -> tuple[np.ndarray, list[dict]]:
         import numpy as np
 
@@ -564,7 +635,7 @@ class AnomalyDetector:
             if service in self._services:
                 continue
             wide = _wide(part)
-            hist = self._sizes(wide.index.to_series())["history"]
+            hist = self._sizes(wide.index.to_series())["learn_cap"]
             n_learn = len(wide) if fitting else max(self._learn_n(len(wide), hist), 2)
             train = wide.iloc[:n_learn]
             centre = train.median()
@@ -795,10 +866,10 @@ class AnomalyResult(Result):
 # ---------------------------------------------------------------------------------------
 def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D",
                      threshold: float = 0.999999, refractory: str | int | None = None,
-                     short: str | int = "50min", history: str | int = "7D", cycles: int = 3,
+                     short: str | int = 10, history: str | int = "7D", cycles: int = 3,
                      learn: float = 0.15,
                      spatial: float = 0.05, seed: int = 0, service: str | None = None,
-                     metric: str | None = None) -> AnomalyResult:
+                     metric: str | None = None, min_points: int = 12) -> AnomalyResult:
     """Find anomalies in metric series (one result for the whole input).
 
     Equivalent to ``AnomalyDetector(...).score(metrics)`` on a fresh detector: each series
@@ -813,8 +884,9 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D
     method : {"auto", "robust", "seasonal", "iforest"}
         See :class:`AnomalyDetector`; ``auto`` picks per series and says why in
         ``result.methods``.
-    window, threshold, refractory, short, history, cycles, learn, spatial, seed
-        See :class:`AnomalyDetector`.
+    window, threshold, refractory, short, history, cycles, learn, spatial, seed, min_points
+        See :class:`AnomalyDetector`. Spans are durations (``"1D"``) turned into points by
+        each series' own median sampling interval, or numbers of points.
     service, metric : str, optional
         Only these series.
 
@@ -841,7 +913,7 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D
             raise OpsInputError(f"no metrics named {metric!r}")
     det = AnomalyDetector(method=method, window=window, threshold=threshold,
                           refractory=refractory, short=short, history=history, cycles=cycles,
-                          learn=learn, spatial=spatial, seed=seed)
+                          learn=learn, spatial=spatial, seed=seed, min_points=min_points)
     result = det.score(df)
     result.provenance = make_provenance(
         "detect_anomalies", dict(det.params, service=service, metric=metric),
