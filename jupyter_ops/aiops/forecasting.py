@@ -102,27 +102,13 @@ def _season(y: np.ndarray, step: pd.Timedelta) -> tuple[str, int, float]:
     return best
 
 
-def _fit_one(y: pd.Series, h: int, step: pd.Timedelta, level: float, damped: bool
-             ) -> tuple[Any, Any, Any, str, str, int, int]:
-    """Fit one series; ``(mean, lower, upper, model, season, period)`` arrays of ``h``."""
-    import numpy as np
+def _predict(vals: np.ndarray, h: int, period: int, kw: dict, alpha: float
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, lower, upper of ``h`` steps from a model fitted on ``vals``."""
     import pandas as pd
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
-    vals = y.to_numpy(dtype=float)[-MAX_POINTS:]
     endog = pd.Series(vals)  # statsmodels 0.15 wants a pandas index for predictions
-    alpha = 1.0 - level
-    if np.nanstd(vals) == 0:
-        c = np.full(h, vals[-1])
-        return c, c.copy(), c.copy(), "constant", "none", 0, len(vals)
-    season, period, _ = _season(vals, step)
-    if period:
-        # four seasons are plenty for STL and keep the fit fast
-        vals = vals[-max(4 * period, 500):]
-        endog = pd.Series(vals)
-    trend = len(vals) >= 2 * MIN_POINTS
-    kw = dict(error="add", trend="add" if trend else None,
-              damped_trend=bool(damped and trend))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter of the optimiser
         if period:
@@ -132,21 +118,59 @@ def _fit_one(y: pd.Series, h: int, step: pd.Timedelta, level: float, damped: boo
             res = STLForecast(endog, ETSModel, model_kwargs=kw, period=period,
                               seasonal_jump=jump, trend_jump=jump, low_pass_jump=jump
                               ).fit(fit_kwargs=dict(disp=False))
-            fr = res.get_prediction(start=len(vals), end=len(vals) + h - 1).summary_frame(
-                alpha=alpha)
-            lo, hi = fr["pi_lower"] if "pi_lower" in fr else fr["mean_ci_lower"], \
-                fr["pi_upper"] if "pi_upper" in fr else fr["mean_ci_upper"]
-            model = "STL + ETS" + (" (damped trend)" if kw["damped_trend"] else "")
         else:
             res = ETSModel(endog, **kw).fit(disp=False)
-            fr = res.get_prediction(start=len(vals), end=len(vals) + h - 1).summary_frame(
-                alpha=alpha)
-            lo, hi = fr["pi_lower"], fr["pi_upper"]
-            model = "ETS" + (" (damped trend)" if kw["damped_trend"] else
-                             " (trend)" if trend else " (level)")
-    mean = fr["mean"].to_numpy(dtype=float)
-    return (mean, lo.to_numpy(dtype=float), hi.to_numpy(dtype=float), model, season, period,
-            len(vals))
+        fr = res.get_prediction(start=len(vals), end=len(vals) + h - 1).summary_frame(
+            alpha=alpha)
+    lo = fr["pi_lower"] if "pi_lower" in fr else fr["mean_ci_lower"]
+    hi = fr["pi_upper"] if "pi_upper" in fr else fr["mean_ci_upper"]
+    return (fr["mean"].to_numpy(dtype=float), lo.to_numpy(dtype=float),
+            hi.to_numpy(dtype=float))
+
+
+def _interval_scale(vals: np.ndarray, h: int, period: int, kw: dict, alpha: float) -> float:
+    """How much to widen (or narrow) the model's intervals so they hold on held-out data.
+
+    The model's intervals assume it is right (STL's season is taken as known, ETS's
+    parameters as exact), so they come out too narrow. Refit without the last ``k`` points,
+    forecast them, and compare the errors with the predicted spread: the ``1 - alpha``
+    quantile of ``|error| / half-width`` is the factor (split-conformal style, clipped to
+    [0.5, 4]; 1 when the series is too short to hold anything out).
+    """
+    import numpy as np
+
+    k = min(h, len(vals) // 5)
+    if k < 5 or len(vals) - k < max(2 * period, 2 * MIN_POINTS):
+        return 1.0
+    mean, lo, hi = _predict(vals[:-k], k, period, kw, alpha)
+    half = np.maximum((hi - lo) / 2, 1e-12)
+    ratio = np.abs(vals[-k:] - mean) / half
+    return float(np.clip(np.quantile(ratio, 1 - alpha), 0.5, 4.0))
+
+
+def _fit_one(y: pd.Series, h: int, step: pd.Timedelta, level: float, damped: bool
+             ) -> tuple[Any, Any, Any, str, str, int, int]:
+    """Fit one series: ``(mean, lower, upper, model, season, period, points used)``."""
+    import numpy as np
+
+    vals = y.to_numpy(dtype=float)[-MAX_POINTS:]
+    alpha = 1.0 - level
+    if np.nanstd(vals) == 0:
+        c = np.full(h, vals[-1])
+        return c, c.copy(), c.copy(), "constant", "none", 0, len(vals)
+    season, period, _ = _season(vals, step)
+    if period:
+        # four seasons are plenty for STL and keep the fit fast
+        vals = vals[-max(4 * period, 500):]
+    trend = len(vals) >= 2 * MIN_POINTS
+    kw = dict(error="add", trend="add" if trend else None,
+              damped_trend=bool(damped and trend))
+    mean, lo, hi = _predict(vals, h, period, kw, alpha)
+    scale = _interval_scale(vals, h, period, kw, alpha)
+    half_lo, half_hi = (mean - lo) * scale, (hi - mean) * scale
+    model = ("STL + ETS" if period else "ETS") + (
+        " (damped trend)" if kw["damped_trend"] else " (trend)" if trend else " (level)")
+    return mean, mean - half_lo, mean + half_hi, model, season, period, len(vals)
 
 
 def _trend_per_hour(y: pd.Series, span: pd.Timedelta) -> tuple[float, pd.Timedelta]:
@@ -458,9 +482,10 @@ def time_to_breach(metrics: Any, threshold: float, horizon: str = "24h", level: 
     level : float
         Coverage of the interval of the breach time (default 0.8).
     direction : {"auto", "up", "down"}
-        Crossing upwards or downwards; ``auto``: upwards when the last value is below the
-        threshold, else downwards... unless it is already beyond: then the status is
-        ``breached`` (see below). For ``up``, a last value >= threshold is ``breached``.
+        Crossing upwards or downwards; ``auto``: away from the side the series has mostly
+        been on (its median), so a disk at 95 % that was at 60 % is ``breached``, and free
+        memory mostly above the line is watched downwards. A last value already on the far
+        side is ``breached`` (eta 0).
     service, metric : str, optional
         Only these series.
     trend_window : str
@@ -514,14 +539,15 @@ def _breach(m: Any, y: pd.Series, span: pd.Timedelta, f: pd.DataFrame, thr: floa
     from scipy.stats import norm
 
     last = float(y.iloc[-1])
-    up = direction == "up" or (direction == "auto" and last < thr)
+    # auto: the side the series has mostly been on is the safe side
+    up = direction == "up" or (direction == "auto" and float(y.median()) < thr)
     sign = 1.0 if up else -1.0
     base = dict(service=m.service, metric=m.metric, threshold=thr,
                 direction="up" if up else "down", trend_per_hour=m.trend_per_hour,
                 last_value=last, eta=None, eta_hours=np.nan, eta_low_hours=np.nan,
                 eta_high_hours=np.nan)
     name = f"{m.metric} on {m.service}" if m.service else m.metric
-    trend = (f"trend {m.trend_per_hour:+.3g}/h over the last {_human(span)}")
+    trend = (f"trend {m.trend_per_hour:+.2g}/h over the last {_human(span)}")
     if sign * (last - thr) >= 0:  # already on the far side
         return dict(base, status="breached", will_breach=True, eta=y.index[-1],
                     eta_hours=0.0, eta_low_hours=0.0, eta_high_hours=0.0, probability=1.0,
@@ -539,12 +565,13 @@ def _breach(m: Any, y: pd.Series, span: pd.Timedelta, f: pd.DataFrame, thr: floa
     eta, early, late = first(mean), first(near), first(far)
     sd = np.maximum((hi - lo) / (2 * z), 1e-12)
     prob = float(np.max(norm.sf(sign * (thr - mean) / sd))) if len(mean) else 0.0
-    interval = f"{level:.0%} interval {_hours(early)}-" + (
-        _hours(late) if np.isfinite(late) else f"beyond {_human(horizon)}")
+    interval = f"{level:.0%} interval " + (
+        _span_text(early, late) if np.isfinite(late)
+        else f"{_hours(early)} to beyond {_human(horizon)}")
     if np.isfinite(eta):
         idx = np.flatnonzero(hours == eta)[0]
-        text = (f"{name} crosses {thr:g} in about {_hours(eta)} ({interval}), "
-                f"probability {prob:.0%}; {trend}")
+        text = (f"{name} crosses {thr:g} in about {_hours(eta)}, {interval}, "
+                f"probability {prob:.0%}, {trend}")
         return dict(base, status="will breach", will_breach=True,
                     eta=f["timestamp"].iloc[idx], eta_hours=eta, eta_low_hours=early,
                     eta_high_hours=late, probability=prob, explanation=text)
@@ -558,14 +585,30 @@ def _breach(m: Any, y: pd.Series, span: pd.Timedelta, f: pd.DataFrame, thr: floa
                 probability=prob, explanation=text)
 
 
+def _unit(h: float) -> tuple[float, str]:
+    """Divisor and unit to show a number of hours in."""
+    if h < 1:
+        return 1 / 60, "min"
+    if h < 48:
+        return 1.0, "h"
+    return 24.0, "days"
+
+
+def _num(v: float) -> str:
+    return f"{v:.1f}".rstrip("0").rstrip(".") if v < 10 else f"{v:.0f}"
+
+
 def _hours(h: float) -> str:
     if not math.isfinite(h):
         return "-"
-    if h < 1:
-        return f"{h * 60:.0f} min"
-    if h < 48:
-        return f"{h:.1f} h" if h < 10 else f"{h:.0f} h"
-    return f"{h / 24:.1f} days"
+    div, unit = _unit(h)
+    return f"{_num(h / div)} {unit}"
+
+
+def _span_text(a: float, b: float) -> str:
+    """``3-8 h``: both ends in the unit of the later one."""
+    div, unit = _unit(max(a, b))
+    return f"{_num(a / div)}-{_num(b / div)} {unit}"
 
 
 def _human(td: pd.Timedelta) -> str:

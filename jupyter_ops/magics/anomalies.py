@@ -1,4 +1,4 @@
-"""``%aiops_anomalies``: anomaly detection on metric series."""
+"""``%aiops_anomalies`` and ``%aiops_forecast``: anomalies, forecasts and time to breach."""
 
 from __future__ import annotations
 
@@ -57,4 +57,43 @@ class AnomalyMagics(Magics):
         return publish(self.shell, result, "%aiops_anomalies " + line, args.output)
 
 
-MAGICS = [AnomalyMagics]
+
+@magics_class
+class ForecastMagics(Magics):
+    @magic_arguments()
+    @argument("metrics", help="a metrics frame in the notebook or a CSV/Parquet/JSON path")
+    @argument("--horizon", "-H", default="6h", help="how far ahead, a duration (default 6h)")
+    @argument("--threshold", "-t", type=float, default=None,
+              help="also say when each series crosses this line (time to breach)")
+    @argument("--direction", choices=("auto", "up", "down"), default="auto",
+              help="crossing direction for --threshold (default auto)")
+    @argument("--level", type=float, default=0.8, help="interval coverage (default 0.8)")
+    @argument("--service", "-s", default=None, help="only this service")
+    @argument("--metric", default=None, help="only this metric")
+    @argument("-o", "--output", default=None, help="store the result in this variable")
+    @line_magic
+    def aiops_forecast(self, line: str = "") -> object:
+        """Forecast metric series with prediction intervals; with ``--threshold``, say when
+        each crosses it (time to breach), how sure, and why.
+
+        Examples::
+
+            %aiops_forecast metrics --horizon 6h -o fc
+            %aiops_forecast disk.csv --horizon 2D --threshold 90
+        """
+        with user_errors():
+            args = parse(self.aiops_forecast, line)
+            from ..aiops.forecasting import forecast, time_to_breach
+
+            metrics = resolve(self.shell, args.metrics)
+            common = dict(horizon=args.horizon, level=args.level, service=args.service,
+                          metric=args.metric)
+            if args.threshold is None:
+                result = forecast(metrics, **common)
+            else:
+                result = time_to_breach(metrics, threshold=args.threshold,
+                                        direction=args.direction, **common)
+        return publish(self.shell, result, "%aiops_forecast " + line, args.output)
+
+
+MAGICS = [AnomalyMagics, ForecastMagics]
