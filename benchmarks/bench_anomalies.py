@@ -50,12 +50,12 @@ PROFILES = ("standard", "reward_low_FP_rate", "reward_low_FN_rate")
 
 #: configurations the left-out protocol chooses from (the first is the shipped default)
 GRID: list[dict] = [{}] + [
-    dict(threshold=t, window=w, short=s, min_points=m)
+    dict(threshold=t, window=w, short=s, **v)
     for t in (0.9999, 0.99999, 0.999999, 0.9999999)
     for w in ("12h", "1D")
     for s in (10, "2h")
-    for m in (12, 100)
-    if not (t == 0.999999 and w == "1D" and s == 10 and m == 12)  # = the default
+    for v in ({"min_points": 12}, {"min_points": 100}, {"log_ratio": 10.0})
+    if not (t == 0.999999 and w == "1D" and s == 10 and v == {"min_points": 12})  # default
 ]
 
 
