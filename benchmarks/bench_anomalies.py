@@ -54,8 +54,9 @@ GRID: list[dict] = [{}] + [
     for t in (0.9999, 0.99999, 0.999999, 0.9999999)
     for w in ("12h", "1D")
     for s in (10, "2h")
-    for v in ({"min_points": 12}, {"min_points": 100}, {"log_ratio": 10.0})
-    if not (t == 0.999999 and w == "1D" and s == 10 and v == {"min_points": 12})  # default
+    # (ties go to the earlier configuration: the default first, then its min_points)
+    for v in ({"min_points": 100}, {"min_points": 12}, {"log_ratio": 10.0})
+    if not (t == 0.999999 and w == "1D" and s == 10 and v == {"min_points": 100})  # default
 ]
 
 

@@ -345,8 +345,8 @@ def test_windows_are_durations_turned_into_points_per_series(freq):
     m = res.methods.iloc[0]
     step = pd.Timedelta(freq)
     assert m["step"] == str(step)
-    assert m["window"] == max(12, round(pd.Timedelta("1D") / step))
-    assert m["history"] == max(60, round(pd.Timedelta("7D") / step))
+    assert m["window"] == max(100, round(pd.Timedelta("1D") / step))
+    assert m["history"] == max(500, round(pd.Timedelta("7D") / step))
 
 
 def test_same_spike_is_found_whatever_the_sampling_interval():

@@ -205,7 +205,9 @@ class AnomalyDetector:
         a ``zcap``-sigma one).
     min_points : int
         Fewest points a duration-given window may hold (history: 5x): a coarse series (hourly,
-        daily) still gets enough points behind each statistic. Default 12.
+        daily) still gets enough points behind each statistic. Default 100: the history
+        then holds at least 50 independent ``short`` averages, the sample stage 2 estimates
+        a mean and a standard deviation from.
     log_ratio : float
         Judge a non-negative series on a log scale when, in its learning part, the 99th
         percentile exceeds this multiple of the median (bursty counts, bytes); 0 = never
@@ -216,7 +218,7 @@ class AnomalyDetector:
                  threshold: float = 0.999999, refractory: str | int | None = None,
                  short: str | int = 10, history: str | int = "7D",
                  cycles: int = 3, learn: float = 0.15, spatial: float = 0.05, seed: int = 0,
-                 zcap: float = 12.0, min_points: int = 12, log_ratio: float = 0.0) -> None:
+                 zcap: float = 12.0, min_points: int = 100, log_ratio: float = 0.0) -> None:
         if method not in ANOMALY_METHODS:
             raise OpsInputError(f"unknown anomaly method {method!r}; use one of "
                                 f"{', '.join(ANOMALY_METHODS)}")
@@ -713,6 +715,11 @@ def _log_scale(x: np.ndarray, ratio: float) -> float:
     return scale if q99 > ratio * scale else 0.0
 
 
+def _spec(v: Any) -> str:
+    """A span for text: ``10 points`` or ``1D``."""
+    return f"{v} points" if isinstance(v, int) else str(v)
+
+
 def likelihood(surprise: Any) -> Any:
     """Anomaly likelihood ``1 - p`` in [0, 1] from a surprise ``-log10 p`` (NaN stays NaN)."""
     import numpy as np
@@ -834,15 +841,18 @@ class AnomalyResult(Result):
     def explanations(self) -> list[tuple[str, str]]:
         p = self.params
         lines = [
-            f"Each series gets a deviation (robust z against the previous {p['window']} "
-            "points, or against its seasonal profile, or an IsolationForest score over the "
-            "service's metrics). The score is -log10 of the tail probability of the average "
-            f"deviation of the last {p['short']} points given the previous {p['history']} "
-            f"points; a detection fires at score >= {p['threshold']:g}, then the series is "
-            f"quiet for {p['refractory']} points.",
+            "Each series gets a deviation (robust z against the previous "
+            f"{_spec(p['window'])}, or against its seasonal profile, or an IsolationForest "
+            "score over the service's metrics); spans are turned into points with each "
+            "series' own median sampling interval. The score is the likelihood 1 - p of the "
+            f"average deviation of the last {_spec(p['short'])} given the previous "
+            f"{_spec(p['history'])}, shown where it is a new high; a detection fires at "
+            f"score >= {p['threshold']:g}, then the series is quiet for "
+            f"{_spec(p['refractory'])}.",
         ]
         for r in self.methods.head(20).itertuples():
-            lines.append(f"{r.service}/{r.metric}: {r.method} ({r.reason})")
+            lines.append(f"{r.service}/{r.metric}: {r.method} ({r.reason}; step {r.step}, "
+                         f"window {r.window} points)")
         return [("How anomalies were found", "\n".join(lines))]
 
     def chart_data(self, bins: int = CHART_BINS, max_series: int = CHART_SERIES) -> tuple[
@@ -902,7 +912,7 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D
                      short: str | int = 10, history: str | int = "7D", cycles: int = 3,
                      learn: float = 0.15,
                      spatial: float = 0.05, seed: int = 0, service: str | None = None,
-                     metric: str | None = None, min_points: int = 12,
+                     metric: str | None = None, min_points: int = 100,
                      log_ratio: float = 0.0) -> AnomalyResult:
     """Find anomalies in metric series (one result for the whole input).
 
