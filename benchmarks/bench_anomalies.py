@@ -1,6 +1,6 @@
 """NAB benchmark of ``detect_anomalies``: in-sample and leave-one-category-out (one command).
 
-    .venv/bin/python benchmarks/bench_anomalies.py [--per-file] [--quick]
+    .venv/bin/python benchmarks/bench_anomalies.py [--per-file] [--quick] [--peer ../main]
 
 Protocol (the figures the docs quote):
 
@@ -134,11 +134,44 @@ def sweep_cells(nab, scores: dict, cats: list[str], profile: str) -> tuple[dict,
     return ins, loo
 
 
+_TIMING = """
+import json, sys, time
+import pandas as pd
+from pathlib import Path
+from jupyter_ops.aiops import detect_anomalies
+nab = Path(sys.argv[1])
+keys = sorted(json.loads((nab / "labels" / "combined_windows.json").read_text()))
+frames = [pd.read_csv(nab / "data" / k) for k in keys]
+detect_anomalies(frames[0])
+best = float("inf")
+for _ in range(3):
+    t = time.perf_counter()
+    for f in frames:
+        detect_anomalies(f)
+    best = min(best, time.perf_counter() - t)
+print(best)
+"""
+
+
+def _timing(checkout: str) -> float:
+    """Seconds for all files with ``checkout``'s jupyter_ops (fresh interpreter)."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=str(Path(checkout).resolve()))
+    out = subprocess.run([sys.executable, "-c", _TIMING, str(NAB)], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    return float(out.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--per-file", action="store_true", help="print each file's raw score")
     ap.add_argument("--quick", action="store_true",
                     help="in-sample default only (no left-out grid)")
+    ap.add_argument("--peer", default=None, metavar="CHECKOUT",
+                    help="also time detect_anomalies (default parameters) of another checkout "
+                    "of the project, e.g. ../main, in the same run, and print the ratio")
     ap.add_argument("--params", default="{}", help="JSON of detect_anomalies parameters "
                     "replacing the default (for experiments; the benchmark's figure is the "
                     "default)")
@@ -218,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
                                      for i, g in enumerate(grid)))
     print(f"time (default config): {1e6 * secs / points:.2f} ms per 1k points "
           f"({secs:.2f} s for the {len(keys)} files)")
+    if a.peer:
+        mine, peer = _timing(str(ROOT)), _timing(a.peer)
+        print(f"speed, same run (best of 3 over the {len(keys)} files): this checkout "
+              f"{mine:.2f} s, {a.peer} {peer:.2f} s, ratio {mine / peer:.2f}")
     if a.per_file:
         res = nab.score_detections(str(DATA), str(WINDOWS), runs[0])
         for k, f in res["per_file"].items():

@@ -51,12 +51,13 @@ def robust_z(x: np.ndarray, window: int, min_periods: int) -> np.ndarray:
     # a window with > 50 % identical values has IQR 0: fall back to the mean absolute deviation
     # (each point's share clipped at 20x the previous window's 90th percentile of the absolute
     # deviation, so one gross value such as 1e308 cannot inflate the scale for a whole window)
-    ad = (s - med).abs()
-    cap = 20 * ad.rolling(window, min_periods=min_periods).quantile(0.9).shift(1)
-    # (a window with > 90 % identical values has no such percentile: no clip there)
-    ad = ad.where(~((ad > cap) & (cap > 0)), cap)
-    mad = ad.rolling(window, min_periods=min_periods).mean().shift(1) * 1.2533
-    scale = scale.where(scale > 0, mad)
+    if (scale <= 0).any():  # only then is the fallback needed (and worth its cost)
+        ad = (s - med).abs()
+        cap = 20 * ad.rolling(window, min_periods=min_periods).quantile(0.9).shift(1)
+        # (a window with > 90 % identical values has no such percentile: no clip there)
+        ad = ad.where(~((ad > cap) & (cap > 0)), cap)
+        mad = ad.rolling(window, min_periods=min_periods).mean().shift(1) * 1.2533
+        scale = scale.where(scale > 0, mad)
     floor = np.maximum(_REL_FLOOR * med.abs(), 1e-9)
     scale = np.maximum(scale, floor)
     return ((s - med) / scale).to_numpy()

@@ -92,6 +92,8 @@ def _canonical(metrics: Any) -> pd.DataFrame:
 
     from ..io import load_metrics
 
+    if _is_canonical(metrics):
+        return metrics  # already the loader's output (e.g. detect_anomalies -> score)
     if isinstance(metrics, pd.DataFrame) and len(metrics.columns) and metrics.empty \
             and {"timestamp", "value"} <= {str(c).lower() for c in metrics.columns}:
         # an empty long frame is an empty result, not an error (streaming chunks can be empty)
@@ -116,6 +118,19 @@ def _canonical(metrics: Any) -> pd.DataFrame:
     df = df[["timestamp", "service", "metric", "value"]].copy()
     df.index = range(len(df))
     return df
+
+
+def _is_canonical(df: Any) -> bool:
+    """True for exactly the frame :func:`_canonical` returns (nothing left to load)."""
+    import pandas as pd
+
+    return (isinstance(df, pd.DataFrame)
+            and list(df.columns) == ["timestamp", "service", "metric", "value"]
+            and str(df["timestamp"].dtype) == "datetime64[ns, UTC]"  # the loader's unit
+            and df["value"].dtype == "float64"
+            and bool(df["service"].notna().all()) and bool(df["metric"].notna().all())
+            and isinstance(df.index, pd.RangeIndex) and df.index.start == 0
+            and df.index.step == 1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -468,12 +483,14 @@ class AnomalyDetector:
                    fitting: bool) -> _SeriesState:
 
 
-        period_day = _period(part["timestamp"], "1D")
+        ts_all = part["timestamp"]
+        step = ts_all.diff().dropna().median() if len(ts_all) >= 3 else None
+        period_day = _period(ts_all, "1D", step)
         sizes = self._sizes(part["timestamp"])
         learn_n = len(part) if fitting else self._learn_n(len(part), sizes["learn_cap"])
         x = part["value"].to_numpy()[:max(learn_n, 1)]
         ts = part["timestamp"].iloc[:max(learn_n, 1)]
-        st = self._choose(key, x, ts, part, period_day)
+        st = self._choose(key, x, ts, part, period_day, step)
         for k, v in sizes.items():
             setattr(st, k, v)
         st.log_scale = _log_scale(x, self.log_ratio) if self.log_ratio > 0 else 0.0
@@ -481,7 +498,7 @@ class AnomalyDetector:
         return st
 
     def _choose(self, key: tuple[str, str], x: np.ndarray, ts: pd.Series, part: pd.DataFrame,
-                period_day: int | None) -> _SeriesState:
+                period_day: int | None, step: Any = None) -> _SeriesState:
         """The method of a new series (``auto``: seasonal if periodic, else robust)."""
         from ._detectors import Tail, daily_autocorrelation
 
@@ -500,7 +517,7 @@ class AnomalyDetector:
             span_days = (ts.iloc[-1] - ts.iloc[0]).total_seconds() / 86400 if len(ts) else 0
             if period_day and span_days >= 2:
                 acf = daily_autocorrelation(x, period_day)
-                week = _period(part["timestamp"], "7D")
+                week = _period(part["timestamp"], "7D", step)
                 acf_w = daily_autocorrelation(x, week) if week and span_days >= 14 else 0.0
                 if acf_w >= 0.5 and acf_w > acf:
                     st = _SeriesState("seasonal", f"weekly autocorrelation {acf_w:.2f} >= 0.5 "
@@ -520,7 +537,7 @@ class AnomalyDetector:
             else:
                 st = _SeriesState("robust", f"learning data spans {span_days:.1f} days "
                                   "(< 2 days): no daily profile")
-            week = _period(part["timestamp"], "7D")
+            week = _period(part["timestamp"], "7D", step)
             st.day = period_day or 0
             if week and span_days < 14 and st.period != week \
                     and len(part) >= 2 * week + 1:
@@ -734,13 +751,14 @@ def _episodes_frame(eps: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(eps, columns=EPISODE_COLUMNS)
 
 
-def _period(ts: pd.Series, span: str) -> int | None:
+def _period(ts: pd.Series, span: str, step: Any = None) -> int | None:
     """Points per ``span`` for a regular series (median step), or None if < 4 or > 20,000."""
     import pandas as pd
 
     if len(ts) < 3:
         return None
-    step = ts.diff().dropna().median()
+    if step is None:
+        step = ts.diff().dropna().median()
     if pd.isna(step) or step <= pd.Timedelta(0):
         return None
     p = int(round(pd.Timedelta(span) / step))
