@@ -378,3 +378,12 @@ def test_window_spans_are_validated():
         detect_anomalies(frame(noise(10)), history="-1D")
     with pytest.raises(OpsInputError, match="threshold is an anomaly likelihood"):
         detect_anomalies(frame(noise(10)), threshold=6)
+
+
+def test_episode_peak_score_is_unbounded_surprise_and_peak_likelihood_its_score_scale():
+    x = noise()
+    x[2000], x[2600] = 16, 60  # a weak and a strong spike: their strengths must compare
+    ep = detect_anomalies(frame(x), method="robust").episodes
+    assert len(ep) == 2
+    assert ep["peak_score"].iloc[1] > ep["peak_score"].iloc[0] >= 6 - 1e-9
+    assert ((ep["peak_likelihood"] >= 0.999999 - 1e-12) & (ep["peak_likelihood"] <= 1)).all()

@@ -39,7 +39,7 @@ ANOMALY_METHODS = ("auto", "robust", "seasonal", "iforest")
 ANOMALY_COLUMNS = ["timestamp", "service", "metric", "value", "score", "is_anomaly",
                    "deviation", "method"]
 EPISODE_COLUMNS = ["service", "metric", "onset", "end", "points", "peak_score", "peak_value",
-                   "method", "ongoing"]
+                   "method", "ongoing", "peak_likelihood"]
 METHOD_COLUMNS = ["service", "metric", "method", "reason", "points", "period", "step",
                   "window", "history"]
 
@@ -706,8 +706,8 @@ def _wide(part: pd.DataFrame) -> pd.DataFrame:
 
 def _close(ep: dict, st: _SeriesState, ongoing: bool = False) -> dict:
     return dict(service=ep["key"][0], metric=ep["key"][1], onset=ep["onset"], end=ep["end"],
-                points=ep["points"], peak_score=float(likelihood(ep["peak"])),
-                peak_value=ep["peak_value"],
+                points=ep["points"], peak_score=float(ep["peak"]),
+                peak_value=ep["peak_value"], peak_likelihood=float(likelihood(ep["peak"])),
                 method=st.method, ongoing=ongoing)
 
 
@@ -783,17 +783,23 @@ class AnomalyResult(Result):
     ----------
     anomalies : DataFrame
         One row per input point, in the input's order: ``timestamp`` (UTC), ``service``,
-        ``metric``, ``value``, ``score`` (``-log10`` tail probability; NaN while learning),
+        ``metric``, ``value``, ``score`` (anomaly likelihood 1 - p in [0, 1] where it is a new
+        high over the refractory span, else 0; NaN while learning),
         ``is_anomaly`` (a detection: the onset of an anomalous episode), ``deviation`` (the
         method's robust z), ``method``.
     episodes : DataFrame
         One row per anomalous episode: ``service``, ``metric``, ``onset``, ``end``,
-        ``points`` (points above half the threshold), ``peak_score``, ``peak_value``,
-        ``method``, ``ongoing`` (still above half the threshold at the last point scored; a
-        streaming detector reports it again, updated, with the next chunk). Sorted by onset.
+        ``points`` (points above half the threshold), ``peak_score`` (``-log10 p`` of the
+        peak: unbounded, so episode strengths compare -- likelihoods of strong anomalies all
+        round to 1; root-cause ranking weighs them on this scale), ``peak_value`` (the most
+        extreme value: largest |deviation|), ``method``, ``ongoing`` (still above half the
+        threshold at the last point scored; a streaming detector reports it again, updated,
+        with the next chunk), ``peak_likelihood`` (the peak as a likelihood, the scale of
+        ``anomalies.score``). Sorted by onset.
     methods : DataFrame
         Per series: ``service``, ``metric``, ``method`` (what ``auto`` picked), ``reason``,
-        ``points`` seen so far, ``period`` (points per season, 0 if none).
+        ``points`` seen so far, ``period`` (points per season, 0 if none), ``step`` (median
+        sampling interval), ``window`` and ``history`` (points).
     params : dict
         The detector's configuration.
     """
