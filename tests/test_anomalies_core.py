@@ -95,7 +95,9 @@ def test_anomalies_frame_has_one_row_per_input_point_in_input_order():
     assert len(out) == len(mixed)
     assert list(out.columns[:6]) == ["timestamp", "service", "metric", "value", "score",
                                      "is_anomaly"]
-    pd.testing.assert_series_equal(out["timestamp"], mixed["timestamp"], check_names=False)
+    # the one loader (io.load_metrics) gives datetime64[ns, UTC] whatever the input unit
+    pd.testing.assert_series_equal(out["timestamp"], mixed["timestamp"], check_names=False,
+                                   check_dtype=False)
     assert (out["value"].to_numpy() == mixed["value"].to_numpy()).all()
     # the same numbers as scoring each series alone
     alone = detect_anomalies(a, method="robust").anomalies
@@ -171,15 +173,15 @@ def test_iforest_is_deterministic_by_seed_and_finds_the_joint_anomaly():
 
 # -- bad input -------------------------------------------------------------------------------
 def test_missing_columns_are_named_with_the_columns_found():
-    with pytest.raises(OpsInputError, match=r"missing column\(s\) timestamp.*found ts, v"):
+    with pytest.raises(OpsInputError, match=r"missing column 'timestamp'.*found: ts, v"):
         detect_anomalies(pd.DataFrame({"ts": [1], "v": [2]}))
 
 
 def test_unparseable_timestamp_and_non_numeric_value_are_named():
-    with pytest.raises(OpsInputError, match="unparseable value 'yesterday'"):
+    with pytest.raises(OpsInputError, match="cannot parse 1 timestamps.*'yesterday'"):
         detect_anomalies(pd.DataFrame({"timestamp": ["2026-01-01", "yesterday"],
                                        "value": [1, 2]}))
-    with pytest.raises(OpsInputError, match="value is not numeric at row 1"):
+    with pytest.raises(OpsInputError, match="cannot parse 1 values in column 'value'.*row 1: 'high'"):
         detect_anomalies(pd.DataFrame({"timestamp": ["2026-01-01", "2026-01-02"],
                                        "value": ["1", "high"]}))
 
@@ -247,7 +249,7 @@ def test_result_payload_chart_is_aggregated_and_provenance_is_set():
     n_rows = sum(len(v) for v in rows.values())
     assert 0 < n_rows <= 200 + 500  # bins + capped markers, not 20,000 raw rows
     assert payload["provenance"]["seed"] == 0
-    assert payload["provenance"]["params"]["threshold"] == 6.0
+    assert payload["provenance"]["params"]["threshold"] == 0.999999
     assert "metrics" in payload["provenance"]["inputs"]
     assert res.anomalies["timestamp"].iloc[15000] in set(res.episodes["onset"])
     assert res.onsets()["onset"].is_monotonic_increasing
@@ -299,3 +301,89 @@ def test_epoch_timestamps_are_read_like_the_loaders_do():
     want = detect_anomalies(df).anomalies
     for frame_ in (seconds, millis):
         pd.testing.assert_frame_equal(detect_anomalies(frame_).anomalies, want)
+
+
+# -- robustness (issue 11 low item) and time-based windows --------------------------------------
+@pytest.mark.parametrize("gross", [np.inf, -np.inf, 1e308, -1e308, 1e6])
+def test_one_gross_outlier_does_not_hide_a_later_spike(gross):
+    x = noise()
+    x[2500] = 16  # a 6-sigma spike: caught by the range rule on a clean series
+    clean = detect_anomalies(frame(x))
+    assert 2500 in flagged(clean)
+    x[1500] = gross
+    res = detect_anomalies(frame(x))
+    assert {1500, 2500} <= set(flagged(res))
+    assert res.anomalies["score"].iloc[2500] >= clean.anomalies["score"].iloc[2500] - 1e-9
+
+
+def test_a_level_shift_of_gross_size_is_flagged_once_not_forever():
+    x = noise()
+    x[1500:] += 1e6
+    assert list(flagged(detect_anomalies(frame(x)))) == [1500]
+
+
+def test_peak_value_is_the_most_extreme_value_of_the_episode():
+    x = noise()
+    x[2000:2006] = [18, 30, 22, 20, 19, 18]
+    ep = detect_anomalies(frame(x), method="robust").episodes
+    assert len(ep) == 1 and ep["peak_value"].iloc[0] == 30
+
+
+def test_score_is_a_likelihood_in_0_1_and_high_only_at_onsets():
+    x = noise()
+    x[2000:] += 6  # level shift: one onset, not a run of high scores
+    s = detect_anomalies(frame(x)).anomalies["score"].dropna()
+    assert ((s >= 0) & (s <= 1)).all()
+    assert s.iloc[s.index.get_loc(2000) if 2000 in s.index else 0] >= 0.999999 or \
+        s.loc[2000:2010].max() >= 0.999999
+    assert (s.loc[2011:] >= 0.999999).sum() == 0
+
+
+@pytest.mark.parametrize("freq", ["1min", "5min", "1h"])
+def test_windows_are_durations_turned_into_points_per_series(freq):
+    res = detect_anomalies(frame(noise(3000), freq=freq))
+    m = res.methods.iloc[0]
+    step = pd.Timedelta(freq)
+    assert m["step"] == str(step)
+    assert m["window"] == max(100, round(pd.Timedelta("1D") / step))
+    assert m["history"] == max(500, round(pd.Timedelta("7D") / step))
+
+
+def test_same_spike_is_found_whatever_the_sampling_interval():
+    for freq in ("1min", "5min", "1h"):
+        x = noise(3000)
+        x[2500] = 25
+        assert 2500 in flagged(detect_anomalies(frame(x, freq=freq))), freq
+
+
+def test_irregular_sampling_gaps_and_duplicate_timestamps_work():
+    rng = np.random.default_rng(3)
+    ts = pd.Timestamp("2026-01-01", tz="UTC") + pd.to_timedelta(
+        np.cumsum(rng.integers(200, 400, 3000)), unit="s")
+    ts = ts.where(np.arange(3000) < 1500, ts + pd.Timedelta("2D"))  # a 2-day gap
+    x = noise(3000)
+    x[2500] = 25
+    df = pd.DataFrame({"timestamp": ts, "value": x})
+    df = pd.concat([df, df.iloc[[100]]]).reset_index(drop=True)  # a duplicate timestamp
+    res = detect_anomalies(df)
+    assert len(res.anomalies) == 3001
+    assert res.anomalies["is_anomaly"].iloc[2500]
+    assert res.anomalies["is_anomaly"].sum() <= 3
+
+
+def test_window_spans_are_validated():
+    with pytest.raises(OpsInputError, match="window must be a duration"):
+        detect_anomalies(frame(noise(10)), window="soon")
+    with pytest.raises(OpsInputError, match="history must be a positive duration"):
+        detect_anomalies(frame(noise(10)), history="-1D")
+    with pytest.raises(OpsInputError, match="threshold is an anomaly likelihood"):
+        detect_anomalies(frame(noise(10)), threshold=6)
+
+
+def test_episode_peak_score_is_unbounded_surprise_and_peak_likelihood_its_score_scale():
+    x = noise()
+    x[2000], x[2600] = 16, 60  # a weak and a strong spike: their strengths must compare
+    ep = detect_anomalies(frame(x), method="robust").episodes
+    assert len(ep) == 2
+    assert ep["peak_score"].iloc[1] > ep["peak_score"].iloc[0] >= 6 - 1e-9
+    assert ((ep["peak_likelihood"] >= 0.999999 - 1e-12) & (ep["peak_likelihood"] <= 1)).all()

@@ -41,14 +41,23 @@ def robust_z(x: np.ndarray, window: int, min_periods: int) -> np.ndarray:
     like 1.4826 * MAD), floored at ``1e-3 * |median|`` so a flat series with a tiny wobble is
     not infinitely surprising. NaN where fewer than ``min_periods`` earlier points exist.
     """
-    s = pd.Series(x)
+    x = np.asarray(x, dtype=float)
+    # +-inf is no measurement: it gets no z and stays out of every later statistic
+    s = pd.Series(np.where(np.isfinite(x), x, np.nan))
     r = s.rolling(window, min_periods=min_periods)
     med = r.median().shift(1)
     q75, q25 = r.quantile(0.75).shift(1), r.quantile(0.25).shift(1)
     scale = (q75 - q25) / _IQR_SIGMA
     # a window with > 50 % identical values has IQR 0: fall back to the mean absolute deviation
-    mad = (s - med).abs().rolling(window, min_periods=min_periods).mean().shift(1) * 1.2533
-    scale = scale.where(scale > 0, mad)
+    # (each point's share clipped at 20x the previous window's 90th percentile of the absolute
+    # deviation, so one gross value such as 1e308 cannot inflate the scale for a whole window)
+    if (scale <= 0).any():  # only then is the fallback needed (and worth its cost)
+        ad = (s - med).abs()
+        cap = 20 * ad.rolling(window, min_periods=min_periods).quantile(0.9).shift(1)
+        # (a window with > 90 % identical values has no such percentile: no clip there)
+        ad = ad.where(~((ad > cap) & (cap > 0)), cap)
+        mad = ad.rolling(window, min_periods=min_periods).mean().shift(1) * 1.2533
+        scale = scale.where(scale > 0, mad)
     floor = np.maximum(_REL_FLOOR * med.abs(), 1e-9)
     scale = np.maximum(scale, floor)
     return ((s - med) / scale).to_numpy()
@@ -124,28 +133,60 @@ def daily_autocorrelation(x: np.ndarray, lag: int) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+#: a value further than this many ranges outside the running range is a gross outlier: it is
+#: flagged but widens the range only when the next value is gross on the same side too (a
+#: level shift), so one 1e308 cannot hide every later spike
+GROSS = 10.0
+
+
 def spatial_outlier_running(x: np.ndarray, hi: float, lo: float, count: int,
-                            min_periods: int, tolerance: float
-                            ) -> tuple[np.ndarray, float, float, int]:
+                            min_periods: int, tolerance: float, prev_gross: int = 0
+                            ) -> tuple[np.ndarray, float, float, int, int]:
     """True where ``x`` leaves the range of *all* earlier points by more than ``tolerance``
     times that range (Numenta's *spatial anomaly* rule, tolerance 0.05).
 
-    ``hi``, ``lo``, ``count`` are the running state before ``x``; returns the flags and the
-    new state. No flag until ``min_periods`` non-missing points are behind the range.
+    ``hi``, ``lo``, ``count``, ``prev_gross`` (+1/-1: the last value was a gross outlier
+    above/below, 0: not) are the running state before ``x``; returns the flags and the new
+    state. No flag until ``min_periods`` non-missing points are behind the range. Non-finite
+    values never enter the range.
     """
     v = np.asarray(x, dtype=float)
+    v = np.where(np.isfinite(v), v, np.nan)
     ok = ~np.isnan(v)
+    excluded = np.zeros(len(v), dtype=bool)
+    for _ in range(50):  # each pass settles one isolated gross outlier (rare)
+        out, hit, g = _spatial_pass(v, ok, ok & ~excluded, hi, lo, count, min_periods, tolerance,
+                                    prev_gross)
+        if hit < 0:
+            break
+        excluded[hit] = True
+    keep = ok & ~excluded
+    if len(v):
+        hi = max(hi, float(np.where(keep, v, -np.inf).max()))
+        lo = min(lo, float(np.where(keep, v, np.inf).min()))
+        count += int(keep.sum())
+    return out, hi, lo, count, g
+
+
+def _spatial_pass(v: np.ndarray, valid: np.ndarray, ok: np.ndarray, hi: float, lo: float,
+                  count: int, min_periods: int, tolerance: float, prev_gross: int
+                  ) -> tuple[np.ndarray, int, int]:
+    """One pass of the range rule: the range is made of the values marked ``ok``, every
+    ``valid`` value is judged. Returns the flags, the first isolated gross outlier still in
+    the range (-1: none), and the gross state after the last value."""
     filled_hi = np.where(ok, v, -np.inf)
     filled_lo = np.where(ok, v, np.inf)
     run_hi = np.maximum.accumulate(np.concatenate([[hi], filled_hi]))[:-1]
     run_lo = np.minimum.accumulate(np.concatenate([[lo], filled_lo]))[:-1]
     run_n = count + np.concatenate([[0], np.cumsum(ok)])[:-1]
     span = run_hi - run_lo
-    with np.errstate(invalid="ignore"):
-        out = (ok & (run_n >= min_periods) & np.isfinite(span) & (span > 0)
-               & ((v > run_hi + tolerance * span) | (v < run_lo - tolerance * span)))
-    if len(v):
-        hi = max(hi, float(filled_hi.max()))
-        lo = min(lo, float(filled_lo.min()))
-        count += int(ok.sum())
-    return out, hi, lo, count
+    with np.errstate(invalid="ignore", over="ignore"):
+        ready = valid & (run_n >= min_periods) & np.isfinite(span) & (span > 0)
+        out = ready & ((v > run_hi + tolerance * span) | (v < run_lo - tolerance * span))
+        side = np.where(ready & (v > run_hi + GROSS * span), 1,
+                        np.where(ready & (v < run_lo - GROSS * span), -1, 0))
+    # gross and not preceded by a gross value on the same side: isolated, keep it out
+    prev = np.concatenate([[prev_gross], side[:-1]])
+    iso = np.flatnonzero((side != 0) & (prev != side) & ok)
+    last = int(side[-1]) if len(side) else prev_gross
+    return out, (int(iso[0]) if len(iso) else -1), last

@@ -1,4 +1,4 @@
-"""``%aiops_anomalies``: anomaly detection on metric series."""
+"""``%aiops_anomalies`` and ``%aiops_forecast``: anomalies, forecasts and time to breach."""
 
 from __future__ import annotations
 
@@ -10,6 +10,11 @@ from ._base import parse, publish, resolve, user_errors
 _METHODS = ("auto", "robust", "seasonal", "iforest")
 
 
+def _span(text: str) -> str | int:
+    """``--window``: a number of points or a duration (validated by the core)."""
+    return int(text) if text.strip().isdigit() else text
+
+
 @magics_class
 class AnomalyMagics(Magics):
     @magic_arguments()
@@ -19,10 +24,11 @@ class AnomalyMagics(Magics):
               help="detector (default auto: seasonal or robust per series)")
     @argument("--service", "-s", default=None, help="only this service")
     @argument("--metric", default=None, help="only this metric")
-    @argument("--window", "-w", type=int, default=None,
-              help="points of history behind each baseline (default 288)")
+    @argument("--window", "-w", type=_span, default=None,
+              help="history behind each baseline: a duration (default 1D) or points")
     @argument("--threshold", "-t", type=float, default=None,
-              help="detection threshold on the score, -log10 p (default 6)")
+              help="detection threshold on the score, an anomaly likelihood in (0, 1) "
+              "(default 0.999999)")
     @argument("--seed", type=int, default=0, help="seed of the IsolationForest")
     @argument("-o", "--output", default=None, help="store the result in this variable")
     @line_magic
@@ -51,4 +57,43 @@ class AnomalyMagics(Magics):
         return publish(self.shell, result, "%aiops_anomalies " + line, args.output)
 
 
-MAGICS = [AnomalyMagics]
+
+@magics_class
+class ForecastMagics(Magics):
+    @magic_arguments()
+    @argument("metrics", help="a metrics frame in the notebook or a CSV/Parquet/JSON path")
+    @argument("--horizon", "-H", default="6h", help="how far ahead, a duration (default 6h)")
+    @argument("--threshold", "-t", type=float, default=None,
+              help="also say when each series crosses this line (time to breach)")
+    @argument("--direction", choices=("auto", "up", "down"), default="auto",
+              help="crossing direction for --threshold (default auto)")
+    @argument("--level", type=float, default=0.8, help="interval coverage (default 0.8)")
+    @argument("--service", "-s", default=None, help="only this service")
+    @argument("--metric", default=None, help="only this metric")
+    @argument("-o", "--output", default=None, help="store the result in this variable")
+    @line_magic
+    def aiops_forecast(self, line: str = "") -> object:
+        """Forecast metric series with prediction intervals; with ``--threshold``, say when
+        each crosses it (time to breach), how sure, and why.
+
+        Examples::
+
+            %aiops_forecast metrics --horizon 6h -o fc
+            %aiops_forecast disk.csv --horizon 2D --threshold 90
+        """
+        with user_errors():
+            args = parse(self.aiops_forecast, line)
+            from ..aiops.forecasting import forecast, time_to_breach
+
+            metrics = resolve(self.shell, args.metrics)
+            common = dict(horizon=args.horizon, level=args.level, service=args.service,
+                          metric=args.metric)
+            if args.threshold is None:
+                result = forecast(metrics, **common)
+            else:
+                result = time_to_breach(metrics, threshold=args.threshold,
+                                        direction=args.direction, **common)
+        return publish(self.shell, result, "%aiops_forecast " + line, args.output)
+
+
+MAGICS = [AnomalyMagics, ForecastMagics]
