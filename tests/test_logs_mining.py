@@ -12,8 +12,9 @@ from jupyter_ops.aiops import Templates, mine_templates, render_template
 from jupyter_ops.errors import OpsInputError
 
 DATASETS = ["HDFS", "Hadoop", "Spark", "BGL", "Linux", "HealthApp", "OpenSSH", "Mac"]
-# measured with the one default configuration (docs/logs.md); floors a little below
-FLOORS = {"HDFS": 0.99, "Hadoop": 0.95, "Spark": 0.99, "BGL": 0.95, "Linux": 0.98,
+# measured in-sample on Loghub-2.0's corrected labels with the one default configuration
+# (docs/logs.md; benchmarks/bench_logs.py reports the left-out figures); floors a little below
+FLOORS = {"HDFS": 0.99, "Hadoop": 0.96, "Spark": 0.99, "BGL": 0.95, "Linux": 0.98,
           "HealthApp": 0.99, "OpenSSH": 0.99, "Mac": 0.89}
 
 
@@ -25,7 +26,7 @@ def grouping_accuracy(pred: list, true: list) -> float:
 
 
 def _loghub(shared_data, name: str) -> pd.DataFrame:
-    path = shared_data / "loghub-2k" / name / f"{name}_2k.log_structured.csv"
+    path = shared_data / "loghub-2k" / name / f"{name}_2k.log_structured_corrected.csv"
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
@@ -38,7 +39,7 @@ def test_grouping_accuracy_on_loghub(loghub):
     scores = {}
     for name, df in loghub.items():
         t = mine_templates(df["Content"].tolist())
-        scores[name] = grouping_accuracy(t.assignments.tolist(), df["EventId"].tolist())
+        scores[name] = grouping_accuracy(t.assignments.tolist(), df["EventTemplate"].tolist())
     low = {k: round(v, 3) for k, v in scores.items() if v < FLOORS[k]}
     assert not low, f"below the measured accuracy: {low}"
     assert sum(scores.values()) / len(scores) >= 0.97, scores
@@ -69,10 +70,10 @@ def test_templates_table_and_variables():
     assert list(tab.columns[:6]) == ["template_id", "template", "count", "first_seen",
                                      "last_seen", "first_line"]
     by_text = dict(zip(tab["template"], tab["count"], strict=True))
-    assert by_text["connected to <*> in <*> ms"] == 2
+    assert by_text["connected to <*>:<*> in <*> ms"] == 2  # address and port: two values
     assert by_text["user <*> logged in"] == 4
     assert t.assignments.tolist()[:3] == ["T1", "T1", "T2"]
-    assert t.parameters[0] == ["10.0.0.1:8080", "12"]
+    assert t.parameters[0] == ["10.0.0.1", "8080", "12"]
     assert tab.loc[tab["template_id"] == "T2", "example"].item() == "user alice logged in"
     assert t.lines_of("T2")["message"].tolist() == lines[2:6]
     with pytest.raises(OpsInputError, match="no template"):
@@ -218,12 +219,12 @@ def test_builtin_masks_are_documented_and_generic():
         "job 6fa459ea-ee8a-3ca4-894e-db77e160355e wrote 812 bytes to /tmp/x/y.bin at "
         "2026-01-06T13:30:01Z"])
     assert t.templates["template"].tolist() == [
-        "GET <*> from <*> took <*> ms", "job <*> wrote <*> to <*> at <*>"]
+        "GET <*> from <*>:<*> took <*> ms", "job <*> wrote <*> to <*> at <*>"]
 
 
 def test_fast_masking_equals_the_plain_mask_regex():
     """Per-token masking (signature-pruned, cached) gives the plain regex's result."""
-    from jupyter_ops.aiops._masking import Masker, collapse_digits, compile_builtin
+    from jupyter_ops.aiops._masking import Masker, collapse_digits, compile_builtin, mask_text
 
     rng = random.Random(3)
     alphabet = "0a:/\\.-_x=@[](),JulKB"
@@ -231,13 +232,13 @@ def test_fast_masking_equals_the_plain_mask_regex():
               for _ in range(4000)]
     masker, full = Masker(), compile_builtin()
     for tok in tokens:
-        assert masker(tok) == full.sub("<*>", tok), tok
-        assert masker(tok) == full.sub("<*>", tok)  # second time from the cache
+        assert masker(tok) == mask_text(full, tok), tok
+        assert masker(tok) == mask_text(full, tok)  # second time from the cache
     # whole lines: the spanning masks first, then token by token
     assert masker("connection from 0.0.0.0 () at Fri Jul  0 0:0:0 0") == \
         "connection from <*> () at <*>"
     assert masker("size 0.0 KB, free 0 B") == "size <*>, free <*>"
-    assert masker("a 0-0-0 0:0:0,0 b\tid=0\t\tc") == "a <*> b\tid=<*>\t\tc"
+    assert masker("a 0-0-0 0:0:0,0 b\tid=0\t\tc") == "a <*>-<*>-<*> <*>:<*>:<*>,<*> b\tid=<*>\t\tc"
 
 
 def test_log_signals_name_the_bad_duration():

@@ -35,6 +35,7 @@ MAX_TOKENS = 256
 _TOKEN = re.compile(r"\S+")
 _SKELETON = re.compile(r"<\*>|\W")
 _RUN = re.compile(r"(?:<\*>){2,}")
+_NAME_PREFIX = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]*[_.-])+")
 _NAT = np.iinfo(np.int64).min
 
 
@@ -69,6 +70,7 @@ class ParserState:
         self.last_ts = np.zeros(0, dtype=np.int64)
         self.example: list[str] = []
         self.n_lines = 0
+        self._next_line = 0  # global number of the next line added
         # grouping (recomputed by regroup, per token-count bucket)
         self._buckets: dict[int, list[int]] = {}
         self._dirty: set[int] = set()
@@ -109,8 +111,17 @@ class ParserState:
             out[start:start + len(chunk)] = [cache[s] for s in shapes]
         return out
 
-    def add(self, lines: list[str], ts: np.ndarray | None = None) -> np.ndarray:
-        """Count a batch of lines (``ts``: int64 ns per line, NaT as int64 min) -> key ids."""
+    def add(self, lines: list[str], ts: np.ndarray | None = None,
+            start: int | None = None) -> np.ndarray:
+        """Count a batch of lines (``ts``: int64 ns per line, NaT as int64 min) -> key ids.
+
+        ``start`` is the global number of the batch's first line (default: right after the
+        lines counted so far); partitions mined apart pass their offset so that
+        :meth:`merge` can order templates by first appearance.
+        """
+        if start is not None:
+            self._next_line = int(start)
+        base = self._next_line
         n_before = len(self.keys)
         ids = self.key_ids(lines)
         n_keys = len(self.keys)
@@ -127,9 +138,10 @@ class ParserState:
             new = self.first_line[uniq] < 0
             for k, i in zip(uniq[new].tolist(), first[new].tolist(), strict=True):
                 self.example[k] = lines[i]
-            self.first_line[uniq[new]] = first[new] + self.n_lines
+            self.first_line[uniq[new]] = first[new] + base
             rev_uniq, rev_first = np.unique(ids[::-1], return_index=True)
-            self.last_line[rev_uniq] = len(ids) - 1 - rev_first + self.n_lines
+            self.last_line[rev_uniq] = np.maximum(self.last_line[rev_uniq],
+                                                  len(ids) - 1 - rev_first + base)
             if ts is not None:
                 ok = ts != _NAT
                 if ok.any():
@@ -143,7 +155,72 @@ class ParserState:
                     self.first_ts = np.where(seen & ((cur == _NAT) | (first_ts < cur)), first_ts, cur)
                     self.last_ts = np.maximum(self.last_ts, last_ts)
         self.n_lines += len(ids)
+        self._next_line = base + len(ids)
         return ids
+
+    # -- merging ----------------------------------------------------------------------------
+    def merge(self, other: ParserState) -> ParserState:
+        """The state of both inputs together (a new state; neither input changes).
+
+        Exact, associative and commutative: counts add up, first/last line and time take
+        the minimum/maximum, each key keeps the example of its earliest line, and keys are
+        ordered by first appearance, so mining partitions apart (each with its global
+        ``start`` line) and merging gives the templates, ids and counts of one pass.
+
+        Raises
+        ------
+        ValueError
+            When the two states were mined with different masks or thresholds.
+        """
+        if self.masks != other.masks or self.threshold != other.threshold:
+            raise ValueError("cannot merge template states mined with different masks or "
+                             f"thresholds ({self.masks}, {self.threshold} vs {other.masks}, "
+                             f"{other.threshold})")
+        index: dict[str, int] = {}
+        keys: list[str] = []
+        rows: list[tuple[ParserState, int]] = []
+        for st in (self, other):
+            for kid, key in enumerate(st.keys):
+                if key not in index:
+                    index[key] = len(keys)
+                    keys.append(key)
+                rows.append((st, kid))
+        n = len(keys)
+        count = np.zeros(n, np.int64)
+        first_line = np.full(n, np.iinfo(np.int64).max, np.int64)
+        last_line = np.full(n, -1, np.int64)
+        big = np.iinfo(np.int64).max
+        first_ts = np.full(n, big, np.int64)
+        last_ts = np.full(n, _NAT, np.int64)
+        example = [""] * n
+        for st in (self, other):
+            idx = np.asarray([index[k] for k in st.keys], dtype=np.int64)
+            if not len(idx):
+                continue
+            count[idx] += st.count
+            earlier = st.first_line < first_line[idx]
+            for j in np.flatnonzero(earlier).tolist():
+                example[idx[j]] = st.example[j]
+            first_line[idx] = np.minimum(first_line[idx], st.first_line)
+            last_line[idx] = np.maximum(last_line[idx], st.last_line)
+            first_ts[idx] = np.minimum(first_ts[idx], np.where(st.first_ts == _NAT, big,
+                                                               st.first_ts))
+            last_ts[idx] = np.maximum(last_ts[idx], st.last_ts)
+        first_ts[first_ts == big] = _NAT
+        order = sorted(range(n), key=lambda i: (int(first_line[i]), keys[i]))
+        out = ParserState(masks=self.masks, threshold=self.threshold)
+        out.keys = [keys[i] for i in order]
+        out._key_index = {k: i for i, k in enumerate(out.keys)}
+        for kid, key in enumerate(out.keys):
+            out._bucket(kid, key)
+        o = np.asarray(order, dtype=np.int64)
+        out.count, out.first_line, out.last_line = count[o], first_line[o], last_line[o]
+        out.first_ts, out.last_ts = first_ts[o], last_ts[o]
+        out.example = [example[i] for i in order]
+        out.n_lines = self.n_lines + other.n_lines
+        out._next_line = max(self._next_line, other._next_line)
+        out.regroup()
+        return out
 
     # -- grouping ---------------------------------------------------------------------------
     def regroup(self) -> None:
@@ -157,7 +234,12 @@ class ParserState:
             self._bucket_groups[b] = _bucket_templates(self._buckets[b], self.keys,
                                                        self.threshold)
         self._dirty.clear()
-        final = [g for groups in self._bucket_groups.values() for g in groups]
+        # one template per text: groups whose templates read the same are one template
+        by_text: dict[str, list[int]] = {}
+        for groups in self._bucket_groups.values():
+            for members, text in groups:
+                by_text.setdefault(text, []).extend(members)
+        final = [(sorted(m), t) for t, m in by_text.items()]
         final.sort(key=lambda x: x[0][0])  # members ascend: the first is the earliest key
         key_group = np.zeros(len(self.keys), dtype=np.int64)
         for gi, (members, _) in enumerate(final):
@@ -175,6 +257,7 @@ class ParserState:
             "masks": [list(m) for m in self.masks],
             "threshold": self.threshold,
             "n_lines": self.n_lines,
+            "next_line": self._next_line,
             "keys": list(self.keys),
             "count": self.count.tolist(),
             "first_line": self.first_line.tolist(),
@@ -204,6 +287,7 @@ class ParserState:
                                    dtype=np.int64).reshape(n)
         state.example = [str(e) for e in d["example"]]
         state.n_lines = int(d["n_lines"])
+        state._next_line = int(d.get("next_line", state.n_lines))
         state.regroup()
         return state
 
@@ -297,6 +381,9 @@ def _split_group(members: list[int], free: list[int], toks: list[list[str]],
                 continue
             if len({_SKELETON.sub("", v) for v in values}) == 1:
                 continue  # differ only in masked parts: a variable
+            if all(WILDCARD in v for v in values) and len({_NAME_PREFIX.sub("", v)
+                                                           for v in values}) == 1:
+                continue  # variable-shaped ids that differ in a name prefix (rdd_<*>, broadcast_<*>)
             by_value: dict[str, list[int]] = {}
             for i in group:
                 by_value.setdefault(toks[i][p], []).append(i)
