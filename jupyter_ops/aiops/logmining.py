@@ -7,8 +7,6 @@ frequency-based grouping of the distinct masked lines (:mod:`._logparser`). See
 
 from __future__ import annotations
 
-import codecs
-import gzip
 import hashlib
 import json
 import os
@@ -25,7 +23,8 @@ from ._masking import WILDCARD, masks_table
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["mine_templates", "Templates", "render_template", "builtin_masks"]
+__all__ = ["mine_templates", "stream_templates", "Templates", "render_template",
+           "builtin_masks", "ParserState"]
 
 #: lines longer than this many characters are reported (they are still mined)
 LONG_LINE = 65536
@@ -132,13 +131,11 @@ class Templates(Result):
 
     # -- building ---------------------------------------------------------------------------
     def _append(self, batch: _Batch) -> None:
+        _skip_blank(batch)
         n_old = len(self._messages)
         n_new = len(batch.messages)
         ids = self._state.add(batch.messages, batch.ts)
         self._state.regroup()
-        blank = [k for k, key in enumerate(self._state.keys) if not key or key.isspace()]
-        if blank and len(ids):
-            batch.issues["empty_lines"] = int(np.isin(ids, blank).sum())
         self._ids = np.concatenate([self._ids, ids])
         self._messages.extend(batch.messages)
         self._ts = _extend(self._ts, batch.ts, n_old, n_new, _NAT, np.int64)
@@ -517,40 +514,64 @@ def _read(logs: Any) -> _Batch:
 
 
 def _read_path(path: str | os.PathLike) -> _Batch:
+    from ..io.textlog import iter_text_chunks
+
     p = Path(path)
     if not p.is_file():
         raise OpsInputError(f"log file {str(p)!r} not found; pass an existing path, a list of "
                             "lines or a logs frame")
-    if p.suffix == ".gz":
-        with gzip.open(p, "rb") as f:
-            data = f.read()
-    else:
-        data = p.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    bad = 0
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        parts = []
-        for raw in data.split(b"\n"):
-            try:
-                parts.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                parts.append(raw.decode("utf-8", errors="replace"))
-                bad += 1
-        text = "\n".join(parts)
-    crlf = text.count("\r\n")
-    if crlf:
-        text = text.replace("\r\n", "\n")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    batch = _read_lines(lines, digest=digest)
-    batch.issues["undecodable_lines"] += bad
-    batch.issues["crlf_line_ends"] += crlf
+    h = hashlib.sha256()
+    lines: list[str] = []
+    issues = {"undecodable_lines": 0, "crlf_line_ends": 0}
+    for chunk, info, raw in iter_text_chunks(p):
+        h.update(raw)
+        lines.extend(chunk)
+        for k, v in info.items():
+            issues[k] += v
+    batch = _read_lines(lines, digest=h.hexdigest())
+    for k, v in issues.items():
+        batch.issues[k] += v
     return batch
+
+
+def stream_templates(path: str | os.PathLike, masks: Any = None, *, threshold: int = 4,
+                     chunk_lines: int = 65536, state: Templates | None = None) -> Templates:
+    """Mine a (``.gz``) log file of any size in bounded memory: templates and counts only.
+
+    The file is read in chunks of ``chunk_lines`` lines straight into the incremental miner
+    (:class:`ParserState`); no line is kept, so memory grows with the number of distinct
+    masked lines, not with the file. The result has the same templates, ids and counts as
+    :func:`mine_templates` on the whole file, but no per-line data (``assignments``,
+    ``parameters`` and ``lines`` are empty), like a state restored with
+    :meth:`Templates.load`. Pass ``state`` to continue an earlier result (it is updated and
+    returned). Blank lines are skipped and counted in ``issues``.
+    """
+    from ..io.textlog import iter_text_chunks
+    from ..report.provenance import make_provenance
+
+    if state is None:
+        result = Templates(ParserState(masks=masks, threshold=int(threshold)))
+    else:
+        result = state
+    st = result._state
+    h = hashlib.sha256()
+    for chunk, info, raw in iter_text_chunks(path, chunk_lines):
+        h.update(raw)
+        batch = _read_lines(chunk, digest="-")
+        for k, v in info.items():
+            batch.issues[k] += v
+        _skip_blank(batch)
+        st.add(batch.messages)
+        for k, v in batch.issues.items():
+            result.issues[k] = result.issues.get(k, 0) + int(v)
+    st.regroup()
+    result._base = st.n_lines
+    result._cache.clear()
+    if state is None:
+        result.provenance = make_provenance(
+            "stream_templates", params={"masks": st.masks, "threshold": st.threshold},
+            inputs={"logs": h.hexdigest()})
+    return result
 
 
 def _read_lines(items: list[Any], digest: str | None = None) -> _Batch:
@@ -602,7 +623,6 @@ def _read_lines(items: list[Any], digest: str | None = None) -> _Batch:
 
 
 def _read_frame(frame: pd.DataFrame) -> _Batch:
-    import pandas as pd
 
     if "message" not in frame.columns:
         raise OpsInputError(
@@ -612,7 +632,9 @@ def _read_frame(frame: pd.DataFrame) -> _Batch:
     batch = _read_lines(frame["message"].tolist())
     n = len(frame)
     if "timestamp" in frame.columns:
-        ts = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce")
+        from ..io._common import to_utc  # the one timestamp parser (epoch numbers as load_logs)
+
+        ts = to_utc(frame["timestamp"], what="logs frame", allow_missing=True)
         batch.ts = ts.dt.tz_localize(None).to_numpy().astype("datetime64[ns]").view(np.int64)
     for col in ("service", "level"):
         if col in frame.columns:
@@ -621,6 +643,23 @@ def _read_frame(frame: pd.DataFrame) -> _Batch:
             setattr(batch, col, values.to_numpy(dtype=object) if n else
                     np.zeros(0, dtype=object))
     return batch
+
+
+def _skip_blank(batch: _Batch) -> None:
+    """Drop empty and whitespace-only lines (counted in ``issues['empty_lines']``): a blank
+    line is no event, and an empty template would only be noise."""
+    msgs = batch.messages
+    blank = [i for i, m in enumerate(msgs) if not m or m.isspace()]
+    batch.issues["empty_lines"] = batch.issues.get("empty_lines", 0) + len(blank)
+    if not blank:
+        return
+    keep = np.ones(len(msgs), bool)
+    keep[blank] = False
+    batch.messages = [m for m, k in zip(msgs, keep.tolist(), strict=True) if k]
+    for col in ("ts", "service", "level"):
+        arr = getattr(batch, col)
+        if arr is not None:
+            setattr(batch, col, np.asarray(arr)[keep])
 
 
 def _clip(text: str, limit: int = 500) -> str:

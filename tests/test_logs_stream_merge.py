@@ -1,0 +1,114 @@
+"""Mergeable miner state and streamed file mining: equal to one pass; odd files handled."""
+
+from __future__ import annotations
+
+import gzip
+import random
+
+import pandas as pd
+import pytest
+
+from jupyter_ops.aiops import mine_templates
+from jupyter_ops.aiops._logparser import ParserState
+from jupyter_ops.aiops.logmining import stream_templates
+
+SETS = ["HDFS", "Linux", "OpenSSH", "Mac"]
+
+
+@pytest.fixture(scope="module")
+def lines(shared_data):
+    out: list[str] = []
+    for d in SETS:
+        path = shared_data / "loghub-2k" / d / f"{d}_2k.log_structured_corrected.csv"
+        out += pd.read_csv(path, dtype=str, keep_default_na=False)["Content"].tolist()
+    return out
+
+
+def _mine_partition(lines: list[str], start: int, stop: int) -> ParserState:
+    st = ParserState()
+    st.add(lines[start:stop], start=start)
+    st.regroup()
+    return st
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_merge_of_random_partitions_equals_one_pass(lines, seed):
+    rng = random.Random(seed)
+    k = rng.randint(2, 7)
+    cuts = sorted(rng.sample(range(1, len(lines)), k - 1))
+    bounds = list(zip([0] + cuts, cuts + [len(lines)], strict=True))
+    parts = [_mine_partition(lines, a, b) for a, b in bounds]
+    rng.shuffle(parts)  # commutative: any order
+    merged = parts[0]
+    for p in parts[1:]:
+        merged = merged.merge(p)
+    one = ParserState()
+    one.add(lines)
+    one.regroup()
+    assert merged.templates == one.templates
+    assert merged.keys == one.keys
+    assert merged.count.tolist() == one.count.tolist()
+    assert merged.first_line.tolist() == one.first_line.tolist()
+    assert merged.last_line.tolist() == one.last_line.tolist()
+    assert merged.example == one.example
+    assert merged.key_group.tolist() == one.key_group.tolist()
+    # associative: (a+b)+c == a+(b+c)
+    if len(parts) >= 3:
+        left = parts[0].merge(parts[1]).merge(parts[2])
+        right = parts[0].merge(parts[1].merge(parts[2]))
+        assert left.to_dict() == right.to_dict()
+
+
+def test_merge_refuses_different_settings():
+    with pytest.raises(ValueError, match="different masks or thresholds"):
+        ParserState(threshold=4).merge(ParserState(threshold=5))
+
+
+def test_stream_equals_mine_templates(tmp_path, lines):
+    path = tmp_path / "app.log.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    whole = mine_templates(lines)
+    streamed = stream_templates(path, chunk_lines=997)
+    cols = ["template_id", "template", "count", "first_line", "last_line", "example"]
+    pd.testing.assert_frame_equal(streamed.templates[cols], whole.templates[cols])
+    assert streamed.n_lines == len(lines)
+    assert len(streamed.assignments) == 0  # no per-line data kept
+    # and the path reader of mine_templates gives the same
+    pd.testing.assert_frame_equal(mine_templates(path).templates[cols], whole.templates[cols])
+
+
+def test_odd_files(tmp_path):
+    crlf = tmp_path / "crlf.log"
+    crlf.write_bytes(b"\xef\xbb\xbf" + b"".join(b"user %s logged in\r\n" % u for u in (b"a", b"b", b"c", b"d"))
+                     + b"\r\n")
+    t = mine_templates(crlf)
+    assert t.templates["template"].tolist() == ["user <*> logged in"]
+    assert t.issues["crlf_line_ends"] == 5 and t.issues["empty_lines"] == 1
+    blank = tmp_path / "blank.log"
+    blank.write_text("\n  \n\t\n\n")
+    for result in (mine_templates(blank), stream_templates(blank)):
+        assert len(result.templates) == 0 and result.issues["empty_lines"] == 4
+    mixed = tmp_path / "mixed.log"  # UTF-8, Latin-1 and binary bytes in one file
+    mixed.write_bytes("caf\u00e9 opened 1\n".encode() + b"caf\xe9 opened 2\n\x00\xff\xfe\n"
+                      + b"x" * 1_000_000 + b"\n")
+    t = mine_templates(mixed)
+    assert t.issues["undecodable_lines"] == 2 and t.issues["long_lines"] == 1
+    tpl = dict(zip(t.templates["template_id"], t.templates["template"], strict=True))
+    from jupyter_ops.aiops import render_template
+
+    msgs = t.lines["message"].tolist()
+    assert [render_template(tpl[a], p) for a, p in zip(t.assignments, t.parameters,
+                                                       strict=True)] == msgs
+    s = stream_templates(mixed, chunk_lines=2)
+    assert s.templates["count"].sum() == 4 and s.issues["undecodable_lines"] == 2
+
+
+def test_lone_surrogate_and_epoch_timestamps():
+    t = mine_templates(pd.DataFrame({"message": pd.Series(["bad \ud800 byte 1", "bad x 2"],
+                                                           dtype=object),
+                                     "timestamp": [1717000000, 1717000060]}))
+    assert t.issues["undecodable_lines"] == 1
+    assert "\ud800" not in t.to_json()
+    assert len(t.templates) == 2  # builds (pyarrow strings on pandas 3 cannot hold surrogates)
+    assert str(t.templates["first_seen"].min().date()) == "2024-05-29"
