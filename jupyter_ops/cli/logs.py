@@ -61,8 +61,7 @@ def run(args: argparse.Namespace) -> int:
         result = mine_templates(source, masks=args.mask)
     print(result.summary())
     table = result.tables()["templates"].head(args.top)
-    with pd.option_context("display.width", 160, "display.max_colwidth", 90):
-        print(table[["template_id", "count", "template"]].to_string(index=False))
+    print(_text_table(table[["template_id", "count", "template"]]))
     signals = None
     if "timestamp" in result.lines.columns and result.lines["timestamp"].notna().any():
         from ..aiops.logsignals import log_signals
@@ -85,6 +84,23 @@ def run(args: argparse.Namespace) -> int:
         items = [result] if signals is None else [result, Section.table(signals, "Log signals")]
         write_report(args.report, "Log templates", items, "jupyter-ops aiops logs " + args.file)
     return 0
+
+
+def _text_table(frame: Any) -> str:
+    """Left-aligned columns, each row cut to the terminal width (the last column gives way)."""
+    import shutil
+
+    width = max(shutil.get_terminal_size((120, 24)).columns, 40)
+    cols = list(frame.columns)
+    rows = [[str(c) for c in cols]] + [
+        [" ".join(str(v).split()) if isinstance(v, str) else f"{v:,}" if isinstance(v, int)
+         else str(v) for v in r] for r in frame.itertuples(index=False)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(cols) - 1)]
+    out = []
+    for r in rows:
+        line = "  ".join(v.ljust(w) for v, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
+        out.append(line if len(line) <= width else line[:width - 1] + "…")
+    return "\n".join(out)
 
 
 def demo(ctx: Any) -> None:

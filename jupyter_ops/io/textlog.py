@@ -316,7 +316,9 @@ def parse_log_lines(
             raise OpsInputError(
                 f"no known timestamp format in {source}; line {numbers[0]}: {first}. Supported: "
                 + "; ".join(f"{k} ({v[1]})" for k, v in LOG_FORMATS.items())
-                + ". Or load it as a table with a timestamp column"
+                + ". Or load it as a table with a timestamp column; to mine templates of a "
+                "log without timestamps (lines in file order) use `jupyter-ops aiops logs FILE "
+                "--raw` or mine_templates(path)"
             )
         # the best format, then (for files that mix formats, e.g. concatenated logs) any other
         # that matches a fair share of the sample, tried on the lines still without a time
