@@ -35,6 +35,7 @@ MAX_TOKENS = 256
 _TOKEN = re.compile(r"\S+")
 _SKELETON = re.compile(r"<\*>|\W")
 _RUN = re.compile(r"(?:<\*>){2,}")
+_PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z_-]*")
 _NAME_PREFIX = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]*[_.-])+")
 _NAT = np.iinfo(np.int64).min
 
@@ -55,9 +56,19 @@ class _ShapeCache(dict):
 class ParserState:
     """Mergeable, JSON-serialisable state of the miner (no per-line data)."""
 
-    def __init__(self, masks: Any = None, threshold: int = 4) -> None:
+    def __init__(self, masks: Any = None, threshold: int = 4, word_threshold: int | None = None,
+                 variants: str = "wildcard") -> None:
         self.masks = normalize_masks(masks)
         self.threshold = int(threshold)
+        #: distinct plain words (no digit, no variable) a position needs to be a variable
+        self.word_threshold = int(word_threshold) if word_threshold is not None \
+            else self.threshold
+        #: "prefix": values differing only in a name prefix (rdd_<*>/broadcast_<*>) are one
+        #: variable; "wildcard": also values that all hold a variable where one is a bare
+        #: variable (a rare shape of a big event's variable: LOCAL(<*>) beside <*>)
+        if variants not in ("prefix", "wildcard"):
+            raise ValueError(f"variants must be 'prefix' or 'wildcard', got {variants!r}")
+        self.variants = variants
         self._user = compile_user(self.masks)
         self._mask = Masker()
         self._cache = _ShapeCache(self)
@@ -172,7 +183,7 @@ class ParserState:
         ValueError
             When the two states were mined with different masks or thresholds.
         """
-        if self.masks != other.masks or self.threshold != other.threshold:
+        if self._settings() != other._settings():
             raise ValueError("cannot merge template states mined with different masks or "
                              f"thresholds ({self.masks}, {self.threshold} vs {other.masks}, "
                              f"{other.threshold})")
@@ -208,7 +219,8 @@ class ParserState:
             last_ts[idx] = np.maximum(last_ts[idx], st.last_ts)
         first_ts[first_ts == big] = _NAT
         order = sorted(range(n), key=lambda i: (int(first_line[i]), keys[i]))
-        out = ParserState(masks=self.masks, threshold=self.threshold)
+        out = ParserState(masks=self.masks, threshold=self.threshold,
+                          word_threshold=self.word_threshold, variants=self.variants)
         out.keys = [keys[i] for i in order]
         out._key_index = {k: i for i, k in enumerate(out.keys)}
         for kid, key in enumerate(out.keys):
@@ -232,7 +244,7 @@ class ParserState:
         """
         for b in self._dirty:
             self._bucket_groups[b] = _bucket_templates(self._buckets[b], self.keys,
-                                                       self.threshold)
+                                                       self._rules())
         self._dirty.clear()
         # one template per text: groups whose templates read the same are one template
         by_text: dict[str, list[int]] = {}
@@ -247,6 +259,12 @@ class ParserState:
         self.key_group = key_group
         self.templates = [t for _, t in final]
 
+    def _rules(self) -> tuple[int, int, str]:
+        return self.threshold, self.word_threshold, self.variants
+
+    def _settings(self) -> tuple[Any, ...]:
+        return (self.masks,) + self._rules()
+
     # -- persistence ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         def ts_list(a: np.ndarray) -> list[int | None]:
@@ -256,6 +274,8 @@ class ParserState:
             "version": STATE_VERSION,
             "masks": [list(m) for m in self.masks],
             "threshold": self.threshold,
+            "word_threshold": self.word_threshold,
+            "variants": self.variants,
             "n_lines": self.n_lines,
             "next_line": self._next_line,
             "keys": list(self.keys),
@@ -272,7 +292,9 @@ class ParserState:
         if int(d.get("version", 0)) > STATE_VERSION:
             raise ValueError(f"state version {d.get('version')} is newer than this "
                              f"jupyter-ops understands ({STATE_VERSION}); upgrade jupyter-ops")
-        state = cls(masks=[tuple(m) for m in d.get("masks", [])], threshold=d.get("threshold", 4))
+        state = cls(masks=[tuple(m) for m in d.get("masks", [])], threshold=d.get("threshold", 4),
+                    word_threshold=d.get("word_threshold"),
+                    variants=d.get("variants", "wildcard"))
         state.keys = [str(k) for k in d["keys"]]
         state._key_index = {k: i for i, k in enumerate(state.keys)}
         for kid, key in enumerate(state.keys):
@@ -293,7 +315,7 @@ class ParserState:
 
 
 def _bucket_templates(ids: list[int], keys: list[str],
-                      threshold: int) -> list[tuple[list[int], str]]:
+                      rules: tuple[int, int, str]) -> list[tuple[list[int], str]]:
     """Groups (global key ids, ascending) and their templates for the keys ``ids``."""
     toks: list[list[str]] = []
     seps: list[list[str]] = []
@@ -302,7 +324,7 @@ def _bucket_templates(ids: list[int], keys: list[str],
         toks.append(t)
         seps.append(s)
     out: list[tuple[list[int], str]] = []
-    for g in _group(toks, threshold):
+    for g in _group(toks, rules):
         if len(g) == 1:  # a key on its own is its template (tokens and spaces re-joined)
             key = keys[ids[g[0]]]
             out.append(([ids[g[0]]], _RUN.sub(WILDCARD, key) if "<*><*>" in key else key))
@@ -329,7 +351,7 @@ def _split(key: str) -> tuple[list[str], list[str]]:
     return key.split(), _TOKEN.split(key)
 
 
-def _group(toks: list[list[str]], threshold: int) -> list[list[int]]:
+def _group(toks: list[list[str]], rules: tuple[int, int, str]) -> list[list[int]]:
     by_len: dict[int, list[int]] = {}
     groups: list[list[int]] = []
     for i, t in enumerate(toks):
@@ -357,18 +379,19 @@ def _group(toks: list[list[str]], threshold: int) -> list[list[int]]:
             roots.setdefault(root, []).append(i)
         for root, members in roots.items():
             free = [p for p in range(n) if root[p + 1] is None]
-            groups.extend(_split_group(members, free, toks, threshold))
+            groups.extend(_split_group(members, free, toks, rules))
     return groups
 
 
 def _split_group(members: list[int], free: list[int], toks: list[list[str]],
-                 threshold: int) -> list[list[int]]:
+                 rules: tuple[int, int, str]) -> list[list[int]]:
     """Split a pattern group at its non-pattern positions (left to right, recursively).
 
     A position is a variable of the (sub)group when it takes ``threshold`` or more distinct
     values or its values differ only in masked parts; otherwise each value is a child group,
     and the remaining positions are judged within each child (Brain's downward tree).
     """
+    threshold, word_threshold, variants = rules
     out: list[list[int]] = []
     stack = [(members, 0)]
     while stack:
@@ -377,12 +400,16 @@ def _split_group(members: list[int], free: list[int], toks: list[list[str]],
         for k in range(start, len(free)):
             p = free[k]
             values = set(columns[p])
-            if len(values) == 1 or len(values) >= threshold:
+            if len(values) == 1:
+                continue
+            plain = all(_PLAIN_WORD.fullmatch(v) for v in values)
+            if len(values) >= (word_threshold if plain else threshold):
                 continue
             if len({_SKELETON.sub("", v) for v in values}) == 1:
                 continue  # differ only in masked parts: a variable
-            if all(WILDCARD in v for v in values) and len({_NAME_PREFIX.sub("", v)
-                                                           for v in values}) == 1:
+            if all(WILDCARD in v for v in values) and (
+                    len({_NAME_PREFIX.sub("", v) for v in values}) == 1
+                    or (variants == "wildcard" and WILDCARD in values)):
                 continue  # variable-shaped ids that differ in a name prefix (rdd_<*>, broadcast_<*>)
             by_value: dict[str, list[int]] = {}
             for i in group:

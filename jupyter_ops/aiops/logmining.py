@@ -33,7 +33,8 @@ RARE = 2
 _STATE_KIND = "jupyter-ops/log-templates"
 
 
-def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4) -> Templates:
+def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4,
+                   word_threshold: int | None = None, variants: str = "wildcard") -> Templates:
     """Mine log templates: group lines that differ only in their variable parts.
 
     Parameters
@@ -50,6 +51,14 @@ def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4) -> Templ
     threshold : int, default 4
         A position of a group is a variable once it takes this many distinct values
         (positions with fewer values split the group instead).
+    word_threshold : int, optional
+        The same for a position whose values are all plain words (letters only): constant
+        words such as command names or states split events up to this many values
+        (default: ``threshold``).
+    variants : {"prefix", "wildcard"}, default "wildcard"
+        Which rare variants of an event merge with it: values that differ only in a name
+        prefix (``rdd_<*>`` / ``broadcast_<*>``), or also values that all hold a variable
+        where one is a bare variable (``LOCAL(<*>)`` beside ``<*>``).
 
     Returns
     -------
@@ -70,10 +79,17 @@ def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4) -> Templ
             or threshold < 2:
         raise OpsInputError(f"threshold must be an integer >= 2, got {threshold!r}")
     batch = _read(logs)
-    result = Templates(ParserState(masks=masks, threshold=int(threshold)))
+    try:
+        state = ParserState(masks=masks, threshold=int(threshold), word_threshold=word_threshold,
+                            variants=variants)
+    except ValueError as e:
+        raise OpsInputError(str(e))
+    result = Templates(state)
     result._append(batch)
     result.provenance = make_provenance(
-        "mine_templates", params={"masks": result._state.masks, "threshold": int(threshold)},
+        "mine_templates", params={"masks": state.masks, "threshold": int(threshold),
+                                  "word_threshold": state.word_threshold,
+                                  "variants": variants},
         inputs={"logs": batch.digest})
     return result
 
