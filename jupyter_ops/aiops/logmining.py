@@ -665,6 +665,8 @@ def _skip_blank(batch: _Batch) -> None:
     """Drop empty and whitespace-only lines (counted in ``issues['empty_lines']``): a blank
     line is no event, and an empty template would only be noise."""
     msgs = batch.messages
+    if "" not in msgs and not any(map(str.isspace, msgs)):  # C-level scans: the usual case
+        return
     blank = [i for i, m in enumerate(msgs) if not m or m.isspace()]
     batch.issues["empty_lines"] = batch.issues.get("empty_lines", 0) + len(blank)
     if not blank:
