@@ -112,3 +112,22 @@ def test_lone_surrogate_and_epoch_timestamps():
     assert "\ud800" not in t.to_json()
     assert len(t.templates) == 2  # builds (pyarrow strings on pandas 3 cannot hold surrogates)
     assert str(t.templates["first_seen"].min().date()) == "2024-05-29"
+
+
+def test_cli_raw_streams_and_table_fits_the_terminal(tmp_path, capsys, monkeypatch):
+    from jupyter_ops.cli import main
+
+    log = tmp_path / "plain.log"
+    long = "very long message " + "word " * 200
+    log.write_text("".join(f"user {u} logged in\n" for u in "abcd") + "\n" + long + "\n")
+    monkeypatch.setenv("COLUMNS", "60")
+    assert main(["aiops", "logs", str(log)]) == 2  # no timestamps: the error offers --raw
+    assert "--raw" in capsys.readouterr().err
+    state = tmp_path / "state.json"
+    assert main(["aiops", "logs", str(log), "--raw", "--state", str(state)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].split() == ["template_id", "count", "template"]
+    assert out[2].startswith("T1           4      user <*> logged in")  # left-aligned
+    assert all(len(line) <= 60 for line in out[1:]) and out[3].endswith("…")
+    assert main(["aiops", "logs", str(log), "--raw", "--state", str(state)]) == 0
+    assert capsys.readouterr().out.startswith("10 lines -> 2 templates")

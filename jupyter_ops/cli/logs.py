@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--service", default=None,
                    help="only this service (tables); names the service of a text log")
     p.add_argument("--raw", action="store_true",
-                   help="mine whole raw lines (no timestamp/level detection)")
+                   help="mine whole raw lines (no timestamp/level detection), streamed in "
+                   "chunks: any file size in bounded memory")
     p.add_argument("--mask", action="append", default=None,
                    help="extra regex whose matches are variables (repeatable)")
     p.add_argument("--top", type=int, default=30, help="templates to print (default 30)")
@@ -49,16 +50,20 @@ def run(args: argparse.Namespace) -> int:
         raise OpsInputError(f"log file {args.file!r} does not exist")
     if args.top < 0:
         raise OpsInputError(f"--top must be >= 0, got {args.top}")
-    if args.raw:
-        source: Any = args.file
+    if args.raw:  # whole lines, streamed in chunks: any file size in bounded memory
+        from ..aiops.logmining import stream_templates
+
+        earlier = Templates.load(args.state) if args.state and os.path.exists(args.state) \
+            else None
+        result = stream_templates(args.file, masks=args.mask, state=earlier)
     else:
         from ..aiops.logmining import select_logs
 
         source = select_logs(args.file, service=args.service)
-    if args.state and os.path.exists(args.state):
-        result = Templates.load(args.state).update(source)
-    else:
-        result = mine_templates(source, masks=args.mask)
+        if args.state and os.path.exists(args.state):
+            result = Templates.load(args.state).update(source)
+        else:
+            result = mine_templates(source, masks=args.mask)
     print(result.summary())
     table = result.tables()["templates"].head(args.top)
     print(_text_table(table[["template_id", "count", "template"]]))
