@@ -219,7 +219,7 @@ def test_builtin_masks_are_documented_and_generic():
         "job 6fa459ea-ee8a-3ca4-894e-db77e160355e wrote 812 bytes to /tmp/x/y.bin at "
         "2026-01-06T13:30:01Z"])
     assert t.templates["template"].tolist() == [
-        "GET <*> from <*>:<*> took <*> ms", "job <*> wrote <*> to <*> at <*>"]
+        "GET https://<*> from <*>:<*> took <*> ms", "job <*> wrote <*> to <*> at <*>"]
 
 
 def test_fast_masking_equals_the_plain_mask_regex():

@@ -30,7 +30,7 @@ _LB = r"(?<![^\s=(\[{,:;'\"<])"
 _LA = r"(?![^\s)\]},:;'\">])"
 
 BUILTIN_MASKS: list[tuple[str, str, str]] = [
-    ("url", r"\b[A-Za-z][\w+.-]*://[^\s\"'<>]+", "URLs (scheme://...)"),
+    ("url", r"\b[A-Za-z][\w+.-]*://[^\s\"'<>]+", "URLs; the scheme stays: hdfs://<*>"),
     ("date_text",
      rf"(?<![A-Za-z])(?:{_DAY},?\s+)?{_MONTH}\s+\d+(?:,?\s+\d+:\d+(?::\d+)?(?:[.,]\d+)?)?"
      r"(?:,?\s+\d+)?(?![\w:])",
@@ -160,7 +160,13 @@ def compile_builtin() -> re.Pattern[str]:
 
 
 def _replace(m: re.Match[str]) -> str:
-    return _mask_word(m.group()) if m.lastgroup == "word_with_digit" else WILDCARD
+    kind = m.lastgroup
+    if kind == "word_with_digit":
+        return _mask_word(m.group())
+    if kind == "url":  # the scheme is constant: hdfs://<*>
+        text = m.group()
+        return text[:text.index("://") + 3] + WILDCARD
+    return WILDCARD
 
 
 def mask_text(rx: re.Pattern[str], text: str) -> str:
