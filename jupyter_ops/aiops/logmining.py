@@ -551,6 +551,7 @@ def _read_path(path: str | os.PathLike) -> _Batch:
 
 
 def stream_templates(path: str | os.PathLike, masks: Any = None, *, threshold: int = 4,
+                     word_threshold: int | None = None, variants: str = "wildcard",
                      chunk_lines: int = 65536, state: Templates | None = None) -> Templates:
     """Mine a (``.gz``) log file of any size in bounded memory: templates and counts only.
 
@@ -560,13 +561,19 @@ def stream_templates(path: str | os.PathLike, masks: Any = None, *, threshold: i
     :func:`mine_templates` on the whole file, but no per-line data (``assignments``,
     ``parameters`` and ``lines`` are empty), like a state restored with
     :meth:`Templates.load`. Pass ``state`` to continue an earlier result (it is updated and
-    returned). Blank lines are skipped and counted in ``issues``.
+    returned). Blank lines are skipped and counted in ``issues``. Settings as
+    :func:`mine_templates`; ``chunk_lines`` bounds the lines held at once.
     """
     from ..io.textlog import iter_text_chunks
     from ..report.provenance import make_provenance
 
     if state is None:
-        result = Templates(ParserState(masks=masks, threshold=int(threshold)))
+        try:
+            st0 = ParserState(masks=masks, threshold=int(threshold),
+                              word_threshold=word_threshold, variants=variants)
+        except ValueError as e:
+            raise OpsInputError(str(e))
+        result = Templates(st0)
     else:
         result = state
     st = result._state
@@ -585,7 +592,9 @@ def stream_templates(path: str | os.PathLike, masks: Any = None, *, threshold: i
     result._cache.clear()
     if state is None:
         result.provenance = make_provenance(
-            "stream_templates", params={"masks": st.masks, "threshold": st.threshold},
+            "stream_templates", params={"masks": st.masks, "threshold": st.threshold,
+                                        "word_threshold": st.word_threshold,
+                                        "variants": st.variants},
             inputs={"logs": h.hexdigest()})
     return result
 
