@@ -40,6 +40,8 @@ def test_grouping_accuracy_on_loghub(loghub):
     for name, df in loghub.items():
         t = mine_templates(df["Content"].tolist())
         scores[name] = grouping_accuracy(t.assignments.tolist(), df["EventTemplate"].tolist())
+        texts = t.templates["template"]
+        assert texts.is_unique and not (texts.str.strip() == "").any(), name
     low = {k: round(v, 3) for k, v in scores.items() if v < FLOORS[k]}
     assert not low, f"below the measured accuracy: {low}"
     assert sum(scores.values()) / len(scores) >= 0.97, scores

@@ -131,3 +131,30 @@ def test_cli_raw_streams_and_table_fits_the_terminal(tmp_path, capsys, monkeypat
     assert all(len(line) <= 60 for line in out[1:]) and out[3].endswith("…")
     assert main(["aiops", "logs", str(log), "--raw", "--state", str(state)]) == 0
     assert capsys.readouterr().out.startswith("10 lines -> 2 templates")
+
+
+def test_readable_templates_rules():
+    from jupyter_ops.aiops import render_template
+
+    lines = [f"Receiving block blk_{b} src: /10.0.0.{i}:500{i} took {i}ms"
+             for i, b in enumerate(["-12", "34", "-56", "78", "90"])]
+    lines += [f"generating core.{n}" for n in (12, 345, 6789, 10)]
+    lines += [f"Input split: hdfs://node{i}:9000/data/part-{i}" for i in range(4)]
+    # a big event with addresses, and one rare odd shape in the address position
+    lines += [f"connect to 10.1.1.{i} failed" for i in range(6)] + ["connect to LOCAL(0) failed"]
+    # constant verbs (2 values) split the event; 4 user names are a variable
+    lines += [f"user {u} {v} the file" for u, v in zip("abcd", ["created", "deleted"] * 2,
+                                                         strict=True)]
+    t = mine_templates(lines)
+    texts = t.templates["template"].tolist()
+    assert "Receiving block blk_<*> src: /<*>:<*> took <*>ms" in texts
+    assert "generating core.<*>" in texts
+    assert "Input split: hdfs://<*>" in texts
+    assert "connect to <*> failed" in texts and len(
+        t.lines_of(t.templates.set_index("template")["template_id"]["connect to <*> failed"])
+    ) == 7  # the rare LOCAL(0) line did not split off
+    assert "user <*> created the file" in texts and "user <*> deleted the file" in texts
+    assert len(set(texts)) == len(texts)  # no two templates with the same text
+    tpl = dict(zip(t.templates["template_id"], t.templates["template"], strict=True))
+    assert [render_template(tpl[a], p) for a, p in zip(t.assignments, t.parameters,
+                                                       strict=True)] == lines
