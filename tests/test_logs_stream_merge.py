@@ -158,3 +158,16 @@ def test_readable_templates_rules():
     tpl = dict(zip(t.templates["template_id"], t.templates["template"], strict=True))
     assert [render_template(tpl[a], p) for a, p in zip(t.assignments, t.parameters,
                                                        strict=True)] == lines
+
+
+def test_mine_templates_continues_a_merged_state_or_a_result(lines):
+    a, b = _mine_partition(lines, 0, 3000), _mine_partition(lines, 3000, 6000)
+    t = mine_templates(lines[6000:], state=b.merge(a))
+    whole = mine_templates(lines)
+    cols = ["template_id", "template", "count", "first_line", "last_line"]
+    pd.testing.assert_frame_equal(t.templates[cols], whole.templates[cols])
+    assert t.assignments.index[0] == 6000 and len(t.assignments) == len(lines) - 6000
+    again = mine_templates(lines[4000:], state=mine_templates(lines[:4000]))
+    pd.testing.assert_frame_equal(again.templates, whole.templates)
+    with pytest.raises(Exception, match="state must be"):
+        mine_templates(lines[:5], state={"keys": []})

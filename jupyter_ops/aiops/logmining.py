@@ -34,7 +34,8 @@ _STATE_KIND = "jupyter-ops/log-templates"
 
 
 def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4,
-                   word_threshold: int | None = None, variants: str = "wildcard") -> Templates:
+                   word_threshold: int | None = None, variants: str = "wildcard",
+                   state: Templates | ParserState | None = None) -> Templates:
     """Mine log templates: group lines that differ only in their variable parts.
 
     Parameters
@@ -59,6 +60,10 @@ def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4,
         Which rare variants of an event merge with it: values that differ only in a name
         prefix (``rdd_<*>`` / ``broadcast_<*>``), or also values that all hold a variable
         where one is a bare variable (``LOCAL(<*>)`` beside ``<*>``).
+    state : Templates or ParserState, optional
+        Continue from an earlier result (as :meth:`Templates.update`; its settings win) or
+        from a (merged) :class:`ParserState`, e.g. partitions mined apart and merged (the
+        state is continued in place).
 
     Returns
     -------
@@ -78,7 +83,21 @@ def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4,
     if not isinstance(threshold, (int, np.integer)) or isinstance(threshold, bool) \
             or threshold < 2:
         raise OpsInputError(f"threshold must be an integer >= 2, got {threshold!r}")
+    if isinstance(state, Templates):
+        return state.update(logs)
+    if state is not None and not isinstance(state, ParserState):
+        raise OpsInputError(f"state must be a Templates result or a ParserState, got "
+                            f"{type(state).__name__}")
     batch = _read(logs)
+    if isinstance(state, ParserState):
+        result = Templates(state)
+        result._append(batch)
+        result.provenance = make_provenance(
+            "mine_templates", params={"masks": state.masks, "threshold": state.threshold,
+                                      "word_threshold": state.word_threshold,
+                                      "variants": state.variants, "state": "given"},
+            inputs={"logs": batch.digest})
+        return result
     try:
         state = ParserState(masks=masks, threshold=int(threshold), word_threshold=word_threshold,
                             variants=variants)
