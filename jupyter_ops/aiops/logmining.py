@@ -433,12 +433,15 @@ class Templates(Result):
 
     def explanations(self) -> list[tuple[str, str]]:
         return [("How templates are mined", (
-            "Variables are masked by generic patterns (IPs, host:port, hex, numbers, UUIDs, "
-            "paths, dates, times, sizes, URLs, any word containing a digit). Distinct masked "
-            "lines of the same token count are grouped by a frequency rule (after Brain, "
-            f"2023): positions with {self._state.threshold} or more distinct values, or values "
-            "that differ only in masked parts, are variables; positions with fewer values split "
-            "the group. The same configuration is used for every log."))]
+            "Variables are masked by generic patterns (IPs and ports, hex, numbers, UUIDs, "
+            "paths, dates, sizes with their unit, URLs, any word containing a digit), keeping "
+            "constant prefixes and suffixes (blk_<*>, core.<*>, <*>ms, hdfs://<*>). Distinct "
+            "masked lines of the same token count are grouped by a frequency rule (after "
+            f"Brain, 2023): positions with {self._state.threshold} or more distinct values, "
+            "values that differ only in masked parts, or a rare variable shape beside a bare "
+            "variable are variables; positions with fewer constant values split the group. "
+            "Templates with the same text are one template. The same configuration is used "
+            "for every log."))]
 
 
 # -- input ----------------------------------------------------------------------------------
