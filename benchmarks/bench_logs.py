@@ -222,7 +222,9 @@ for d in DATASETS:
 log = build_log(lines, {n})
 before = psutil.Process().memory_info().rss
 t = mine_templates(log)
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM is this process image's own peak (ru_maxrss would carry the parent's over exec)
+peak = next(int(x.split()[1]) * 1024 for x in open("/proc/self/status")
+            if x.startswith("VmHWM:"))
 print(json.dumps({{"rss_before": before, "peak": peak, "templates": len(t.templates)}}))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -256,7 +258,9 @@ read = time.process_time() - t0
 t0 = time.process_time()
 t = stream_templates({str(path)!r})
 total = time.process_time() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# VmHWM is this process image's own peak (ru_maxrss would carry the parent's over exec)
+peak = next(int(x.split()[1]) * 1024 for x in open("/proc/self/status")
+            if x.startswith("VmHWM:"))
 print(json.dumps({{"lines": n, "read_s": read, "total_s": total, "peak": peak,
                   "templates": len(t.templates)}}))
 """
@@ -348,7 +352,7 @@ def main() -> None:
     mib = 1024 ** 2
     print(f"  RSS with the lines in memory, before mining: {mem['rss_before'] / mib:,.0f} MiB")
     print(f"  peak RSS of the process:                     {mem['peak'] / mib:,.0f} MiB "
-          f"({'under' if mem['peak'] < 1024 ** 3 else 'OVER'} the 1 GiB budget)")
+          f"({'under' if mem['peak'] < 400 * mib else 'OVER'} the 400 MiB target)")
     print(f"  mining added at most:                        "
           f"{(mem['peak'] - mem['rss_before']) / mib:,.0f} MiB; templates: {mem['templates']}")
     _print_stream(args.stream_lines)
@@ -363,7 +367,7 @@ def _print_stream(n: int) -> None:
     mib = 1024 ** 2
     mine_s = st["total_s"] - st["read_s"]
     print(f"  peak RSS {st['peak'] / mib:,.0f} MiB "
-          f"({'under' if st['peak'] < 1024 ** 3 else 'OVER'} the 1 GiB budget); "
+          f"({'under' if st['peak'] < 1024 ** 3 else 'OVER'} the 1 GiB target); "
           f"templates: {st['templates']}")
     print(f"  CPU s: read+decode only {st['read_s']:.1f}, read+mine {st['total_s']:.1f} "
           f"(mining {mine_s:.1f}); {st['lines'] / st['total_s']:,.0f} lines/s overall; "
