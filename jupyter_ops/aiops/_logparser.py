@@ -29,6 +29,8 @@ from ._masking import WILDCARD, Masker, collapse_digits, compile_user, normalize
 STATE_VERSION = 1
 #: lines per internal chunk (bounds the temporary memory of the batch regex)
 CHUNK = 65536
+#: distinct shapes cached before the cache starts afresh (a cache, not state)
+SHAPE_CACHE_MAX = 1_000_000
 #: keys with more tokens than this are not merged with others (e.g. 1 MB garbage lines)
 MAX_TOKENS = 256
 
@@ -109,6 +111,8 @@ class ParserState:
     def key_ids(self, lines: list[str]) -> np.ndarray:
         """Key id of each line (adds new keys; does not count)."""
         out = np.empty(len(lines), dtype=np.int64)
+        if len(self._cache) > SHAPE_CACHE_MAX:  # bounded memory on logs of endless shapes
+            self._cache.clear()
         cache = self._cache
         for start in range(0, len(lines), CHUNK):
             chunk = lines[start:start + CHUNK]
