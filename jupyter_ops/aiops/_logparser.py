@@ -67,7 +67,8 @@ class ParserState:
             else self.threshold
         #: "prefix": values differing only in a name prefix (rdd_<*>/broadcast_<*>) are one
         #: variable; "wildcard": also values that all hold a variable where one is a bare
-        #: variable (a rare shape of a big event's variable: LOCAL(<*>) beside <*>)
+        #: variable (a rare shape of a big event's variable: LOCAL(<*>) beside <*>), or 3+
+        #: distinct values that all hold a variable
         if variants not in ("prefix", "wildcard"):
             raise ValueError(f"variants must be 'prefix' or 'wildcard', got {variants!r}")
         self.variants = variants
@@ -413,7 +414,7 @@ def _split_group(members: list[int], free: list[int], toks: list[list[str]],
                 continue  # differ only in masked parts: a variable
             if all(WILDCARD in v for v in values) and (
                     len({_NAME_PREFIX.sub("", v) for v in values}) == 1
-                    or (variants == "wildcard" and WILDCARD in values)):
+                    or (variants == "wildcard" and (WILDCARD in values or len(values) >= 3))):
                 continue  # variable-shaped ids that differ in a name prefix (rdd_<*>, broadcast_<*>)
             by_value: dict[str, list[int]] = {}
             for i in group:
