@@ -509,7 +509,9 @@ def select_logs(logs: Any, service: str | None = None, since: Any = None,
         if "timestamp" not in frame.columns:
             raise OpsInputError("since/until need timestamps; these logs have none "
                                 "(load them with jupyter_ops.io.load_logs)")
-        ts = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce")
+        from ..io._common import to_utc  # the one timestamp parser
+
+        ts = to_utc(frame["timestamp"], what="logs", allow_missing=True)
         keep = pd.Series(True, index=frame.index)
         if since is not None:
             keep &= ts >= _utc_time(since, "since")
@@ -522,15 +524,17 @@ def select_logs(logs: Any, service: str | None = None, since: Any = None,
 def _utc_time(value: Any, what: str) -> Any:
     import pandas as pd
 
+    from ..io._common import to_utc  # the one timestamp parser
+
     if isinstance(value, str):
         value = value.strip().strip("'\"")
     try:
-        t = pd.Timestamp(value)
-    except (ValueError, TypeError):
+        t = to_utc(pd.Series([value]), column=what, what="arguments").iloc[0]
+    except (OpsInputError, ValueError, TypeError):
         t = pd.NaT
     if t is pd.NaT:
         raise OpsInputError(f"{what} {value!r} is not a time; use e.g. '2026-01-05 12:00'")
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return t
 
 
 def _read(logs: Any) -> _Batch:
