@@ -171,3 +171,15 @@ def test_mine_templates_continues_a_merged_state_or_a_result(lines):
     pd.testing.assert_frame_equal(again.templates, whole.templates)
     with pytest.raises(Exception, match="state must be"):
         mine_templates(lines[:5], state={"keys": []})
+
+
+def test_select_logs_reads_epoch_seconds_as_the_loader_does():
+    from jupyter_ops.aiops.logmining import select_logs
+    from jupyter_ops.errors import OpsInputError
+
+    df = pd.DataFrame({"message": ["a", "b", "c"],
+                       "timestamp": [1717000000, 1717003600, 1717007200]})
+    assert select_logs(df, since="2024-05-29 17:00").message.tolist() == ["b", "c"]
+    assert select_logs(df, until=1717003600).message.tolist() == ["a"]
+    with pytest.raises(OpsInputError, match="not a time"):
+        select_logs(df, since="nonsense")
