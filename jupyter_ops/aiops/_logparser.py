@@ -56,7 +56,24 @@ class _ShapeCache(dict):
 
 
 class ParserState:
-    """Mergeable, JSON-serialisable state of the miner (no per-line data)."""
+    """Mergeable, JSON-serialisable state of the miner (no per-line data).
+
+    Holds the distinct masked lines (*keys*) with their counts, first/last global line
+    number and time and an example line; templates are computed from them by
+    :meth:`regroup`. Work splits as chunk -> partial state (:meth:`add` with the chunk's
+    global ``start``) -> :meth:`merge` -> :meth:`regroup`.
+
+    Parameters
+    ----------
+    masks : list, dict or str, optional
+        Extra regexes whose matches are variables (see ``mine_templates``).
+    threshold : int, default 4
+        Distinct values that make a position of a group a variable.
+    word_threshold : int, optional
+        The same for positions whose values are plain words (default: ``threshold``).
+    variants : {"wildcard", "prefix"}, default "wildcard"
+        Which rare variable shapes join their event (see ``mine_templates``).
+    """
 
     def __init__(self, masks: Any = None, threshold: int = 4, word_threshold: int | None = None,
                  variants: str = "wildcard") -> None:

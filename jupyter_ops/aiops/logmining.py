@@ -587,8 +587,28 @@ def stream_templates(path: str | os.PathLike, masks: Any = None, *, threshold: i
     :func:`mine_templates` on the whole file, but no per-line data (``assignments``,
     ``parameters`` and ``lines`` are empty), like a state restored with
     :meth:`Templates.load`. Pass ``state`` to continue an earlier result (it is updated and
-    returned). Blank lines are skipped and counted in ``issues``. Settings as
-    :func:`mine_templates`; ``chunk_lines`` bounds the lines held at once.
+    returned). Blank lines are skipped and counted in ``issues``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A plain text or ``.gz`` log file; whole lines are mined (no timestamp detection).
+    masks, threshold, word_threshold, variants
+        As :func:`mine_templates`.
+    chunk_lines : int, default 65536
+        Lines decoded and mined at a time (bounds the memory held for lines).
+    state : Templates, optional
+        An earlier result to continue (e.g. from :meth:`Templates.load`).
+
+    Returns
+    -------
+    Templates
+        Templates and counts of the whole file, without per-line data.
+
+    Raises
+    ------
+    OpsInputError
+        When the file is missing or unreadable, or a setting is invalid.
     """
     from ..io.textlog import iter_text_chunks
     from ..report.provenance import make_provenance
