@@ -12,8 +12,9 @@ from jupyter_ops.aiops import Templates, mine_templates, render_template
 from jupyter_ops.errors import OpsInputError
 
 DATASETS = ["HDFS", "Hadoop", "Spark", "BGL", "Linux", "HealthApp", "OpenSSH", "Mac"]
-# measured with the one default configuration (docs/logs.md); floors a little below
-FLOORS = {"HDFS": 0.99, "Hadoop": 0.95, "Spark": 0.99, "BGL": 0.95, "Linux": 0.98,
+# measured in-sample on Loghub-2.0's corrected labels with the one default configuration
+# (docs/logs.md; benchmarks/bench_logs.py reports the left-out figures); floors a little below
+FLOORS = {"HDFS": 0.99, "Hadoop": 0.96, "Spark": 0.99, "BGL": 0.95, "Linux": 0.98,
           "HealthApp": 0.99, "OpenSSH": 0.99, "Mac": 0.89}
 
 
@@ -25,7 +26,7 @@ def grouping_accuracy(pred: list, true: list) -> float:
 
 
 def _loghub(shared_data, name: str) -> pd.DataFrame:
-    path = shared_data / "loghub-2k" / name / f"{name}_2k.log_structured.csv"
+    path = shared_data / "loghub-2k" / name / f"{name}_2k.log_structured_corrected.csv"
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
@@ -38,7 +39,9 @@ def test_grouping_accuracy_on_loghub(loghub):
     scores = {}
     for name, df in loghub.items():
         t = mine_templates(df["Content"].tolist())
-        scores[name] = grouping_accuracy(t.assignments.tolist(), df["EventId"].tolist())
+        scores[name] = grouping_accuracy(t.assignments.tolist(), df["EventTemplate"].tolist())
+        texts = t.templates["template"]
+        assert texts.is_unique and not (texts.str.strip() == "").any(), name
     low = {k: round(v, 3) for k, v in scores.items() if v < FLOORS[k]}
     assert not low, f"below the measured accuracy: {low}"
     assert sum(scores.values()) / len(scores) >= 0.97, scores
@@ -69,10 +72,10 @@ def test_templates_table_and_variables():
     assert list(tab.columns[:6]) == ["template_id", "template", "count", "first_seen",
                                      "last_seen", "first_line"]
     by_text = dict(zip(tab["template"], tab["count"], strict=True))
-    assert by_text["connected to <*> in <*> ms"] == 2
+    assert by_text["connected to <*>:<*> in <*> ms"] == 2  # address and port: two values
     assert by_text["user <*> logged in"] == 4
     assert t.assignments.tolist()[:3] == ["T1", "T1", "T2"]
-    assert t.parameters[0] == ["10.0.0.1:8080", "12"]
+    assert t.parameters[0] == ["10.0.0.1", "8080", "12"]
     assert tab.loc[tab["template_id"] == "T2", "example"].item() == "user alice logged in"
     assert t.lines_of("T2")["message"].tolist() == lines[2:6]
     with pytest.raises(OpsInputError, match="no template"):
@@ -149,18 +152,18 @@ def test_bad_input_is_kept_as_data(tmp_path):
     path = tmp_path / "bad.log"
     path.write_bytes(content)
     t = mine_templates(path)
-    assert t.n_lines == 8
+    assert t.n_lines == 6  # blank lines are skipped (and counted)
     assert t.issues["empty_lines"] == 2
     assert t.issues["undecodable_lines"] >= 2  # the garbage and the latin-1 line
     assert t.issues["long_lines"] == 1
     assert t.issues["crlf_line_ends"] == 4
     msgs = t.lines["message"].tolist()
-    assert msgs[0] == "first line 1" and msgs[1] == "" and msgs[-1] == "first line 2"
-    assert msgs[4] == long_line and msgs[3] == "caf\ufffd latin-1 bytes"
+    assert msgs[0] == "first line 1" and "" not in msgs and msgs[-1] == "first line 2"
+    assert msgs[3] == long_line and msgs[2] == "caf\ufffd latin-1 bytes"
     tpl = t.templates.set_index("template_id")["template"]
     for msg, tid, params in zip(msgs, t.assignments, t.parameters, strict=True):
         assert render_template(tpl[tid], params) == msg
-    assert t.assignments[0] == t.assignments[7]  # "first line <*>"
+    assert t.assignments[0] == t.assignments[5]  # "first line <*>"
     # the result renders (escaped) and serialises with odd characters
     html = t._repr_html_()
     assert "<script" not in html
@@ -171,14 +174,14 @@ def test_bad_input_in_memory():
     lines = ["", None, float("nan"), b"bytes \xff line", 12345, "a\nb", "tail\r\n", "<*> literal",
              "lone surrogate \udcff here"]
     t = mine_templates(lines)
-    assert len(t.assignments) == len(lines)
+    assert len(t.assignments) == len(lines) - 3  # the three blank ones are skipped
     assert t.issues["empty_lines"] == 3 and t.issues["undecodable_lines"] == 2
     tpl = t.templates.set_index("template_id")["template"]
     msgs = t.lines["message"].tolist()
-    assert msgs[:3] == ["", "", ""] and msgs[4] == "12345"
+    assert "" not in msgs and msgs[1] == "12345"
     for msg, tid, params in zip(msgs, t.assignments, t.parameters, strict=True):
         assert render_template(tpl[tid], params) == msg
-    assert Templates.from_json(t.to_json()).n_lines == len(lines)
+    assert Templates.from_json(t.to_json()).n_lines == len(lines) - 3
     assert len(mine_templates([]).templates) == 0
     with pytest.raises(OpsInputError, match="not found"):
         mine_templates("/no/such/file.log")
@@ -218,12 +221,12 @@ def test_builtin_masks_are_documented_and_generic():
         "job 6fa459ea-ee8a-3ca4-894e-db77e160355e wrote 812 bytes to /tmp/x/y.bin at "
         "2026-01-06T13:30:01Z"])
     assert t.templates["template"].tolist() == [
-        "GET <*> from <*> took <*> ms", "job <*> wrote <*> to <*> at <*>"]
+        "GET https://<*> from <*>:<*> took <*> ms", "job <*> wrote <*> to <*> at <*>"]
 
 
 def test_fast_masking_equals_the_plain_mask_regex():
     """Per-token masking (signature-pruned, cached) gives the plain regex's result."""
-    from jupyter_ops.aiops._masking import Masker, collapse_digits, compile_builtin
+    from jupyter_ops.aiops._masking import Masker, collapse_digits, compile_builtin, mask_text
 
     rng = random.Random(3)
     alphabet = "0a:/\\.-_x=@[](),JulKB"
@@ -231,13 +234,13 @@ def test_fast_masking_equals_the_plain_mask_regex():
               for _ in range(4000)]
     masker, full = Masker(), compile_builtin()
     for tok in tokens:
-        assert masker(tok) == full.sub("<*>", tok), tok
-        assert masker(tok) == full.sub("<*>", tok)  # second time from the cache
+        assert masker(tok) == mask_text(full, tok), tok
+        assert masker(tok) == mask_text(full, tok)  # second time from the cache
     # whole lines: the spanning masks first, then token by token
     assert masker("connection from 0.0.0.0 () at Fri Jul  0 0:0:0 0") == \
         "connection from <*> () at <*>"
     assert masker("size 0.0 KB, free 0 B") == "size <*>, free <*>"
-    assert masker("a 0-0-0 0:0:0,0 b\tid=0\t\tc") == "a <*> b\tid=<*>\t\tc"
+    assert masker("a 0-0-0 0:0:0,0 b\tid=0\t\tc") == "a <*>-<*>-<*> <*>:<*>:<*>,<*> b\tid=<*>\t\tc"
 
 
 def test_log_signals_name_the_bad_duration():

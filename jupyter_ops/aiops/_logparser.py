@@ -29,12 +29,16 @@ from ._masking import WILDCARD, Masker, collapse_digits, compile_user, normalize
 STATE_VERSION = 1
 #: lines per internal chunk (bounds the temporary memory of the batch regex)
 CHUNK = 65536
+#: distinct shapes cached before the cache starts afresh (a cache, not state)
+SHAPE_CACHE_MAX = 1_000_000
 #: keys with more tokens than this are not merged with others (e.g. 1 MB garbage lines)
 MAX_TOKENS = 256
 
 _TOKEN = re.compile(r"\S+")
 _SKELETON = re.compile(r"<\*>|\W")
 _RUN = re.compile(r"(?:<\*>){2,}")
+_PLAIN_WORD = re.compile(r"[A-Za-z][A-Za-z_-]*")
+_NAME_PREFIX = re.compile(r"^(?:[A-Za-z][A-Za-z0-9]*[_.-])+")
 _NAT = np.iinfo(np.int64).min
 
 
@@ -52,11 +56,39 @@ class _ShapeCache(dict):
 
 
 class ParserState:
-    """Mergeable, JSON-serialisable state of the miner (no per-line data)."""
+    """Mergeable, JSON-serialisable state of the miner (no per-line data).
 
-    def __init__(self, masks: Any = None, threshold: int = 4) -> None:
+    Holds the distinct masked lines (*keys*) with their counts, first/last global line
+    number and time and an example line; templates are computed from them by
+    :meth:`regroup`. Work splits as chunk -> partial state (:meth:`add` with the chunk's
+    global ``start``) -> :meth:`merge` -> :meth:`regroup`.
+
+    Parameters
+    ----------
+    masks : list, dict or str, optional
+        Extra regexes whose matches are variables (see ``mine_templates``).
+    threshold : int, default 4
+        Distinct values that make a position of a group a variable.
+    word_threshold : int, optional
+        The same for positions whose values are plain words (default: ``threshold``).
+    variants : {"wildcard", "prefix"}, default "wildcard"
+        Which rare variable shapes join their event (see ``mine_templates``).
+    """
+
+    def __init__(self, masks: Any = None, threshold: int = 4, word_threshold: int | None = None,
+                 variants: str = "wildcard") -> None:
         self.masks = normalize_masks(masks)
         self.threshold = int(threshold)
+        #: distinct plain words (no digit, no variable) a position needs to be a variable
+        self.word_threshold = int(word_threshold) if word_threshold is not None \
+            else self.threshold
+        #: "prefix": values differing only in a name prefix (rdd_<*>/broadcast_<*>) are one
+        #: variable; "wildcard": also values that all hold a variable where one is a bare
+        #: variable (a rare shape of a big event's variable: LOCAL(<*>) beside <*>), or 3+
+        #: distinct values that all hold a variable
+        if variants not in ("prefix", "wildcard"):
+            raise ValueError(f"variants must be 'prefix' or 'wildcard', got {variants!r}")
+        self.variants = variants
         self._user = compile_user(self.masks)
         self._mask = Masker()
         self._cache = _ShapeCache(self)
@@ -69,6 +101,7 @@ class ParserState:
         self.last_ts = np.zeros(0, dtype=np.int64)
         self.example: list[str] = []
         self.n_lines = 0
+        self._next_line = 0  # global number of the next line added
         # grouping (recomputed by regroup, per token-count bucket)
         self._buckets: dict[int, list[int]] = {}
         self._dirty: set[int] = set()
@@ -96,6 +129,8 @@ class ParserState:
     def key_ids(self, lines: list[str]) -> np.ndarray:
         """Key id of each line (adds new keys; does not count)."""
         out = np.empty(len(lines), dtype=np.int64)
+        if len(self._cache) > SHAPE_CACHE_MAX:  # bounded memory on logs of endless shapes
+            self._cache.clear()
         cache = self._cache
         for start in range(0, len(lines), CHUNK):
             chunk = lines[start:start + CHUNK]
@@ -109,8 +144,17 @@ class ParserState:
             out[start:start + len(chunk)] = [cache[s] for s in shapes]
         return out
 
-    def add(self, lines: list[str], ts: np.ndarray | None = None) -> np.ndarray:
-        """Count a batch of lines (``ts``: int64 ns per line, NaT as int64 min) -> key ids."""
+    def add(self, lines: list[str], ts: np.ndarray | None = None,
+            start: int | None = None) -> np.ndarray:
+        """Count a batch of lines (``ts``: int64 ns per line, NaT as int64 min) -> key ids.
+
+        ``start`` is the global number of the batch's first line (default: right after the
+        lines counted so far); partitions mined apart pass their offset so that
+        :meth:`merge` can order templates by first appearance.
+        """
+        if start is not None:
+            self._next_line = int(start)
+        base = self._next_line
         n_before = len(self.keys)
         ids = self.key_ids(lines)
         n_keys = len(self.keys)
@@ -127,9 +171,10 @@ class ParserState:
             new = self.first_line[uniq] < 0
             for k, i in zip(uniq[new].tolist(), first[new].tolist(), strict=True):
                 self.example[k] = lines[i]
-            self.first_line[uniq[new]] = first[new] + self.n_lines
+            self.first_line[uniq[new]] = first[new] + base
             rev_uniq, rev_first = np.unique(ids[::-1], return_index=True)
-            self.last_line[rev_uniq] = len(ids) - 1 - rev_first + self.n_lines
+            self.last_line[rev_uniq] = np.maximum(self.last_line[rev_uniq],
+                                                  len(ids) - 1 - rev_first + base)
             if ts is not None:
                 ok = ts != _NAT
                 if ok.any():
@@ -143,7 +188,73 @@ class ParserState:
                     self.first_ts = np.where(seen & ((cur == _NAT) | (first_ts < cur)), first_ts, cur)
                     self.last_ts = np.maximum(self.last_ts, last_ts)
         self.n_lines += len(ids)
+        self._next_line = base + len(ids)
         return ids
+
+    # -- merging ----------------------------------------------------------------------------
+    def merge(self, other: ParserState) -> ParserState:
+        """The state of both inputs together (a new state; neither input changes).
+
+        Exact, associative and commutative: counts add up, first/last line and time take
+        the minimum/maximum, each key keeps the example of its earliest line, and keys are
+        ordered by first appearance, so mining partitions apart (each with its global
+        ``start`` line) and merging gives the templates, ids and counts of one pass.
+
+        Raises
+        ------
+        ValueError
+            When the two states were mined with different masks or thresholds.
+        """
+        if self._settings() != other._settings():
+            raise ValueError("cannot merge template states mined with different masks or "
+                             f"thresholds ({self.masks}, {self.threshold} vs {other.masks}, "
+                             f"{other.threshold})")
+        index: dict[str, int] = {}
+        keys: list[str] = []
+        rows: list[tuple[ParserState, int]] = []
+        for st in (self, other):
+            for kid, key in enumerate(st.keys):
+                if key not in index:
+                    index[key] = len(keys)
+                    keys.append(key)
+                rows.append((st, kid))
+        n = len(keys)
+        count = np.zeros(n, np.int64)
+        first_line = np.full(n, np.iinfo(np.int64).max, np.int64)
+        last_line = np.full(n, -1, np.int64)
+        big = np.iinfo(np.int64).max
+        first_ts = np.full(n, big, np.int64)
+        last_ts = np.full(n, _NAT, np.int64)
+        example = [""] * n
+        for st in (self, other):
+            idx = np.asarray([index[k] for k in st.keys], dtype=np.int64)
+            if not len(idx):
+                continue
+            count[idx] += st.count
+            earlier = st.first_line < first_line[idx]
+            for j in np.flatnonzero(earlier).tolist():
+                example[idx[j]] = st.example[j]
+            first_line[idx] = np.minimum(first_line[idx], st.first_line)
+            last_line[idx] = np.maximum(last_line[idx], st.last_line)
+            first_ts[idx] = np.minimum(first_ts[idx], np.where(st.first_ts == _NAT, big,
+                                                               st.first_ts))
+            last_ts[idx] = np.maximum(last_ts[idx], st.last_ts)
+        first_ts[first_ts == big] = _NAT
+        order = sorted(range(n), key=lambda i: (int(first_line[i]), keys[i]))
+        out = ParserState(masks=self.masks, threshold=self.threshold,
+                          word_threshold=self.word_threshold, variants=self.variants)
+        out.keys = [keys[i] for i in order]
+        out._key_index = {k: i for i, k in enumerate(out.keys)}
+        for kid, key in enumerate(out.keys):
+            out._bucket(kid, key)
+        o = np.asarray(order, dtype=np.int64)
+        out.count, out.first_line, out.last_line = count[o], first_line[o], last_line[o]
+        out.first_ts, out.last_ts = first_ts[o], last_ts[o]
+        out.example = [example[i] for i in order]
+        out.n_lines = self.n_lines + other.n_lines
+        out._next_line = max(self._next_line, other._next_line)
+        out.regroup()
+        return out
 
     # -- grouping ---------------------------------------------------------------------------
     def regroup(self) -> None:
@@ -155,15 +266,26 @@ class ParserState:
         """
         for b in self._dirty:
             self._bucket_groups[b] = _bucket_templates(self._buckets[b], self.keys,
-                                                       self.threshold)
+                                                       self._rules())
         self._dirty.clear()
-        final = [g for groups in self._bucket_groups.values() for g in groups]
+        # one template per text: groups whose templates read the same are one template
+        by_text: dict[str, list[int]] = {}
+        for groups in self._bucket_groups.values():
+            for members, text in groups:
+                by_text.setdefault(text, []).extend(members)
+        final = [(sorted(m), t) for t, m in by_text.items()]
         final.sort(key=lambda x: x[0][0])  # members ascend: the first is the earliest key
         key_group = np.zeros(len(self.keys), dtype=np.int64)
         for gi, (members, _) in enumerate(final):
             key_group[members] = gi
         self.key_group = key_group
         self.templates = [t for _, t in final]
+
+    def _rules(self) -> tuple[int, int, str]:
+        return self.threshold, self.word_threshold, self.variants
+
+    def _settings(self) -> tuple[Any, ...]:
+        return (self.masks,) + self._rules()
 
     # -- persistence ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -174,7 +296,10 @@ class ParserState:
             "version": STATE_VERSION,
             "masks": [list(m) for m in self.masks],
             "threshold": self.threshold,
+            "word_threshold": self.word_threshold,
+            "variants": self.variants,
             "n_lines": self.n_lines,
+            "next_line": self._next_line,
             "keys": list(self.keys),
             "count": self.count.tolist(),
             "first_line": self.first_line.tolist(),
@@ -189,7 +314,9 @@ class ParserState:
         if int(d.get("version", 0)) > STATE_VERSION:
             raise ValueError(f"state version {d.get('version')} is newer than this "
                              f"jupyter-ops understands ({STATE_VERSION}); upgrade jupyter-ops")
-        state = cls(masks=[tuple(m) for m in d.get("masks", [])], threshold=d.get("threshold", 4))
+        state = cls(masks=[tuple(m) for m in d.get("masks", [])], threshold=d.get("threshold", 4),
+                    word_threshold=d.get("word_threshold"),
+                    variants=d.get("variants", "wildcard"))
         state.keys = [str(k) for k in d["keys"]]
         state._key_index = {k: i for i, k in enumerate(state.keys)}
         for kid, key in enumerate(state.keys):
@@ -204,12 +331,13 @@ class ParserState:
                                    dtype=np.int64).reshape(n)
         state.example = [str(e) for e in d["example"]]
         state.n_lines = int(d["n_lines"])
+        state._next_line = int(d.get("next_line", state.n_lines))
         state.regroup()
         return state
 
 
 def _bucket_templates(ids: list[int], keys: list[str],
-                      threshold: int) -> list[tuple[list[int], str]]:
+                      rules: tuple[int, int, str]) -> list[tuple[list[int], str]]:
     """Groups (global key ids, ascending) and their templates for the keys ``ids``."""
     toks: list[list[str]] = []
     seps: list[list[str]] = []
@@ -218,7 +346,7 @@ def _bucket_templates(ids: list[int], keys: list[str],
         toks.append(t)
         seps.append(s)
     out: list[tuple[list[int], str]] = []
-    for g in _group(toks, threshold):
+    for g in _group(toks, rules):
         if len(g) == 1:  # a key on its own is its template (tokens and spaces re-joined)
             key = keys[ids[g[0]]]
             out.append(([ids[g[0]]], _RUN.sub(WILDCARD, key) if "<*><*>" in key else key))
@@ -245,7 +373,7 @@ def _split(key: str) -> tuple[list[str], list[str]]:
     return key.split(), _TOKEN.split(key)
 
 
-def _group(toks: list[list[str]], threshold: int) -> list[list[int]]:
+def _group(toks: list[list[str]], rules: tuple[int, int, str]) -> list[list[int]]:
     by_len: dict[int, list[int]] = {}
     groups: list[list[int]] = []
     for i, t in enumerate(toks):
@@ -273,18 +401,19 @@ def _group(toks: list[list[str]], threshold: int) -> list[list[int]]:
             roots.setdefault(root, []).append(i)
         for root, members in roots.items():
             free = [p for p in range(n) if root[p + 1] is None]
-            groups.extend(_split_group(members, free, toks, threshold))
+            groups.extend(_split_group(members, free, toks, rules))
     return groups
 
 
 def _split_group(members: list[int], free: list[int], toks: list[list[str]],
-                 threshold: int) -> list[list[int]]:
+                 rules: tuple[int, int, str]) -> list[list[int]]:
     """Split a pattern group at its non-pattern positions (left to right, recursively).
 
     A position is a variable of the (sub)group when it takes ``threshold`` or more distinct
     values or its values differ only in masked parts; otherwise each value is a child group,
     and the remaining positions are judged within each child (Brain's downward tree).
     """
+    threshold, word_threshold, variants = rules
     out: list[list[int]] = []
     stack = [(members, 0)]
     while stack:
@@ -293,10 +422,17 @@ def _split_group(members: list[int], free: list[int], toks: list[list[str]],
         for k in range(start, len(free)):
             p = free[k]
             values = set(columns[p])
-            if len(values) == 1 or len(values) >= threshold:
+            if len(values) == 1:
+                continue
+            plain = all(_PLAIN_WORD.fullmatch(v) for v in values)
+            if len(values) >= (word_threshold if plain else threshold):
                 continue
             if len({_SKELETON.sub("", v) for v in values}) == 1:
                 continue  # differ only in masked parts: a variable
+            if all(WILDCARD in v for v in values) and (
+                    len({_NAME_PREFIX.sub("", v) for v in values}) == 1
+                    or (variants == "wildcard" and (WILDCARD in values or len(values) >= 3))):
+                continue  # variable-shaped ids that differ in a name prefix (rdd_<*>, broadcast_<*>)
             by_value: dict[str, list[int]] = {}
             for i in group:
                 by_value.setdefault(toks[i][p], []).append(i)

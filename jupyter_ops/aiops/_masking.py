@@ -30,34 +30,72 @@ _LB = r"(?<![^\s=(\[{,:;'\"<])"
 _LA = r"(?![^\s)\]},:;'\">])"
 
 BUILTIN_MASKS: list[tuple[str, str, str]] = [
-    ("url", r"\b[A-Za-z][\w+.-]*://[^\s\"'<>]+", "URLs (scheme://...)"),
+    ("url", r"\b[A-Za-z][\w+.-]*://[^\s\"'<>]+", "URLs; the scheme stays: hdfs://<*>"),
     ("date_text",
      rf"(?<![A-Za-z])(?:{_DAY},?\s+)?{_MONTH}\s+\d+(?:,?\s+\d+:\d+(?::\d+)?(?:[.,]\d+)?)?"
      r"(?:,?\s+\d+)?(?![\w:])",
      "textual dates and times: Fri Jul  1 07:57:30 2005, Jun 17"),
-    ("datetime",
-     r"(?<![\w.-])\d+[-/.]\d+[-/.]\d+(?:[T ]\d+:\d+(?::\d+)?(?:[.,]\d+)?(?:Z|[+-]\d+(?::\d+)?)?)?"
-     r"(?![\w/.-])",
-     "ISO and numeric dates with optional time: 2015-10-18 18:01:47,978"),
-    ("time", r"\d+:\d+:\d+(?:[.,:]\d+)?", "times of day: 18:01:47.978"),
+    ("iso_time",
+     r"(?<![\w.-])\d+-\d+-\d+T\d+:\d+(?::\d+)?(?:[.,]\d+)?(?:Z|[+-]\d+(?::?\d+)?)?(?![\w.:-])",
+     "ISO 8601 date-times written as one word: 2026-01-05T12:00:00Z"),
     ("size", r"(?<![\w.])\d+(?:\.\d+)?\s?(?:[KMGTPE]i?B|[kmgtp]b|B|bytes?)(?![\w])",
-     "sizes with a unit: 850.0 B, 5.2 KB, 12MiB, 512 bytes"),
-    ("ip_port", r"(?<![\w.])(?:\d+\.){3}\d+(?::\d+)?(?![\w.])",
-     "IPv4 addresses with an optional port: 10.0.0.1:8080"),
-    ("ipv6_mac", r"(?<![\w:])(?=[0-9a-fA-F:]*\d)(?:[0-9a-fA-F]*:){2,7}[0-9a-fA-F]+(?![\w:])",
+     "sizes with a unit, as one variable: 850.0 B, 5.2 KB, 12MiB, 512 bytes"),
+    ("ip", r"(?<![\w.])(?:\d+\.){3}\d+(?![\w.])",
+     "IPv4 addresses (a port stays a separate variable: <*>:<*>)"),
+    ("ipv6_mac", r"(?<![\w:])(?=[0-9a-fA-F:]*\d)(?=[0-9a-fA-F:]*(?:[a-fA-F]|::))(?:[0-9a-fA-F]*:){2,7}[0-9a-fA-F]+(?![\w:])",
      "IPv6 and MAC addresses: fe80::1, 5c:50:15:36:bc:03"),
     ("hex", r"\b0[xX][0-9a-fA-F]+\b", "hex numbers: 0x1f3a"),
     ("host",
      r"(?<![\w.-])(?:[A-Za-z0-9-]+\.)+(?:com|net|org|edu|gov|mil|info|biz|io)(?![\w.-])"
      r"|(?<![\w.-])[A-Za-z0-9-]+\.(?:[A-Za-z0-9-]+\.)+[a-z]{2}(?![\w.-])",
      "host names: ns.example.com, a.b.example.de"),
-    ("host_port", r"(?<![\w.-])[A-Za-z][\w.-]*:\d+(?![\w.:])", "host:port: db-1:5432"),
     ("path", r"(?<![\w.])(?:[A-Za-z]:)?(?:[\\/][\w.@%+~$-]+){2,}[\\/]?",
      "file paths with two or more parts: /var/log/app.log, C:\\temp\\x"),
     ("word_with_digit", rf"{_LB}(?=[\w.-]*\d)[\w-]+(?:\.[\w-]+)*{_LA}",
-     "any other word containing a digit: blk_-123, core.2275, appattempt_1_0020, uuids"),
-    ("number", r"[-+]?\d+(?:\.\d+)*", "remaining numbers: 42, -7, 3.14, 1.2.3"),
+     "any other word containing a digit; a constant prefix or unit suffix stays: blk_<*>, "
+     "core.<*>, <*>ms, MININT-<*>"),
+    ("number", r"(?<![A-Za-z0-9])[-+]?\d+(?:\.\d+)*|\d+(?:\.\d+)*",
+     "remaining numbers: 42, -7, 3.14, 1.2.3 (the port in host:port)"),
 ]
+
+_PURE_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)*")
+_NUMBERS = re.compile(r"\d+(?:[-/]\d+)+")
+_DIGIT_RUN = re.compile(r"\d+")
+_WORD_PREFIX = re.compile(r"(?:[A-Za-z]+[_-])+")
+_UNIT_SUFFIX = re.compile(r"[-+]?\d+(?:\.\d+)?([A-Za-z]{1,4})")
+_UNITS = {"b", "kb", "mb", "gb", "ms", "us", "ns", "s", "d", "h", "m", "x", "px", "k"}
+
+
+def _mask_word(word: str) -> str:
+    """A word containing a digit -> ``<*>``, keeping constant dotted/underscored prefixes and
+    a unit suffix (``core.2275`` -> ``core.<*>``, ``blk_-12`` -> ``blk_<*>``, ``500ms`` ->
+    ``<*>ms``): templates stay readable and keep the constant part a person would write."""
+    if _PURE_NUMBER.fullmatch(word):
+        return WILDCARD
+    if _NUMBERS.fullmatch(word):  # 2015-10-18: each number a variable, separators kept
+        return _DIGIT_RUN.sub(WILDCARD, word)
+    parts = word.split(".")
+    keep: list[str] = []
+    for part in parts:  # leading dotted parts without a digit are constant (org.apache.)
+        if any(c.isdigit() for c in part):
+            break
+        keep.append(part)
+    rest = ".".join(parts[len(keep):])
+    head = ".".join(keep) + "." if keep else ""
+    if not rest:
+        return word
+    m = _WORD_PREFIX.match(rest)
+    if m and m.end() < len(rest):
+        head += m.group()
+        rest = rest[m.end():]
+    tail = ""
+    u = _UNIT_SUFFIX.fullmatch(rest)
+    if u:
+        unit = u.group(1)
+        if unit.lower() in _UNITS or not all(c in "abcdef" for c in unit.lower()):
+            tail = unit
+    return head + WILDCARD + tail
+
 
 _TO_ZERO = str.maketrans("123456789", "000000000")
 _ZEROS = re.compile("00+")
@@ -110,15 +148,30 @@ def normalize_masks(masks: Any) -> list[tuple[str, str]]:
 
 
 #: the masks whose matches may contain whitespace (applied to whole lines first)
-_SPANNING = ("date_text", "datetime", "size")
+_SPANNING = ("date_text", "size")
 _WS_SPLIT = re.compile(r"(\s+)")
 _OTHER_WS = re.compile(r"[^\S ]").search  # whitespace other than a plain space
 _TOKEN_CACHE_MAX = 500_000
 
 
 def compile_builtin() -> re.Pattern[str]:
-    """The single alternation of all built-in masks."""
-    return re.compile("|".join(f"(?:{p})" for _, p, _ in BUILTIN_MASKS))
+    """The single alternation of all built-in masks (one named group per mask)."""
+    return re.compile("|".join(f"(?P<{n}>{p})" for n, p, _ in BUILTIN_MASKS))
+
+
+def _replace(m: re.Match[str]) -> str:
+    kind = m.lastgroup
+    if kind == "word_with_digit":
+        return _mask_word(m.group())
+    if kind == "url":  # the scheme is constant: hdfs://<*>
+        text = m.group()
+        return text[:text.index("://") + 3] + WILDCARD
+    return WILDCARD
+
+
+def mask_text(rx: re.Pattern[str], text: str) -> str:
+    """``text`` with every match of the built-in alternation ``rx`` masked."""
+    return rx.sub(_replace, text)
 
 
 # characters some masks cannot match without (digits are "0" in a shape)
@@ -126,14 +179,12 @@ _SIGNATURE_CHARS = "0:/\\.-"
 _NEEDS = {
     "url": lambda c: ":" in c and "/" in c,
     "date_text": lambda c: "0" in c,
-    "datetime": lambda c: "0" in c and bool(c & {"-", "/", "."}),
-    "time": lambda c: "0" in c and ":" in c,
+    "iso_time": lambda c: "0" in c and ":" in c and "-" in c,
     "size": lambda c: "0" in c,
-    "ip_port": lambda c: "0" in c and "." in c,
+    "ip": lambda c: "0" in c and "." in c,
     "ipv6_mac": lambda c: "0" in c and ":" in c,
     "hex": lambda c: "0" in c,
     "host": lambda c: "." in c,
-    "host_port": lambda c: "0" in c and ":" in c,
     "path": lambda c: "/" in c or "\\" in c,
     "word_with_digit": lambda c: "0" in c,
     "number": lambda c: "0" in c,
@@ -153,7 +204,7 @@ class Masker:
 
     def __init__(self) -> None:
         self._spanning = re.compile("|".join(
-            f"(?:{p})" for n, p, _ in BUILTIN_MASKS if n in _SPANNING))
+            f"(?P<{n}>{p})" for n, p, _ in BUILTIN_MASKS if n in _SPANNING))
         # every alternative starts with a literal, so the regex engine scans for it fast
         months = "|".join(f"{m}\\s" for m in _MONTH[3:-1].split("|"))
         self._maybe_spanning = re.compile(r"0[ \t]+[KMGTPEkmgtpBb0]|" + months).search
@@ -169,7 +220,7 @@ class Masker:
         result, and the regex engine then tries fewer alternatives at every position.
         """
         if not tok.isascii():  # non-ASCII digits: keep the plain full regex
-            return self._full.sub(WILDCARD, tok)
+            return mask_text(self._full, tok)
         sig = 0
         for bit, ch in enumerate(_SIGNATURE_CHARS):
             if ch in tok:
@@ -177,10 +228,10 @@ class Masker:
         rx = self._by_signature.get(sig)
         if rx is None:
             present = {ch for bit, ch in enumerate(_SIGNATURE_CHARS) if sig >> bit & 1}
-            alts = [p for n, p, _ in BUILTIN_MASKS if _NEEDS[n](present)]
-            rx = re.compile("|".join(f"(?:{p})" for p in alts)) if alts else _NEVER
+            alts = [(n, p) for n, p, _ in BUILTIN_MASKS if _NEEDS[n](present)]
+            rx = re.compile("|".join(f"(?P<{n}>{p})" for n, p in alts)) if alts else _NEVER
             self._by_signature[sig] = rx
-        return rx.sub(WILDCARD, tok)
+        return mask_text(rx, tok)
 
     def __call__(self, shape: str) -> str:
         if self._maybe_spanning(shape):

@@ -7,8 +7,6 @@ frequency-based grouping of the distinct masked lines (:mod:`._logparser`). See
 
 from __future__ import annotations
 
-import codecs
-import gzip
 import hashlib
 import json
 import os
@@ -25,7 +23,8 @@ from ._masking import WILDCARD, masks_table
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["mine_templates", "Templates", "render_template", "builtin_masks"]
+__all__ = ["mine_templates", "stream_templates", "Templates", "render_template",
+           "builtin_masks", "ParserState"]
 
 #: lines longer than this many characters are reported (they are still mined)
 LONG_LINE = 65536
@@ -34,7 +33,9 @@ RARE = 2
 _STATE_KIND = "jupyter-ops/log-templates"
 
 
-def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4) -> Templates:
+def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4,
+                   word_threshold: int | None = None, variants: str = "wildcard",
+                   state: Templates | ParserState | None = None) -> Templates:
     """Mine log templates: group lines that differ only in their variable parts.
 
     Parameters
@@ -51,6 +52,18 @@ def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4) -> Templ
     threshold : int, default 4
         A position of a group is a variable once it takes this many distinct values
         (positions with fewer values split the group instead).
+    word_threshold : int, optional
+        The same for a position whose values are all plain words (letters only): constant
+        words such as command names or states split events up to this many values
+        (default: ``threshold``).
+    variants : {"prefix", "wildcard"}, default "wildcard"
+        Which rare variants of an event merge with it: values that differ only in a name
+        prefix (``rdd_<*>`` / ``broadcast_<*>``), or also values that all hold a variable
+        where one is a bare variable (``LOCAL(<*>)`` beside ``<*>``).
+    state : Templates or ParserState, optional
+        Continue from an earlier result (as :meth:`Templates.update`; its settings win) or
+        from a (merged) :class:`ParserState`, e.g. partitions mined apart and merged (the
+        state is continued in place).
 
     Returns
     -------
@@ -70,11 +83,32 @@ def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4) -> Templ
     if not isinstance(threshold, (int, np.integer)) or isinstance(threshold, bool) \
             or threshold < 2:
         raise OpsInputError(f"threshold must be an integer >= 2, got {threshold!r}")
+    if isinstance(state, Templates):
+        return state.update(logs)
+    if state is not None and not isinstance(state, ParserState):
+        raise OpsInputError(f"state must be a Templates result or a ParserState, got "
+                            f"{type(state).__name__}")
     batch = _read(logs)
-    result = Templates(ParserState(masks=masks, threshold=int(threshold)))
+    if isinstance(state, ParserState):
+        result = Templates(state)
+        result._append(batch)
+        result.provenance = make_provenance(
+            "mine_templates", params={"masks": state.masks, "threshold": state.threshold,
+                                      "word_threshold": state.word_threshold,
+                                      "variants": state.variants, "state": "given"},
+            inputs={"logs": batch.digest})
+        return result
+    try:
+        state = ParserState(masks=masks, threshold=int(threshold), word_threshold=word_threshold,
+                            variants=variants)
+    except ValueError as e:
+        raise OpsInputError(str(e))
+    result = Templates(state)
     result._append(batch)
     result.provenance = make_provenance(
-        "mine_templates", params={"masks": result._state.masks, "threshold": int(threshold)},
+        "mine_templates", params={"masks": state.masks, "threshold": int(threshold),
+                                  "word_threshold": state.word_threshold,
+                                  "variants": variants},
         inputs={"logs": batch.digest})
     return result
 
@@ -132,13 +166,11 @@ class Templates(Result):
 
     # -- building ---------------------------------------------------------------------------
     def _append(self, batch: _Batch) -> None:
+        _skip_blank(batch)
         n_old = len(self._messages)
         n_new = len(batch.messages)
         ids = self._state.add(batch.messages, batch.ts)
         self._state.regroup()
-        blank = [k for k, key in enumerate(self._state.keys) if not key or key.isspace()]
-        if blank and len(ids):
-            batch.issues["empty_lines"] = int(np.isin(ids, blank).sum())
         self._ids = np.concatenate([self._ids, ids])
         self._messages.extend(batch.messages)
         self._ts = _extend(self._ts, batch.ts, n_old, n_new, _NAT, np.int64)
@@ -401,12 +433,15 @@ class Templates(Result):
 
     def explanations(self) -> list[tuple[str, str]]:
         return [("How templates are mined", (
-            "Variables are masked by generic patterns (IPs, host:port, hex, numbers, UUIDs, "
-            "paths, dates, times, sizes, URLs, any word containing a digit). Distinct masked "
-            "lines of the same token count are grouped by a frequency rule (after Brain, "
-            f"2023): positions with {self._state.threshold} or more distinct values, or values "
-            "that differ only in masked parts, are variables; positions with fewer values split "
-            "the group. The same configuration is used for every log."))]
+            "Variables are masked by generic patterns (IPs and ports, hex, numbers, UUIDs, "
+            "paths, dates, sizes with their unit, URLs, any word containing a digit), keeping "
+            "constant prefixes and suffixes (blk_<*>, core.<*>, <*>ms, hdfs://<*>). Distinct "
+            "masked lines of the same token count are grouped by a frequency rule (after "
+            f"Brain, 2023): positions with {self._state.threshold} or more distinct values, "
+            "values that differ only in masked parts, or a rare variable shape beside a bare "
+            "variable are variables; positions with fewer constant values split the group. "
+            "Templates with the same text are one template. The same configuration is used "
+            "for every log."))]
 
 
 # -- input ----------------------------------------------------------------------------------
@@ -474,7 +509,9 @@ def select_logs(logs: Any, service: str | None = None, since: Any = None,
         if "timestamp" not in frame.columns:
             raise OpsInputError("since/until need timestamps; these logs have none "
                                 "(load them with jupyter_ops.io.load_logs)")
-        ts = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce")
+        from ..io._common import to_utc  # the one timestamp parser
+
+        ts = to_utc(frame["timestamp"], what="logs", allow_missing=True)
         keep = pd.Series(True, index=frame.index)
         if since is not None:
             keep &= ts >= _utc_time(since, "since")
@@ -487,15 +524,17 @@ def select_logs(logs: Any, service: str | None = None, since: Any = None,
 def _utc_time(value: Any, what: str) -> Any:
     import pandas as pd
 
+    from ..io._common import to_utc  # the one timestamp parser
+
     if isinstance(value, str):
         value = value.strip().strip("'\"")
     try:
-        t = pd.Timestamp(value)
-    except (ValueError, TypeError):
+        t = to_utc(pd.Series([value]), column=what, what="arguments").iloc[0]
+    except (OpsInputError, ValueError, TypeError):
         t = pd.NaT
     if t is pd.NaT:
         raise OpsInputError(f"{what} {value!r} is not a time; use e.g. '2026-01-05 12:00'")
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return t
 
 
 def _read(logs: Any) -> _Batch:
@@ -517,40 +556,93 @@ def _read(logs: Any) -> _Batch:
 
 
 def _read_path(path: str | os.PathLike) -> _Batch:
+    from ..io.textlog import iter_text_chunks
+
     p = Path(path)
     if not p.is_file():
         raise OpsInputError(f"log file {str(p)!r} not found; pass an existing path, a list of "
                             "lines or a logs frame")
-    if p.suffix == ".gz":
-        with gzip.open(p, "rb") as f:
-            data = f.read()
-    else:
-        data = p.read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
-    bad = 0
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        parts = []
-        for raw in data.split(b"\n"):
-            try:
-                parts.append(raw.decode("utf-8"))
-            except UnicodeDecodeError:
-                parts.append(raw.decode("utf-8", errors="replace"))
-                bad += 1
-        text = "\n".join(parts)
-    crlf = text.count("\r\n")
-    if crlf:
-        text = text.replace("\r\n", "\n")
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    batch = _read_lines(lines, digest=digest)
-    batch.issues["undecodable_lines"] += bad
-    batch.issues["crlf_line_ends"] += crlf
+    h = hashlib.sha256()
+    lines: list[str] = []
+    issues = {"undecodable_lines": 0, "crlf_line_ends": 0}
+    for chunk, info, raw in iter_text_chunks(p):
+        h.update(raw)
+        lines.extend(chunk)
+        for k, v in info.items():
+            issues[k] += v
+    batch = _read_lines(lines, digest=h.hexdigest())
+    for k, v in issues.items():
+        batch.issues[k] += v
     return batch
+
+
+def stream_templates(path: str | os.PathLike, masks: Any = None, *, threshold: int = 4,
+                     word_threshold: int | None = None, variants: str = "wildcard",
+                     chunk_lines: int = 65536, state: Templates | None = None) -> Templates:
+    """Mine a (``.gz``) log file of any size in bounded memory: templates and counts only.
+
+    The file is read in chunks of ``chunk_lines`` lines straight into the incremental miner
+    (:class:`ParserState`); no line is kept, so memory grows with the number of distinct
+    masked lines, not with the file. The result has the same templates, ids and counts as
+    :func:`mine_templates` on the whole file, but no per-line data (``assignments``,
+    ``parameters`` and ``lines`` are empty), like a state restored with
+    :meth:`Templates.load`. Pass ``state`` to continue an earlier result (it is updated and
+    returned). Blank lines are skipped and counted in ``issues``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A plain text or ``.gz`` log file; whole lines are mined (no timestamp detection).
+    masks, threshold, word_threshold, variants
+        As :func:`mine_templates`.
+    chunk_lines : int, default 65536
+        Lines decoded and mined at a time (bounds the memory held for lines).
+    state : Templates, optional
+        An earlier result to continue (e.g. from :meth:`Templates.load`).
+
+    Returns
+    -------
+    Templates
+        Templates and counts of the whole file, without per-line data.
+
+    Raises
+    ------
+    OpsInputError
+        When the file is missing or unreadable, or a setting is invalid.
+    """
+    from ..io.textlog import iter_text_chunks
+    from ..report.provenance import make_provenance
+
+    if state is None:
+        try:
+            st0 = ParserState(masks=masks, threshold=int(threshold),
+                              word_threshold=word_threshold, variants=variants)
+        except ValueError as e:
+            raise OpsInputError(str(e))
+        result = Templates(st0)
+    else:
+        result = state
+    st = result._state
+    h = hashlib.sha256()
+    for chunk, info, raw in iter_text_chunks(path, chunk_lines):
+        h.update(raw)
+        batch = _read_lines(chunk, digest="-")
+        for k, v in info.items():
+            batch.issues[k] += v
+        _skip_blank(batch)
+        st.add(batch.messages)
+        for k, v in batch.issues.items():
+            result.issues[k] = result.issues.get(k, 0) + int(v)
+    st.regroup()
+    result._base = st.n_lines
+    result._cache.clear()
+    if state is None:
+        result.provenance = make_provenance(
+            "stream_templates", params={"masks": st.masks, "threshold": st.threshold,
+                                        "word_threshold": st.word_threshold,
+                                        "variants": st.variants},
+            inputs={"logs": h.hexdigest()})
+    return result
 
 
 def _read_lines(items: list[Any], digest: str | None = None) -> _Batch:
@@ -602,7 +694,6 @@ def _read_lines(items: list[Any], digest: str | None = None) -> _Batch:
 
 
 def _read_frame(frame: pd.DataFrame) -> _Batch:
-    import pandas as pd
 
     if "message" not in frame.columns:
         raise OpsInputError(
@@ -612,7 +703,9 @@ def _read_frame(frame: pd.DataFrame) -> _Batch:
     batch = _read_lines(frame["message"].tolist())
     n = len(frame)
     if "timestamp" in frame.columns:
-        ts = pd.to_datetime(frame["timestamp"], utc=True, errors="coerce")
+        from ..io._common import to_utc  # the one timestamp parser (epoch numbers as load_logs)
+
+        ts = to_utc(frame["timestamp"], what="logs frame", allow_missing=True)
         batch.ts = ts.dt.tz_localize(None).to_numpy().astype("datetime64[ns]").view(np.int64)
     for col in ("service", "level"):
         if col in frame.columns:
@@ -621,6 +714,25 @@ def _read_frame(frame: pd.DataFrame) -> _Batch:
             setattr(batch, col, values.to_numpy(dtype=object) if n else
                     np.zeros(0, dtype=object))
     return batch
+
+
+def _skip_blank(batch: _Batch) -> None:
+    """Drop empty and whitespace-only lines (counted in ``issues['empty_lines']``): a blank
+    line is no event, and an empty template would only be noise."""
+    msgs = batch.messages
+    if "" not in msgs and not any(map(str.isspace, msgs)):  # C-level scans: the usual case
+        return
+    blank = [i for i, m in enumerate(msgs) if not m or m.isspace()]
+    batch.issues["empty_lines"] = batch.issues.get("empty_lines", 0) + len(blank)
+    if not blank:
+        return
+    keep = np.ones(len(msgs), bool)
+    keep[blank] = False
+    batch.messages = [m for m, k in zip(msgs, keep.tolist(), strict=True) if k]
+    for col in ("ts", "service", "level"):
+        arr = getattr(batch, col)
+        if arr is not None:
+            setattr(batch, col, np.asarray(arr)[keep])
 
 
 def _clip(text: str, limit: int = 500) -> str:

@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--service", default=None,
                    help="only this service (tables); names the service of a text log")
     p.add_argument("--raw", action="store_true",
-                   help="mine whole raw lines (no timestamp/level detection)")
+                   help="mine whole raw lines (no timestamp/level detection), streamed in "
+                   "chunks: any file size in bounded memory")
     p.add_argument("--mask", action="append", default=None,
                    help="extra regex whose matches are variables (repeatable)")
     p.add_argument("--top", type=int, default=30, help="templates to print (default 30)")
@@ -49,20 +50,23 @@ def run(args: argparse.Namespace) -> int:
         raise OpsInputError(f"log file {args.file!r} does not exist")
     if args.top < 0:
         raise OpsInputError(f"--top must be >= 0, got {args.top}")
-    if args.raw:
-        source: Any = args.file
+    if args.raw:  # whole lines, streamed in chunks: any file size in bounded memory
+        from ..aiops.logmining import stream_templates
+
+        earlier = Templates.load(args.state) if args.state and os.path.exists(args.state) \
+            else None
+        result = stream_templates(args.file, masks=args.mask, state=earlier)
     else:
         from ..aiops.logmining import select_logs
 
         source = select_logs(args.file, service=args.service)
-    if args.state and os.path.exists(args.state):
-        result = Templates.load(args.state).update(source)
-    else:
-        result = mine_templates(source, masks=args.mask)
+        if args.state and os.path.exists(args.state):
+            result = Templates.load(args.state).update(source)
+        else:
+            result = mine_templates(source, masks=args.mask)
     print(result.summary())
     table = result.tables()["templates"].head(args.top)
-    with pd.option_context("display.width", 160, "display.max_colwidth", 90):
-        print(table[["template_id", "count", "template"]].to_string(index=False))
+    print(_text_table(table[["template_id", "count", "template"]]))
     signals = None
     if "timestamp" in result.lines.columns and result.lines["timestamp"].notna().any():
         from ..aiops.logsignals import log_signals
@@ -84,6 +88,23 @@ def run(args: argparse.Namespace) -> int:
         items = [result] if signals is None else [result, Section.table(signals, "Log signals")]
         write_report(args.report, "Log templates", items, "jupyter-ops aiops logs " + args.file)
     return 0
+
+
+def _text_table(frame: Any) -> str:
+    """Left-aligned columns, each row cut to the terminal width (the last column gives way)."""
+    import shutil
+
+    width = max(shutil.get_terminal_size((120, 24)).columns, 40)
+    cols = list(frame.columns)
+    rows = [[str(c) for c in cols]] + [
+        [" ".join(str(v).split()) if isinstance(v, str) else f"{v:,}" if isinstance(v, int)
+         else str(v) for v in r] for r in frame.itertuples(index=False)]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(cols) - 1)]
+    out = []
+    for r in rows:
+        line = "  ".join(v.ljust(w) for v, w in zip(r[:-1], widths, strict=True)) + "  " + r[-1]
+        out.append(line if len(line) <= width else line[:width - 1] + "…")
+    return "\n".join(out)
 
 
 def demo(ctx: Any) -> None:

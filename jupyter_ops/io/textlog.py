@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ import pandas as pd
 from ..errors import OpsInputError
 from . import _common as c
 
-__all__ = ["parse_log_lines", "read_log_file", "detect_log_format", "detect_levels",
+__all__ = ["parse_log_lines", "read_log_file", "iter_text_chunks", "detect_log_format", "detect_levels",
            "LOG_FORMATS"]
 
 _T = r"(?P<H>\d{1,2}):(?P<M>\d{2}):(?P<S>\d{2})"
@@ -316,7 +316,9 @@ def parse_log_lines(
             raise OpsInputError(
                 f"no known timestamp format in {source}; line {numbers[0]}: {first}. Supported: "
                 + "; ".join(f"{k} ({v[1]})" for k, v in LOG_FORMATS.items())
-                + ". Or load it as a table with a timestamp column"
+                + ". Or load it as a table with a timestamp column; to mine templates of a "
+                "log without timestamps (lines in file order) use `jupyter-ops aiops logs FILE "
+                "--raw` or mine_templates(path)"
             )
         # the best format, then (for files that mix formats, e.g. concatenated logs) any other
         # that matches a fair share of the sample, tried on the lines still without a time
@@ -416,3 +418,77 @@ def read_log_file(
         _split_lines(text), service=c.path_stem(p) if service is None else service,
         year=year, tz=tz, format=format, source=p.name,
     )
+
+
+def iter_text_chunks(
+    path: str | os.PathLike[str],
+    chunk_lines: int = 65536,
+    *,
+    block_bytes: int = 1 << 22,
+) -> Iterator[tuple[list[str], dict[str, int], bytes]]:
+    """Stream a text file (``.gz`` allowed) as chunks of at most ``chunk_lines`` lines.
+
+    Memory is bounded by one block of bytes plus one chunk of lines (and the longest line),
+    whatever the file size. Yields ``(lines, issues, raw)``: the decoded lines without their
+    line ends (``\\r\\n`` and ``\\n``; a UTF-8 BOM is dropped), counts of ``undecodable_lines``
+    (bytes that are not UTF-8 become U+FFFD, line by line, so one bad line does not spoil its
+    neighbours) and ``crlf_line_ends``, and the raw bytes of the chunk (for a digest).
+
+    Raises
+    ------
+    OpsInputError
+        When the file does not exist, is a directory or cannot be read (e.g. a broken gzip).
+    """
+    p = Path(path)
+    if not p.exists():
+        raise OpsInputError(f"file not found: {p}")
+    if p.is_dir():
+        raise OpsInputError(f"{p} is a directory; pass a log file")
+    if chunk_lines < 1:
+        raise OpsInputError(f"chunk_lines must be >= 1, got {chunk_lines}")
+    opener = gzip.open if p.name.lower().endswith(".gz") else open
+    try:
+        with opener(p, "rb") as f:
+            rest = b""
+            first = True
+            pending: list[bytes] = []
+            while True:
+                block = f.read(block_bytes)
+                if first:
+                    if block.startswith(b"\xef\xbb\xbf"):
+                        block = block[3:]
+                    first = False
+                if not block:
+                    if rest:
+                        pending.append(rest)
+                    while pending:
+                        yield _decode_chunk(pending[:chunk_lines])
+                        pending = pending[chunk_lines:]
+                    return
+                parts = (rest + block).split(b"\n")
+                rest = parts.pop()
+                pending.extend(parts)
+                while len(pending) >= chunk_lines:
+                    yield _decode_chunk(pending[:chunk_lines])
+                    pending = pending[chunk_lines:]
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise OpsInputError(f"cannot read {p}: {exc}")
+
+
+def _decode_chunk(raw_lines: list[bytes]) -> tuple[list[str], dict[str, int], bytes]:
+    raw = b"\n".join(raw_lines)
+    crlf = sum(1 for b in raw_lines if b.endswith(b"\r"))
+    bad = 0
+    try:
+        lines = raw.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        lines = []
+        for b in raw_lines:
+            try:
+                lines.append(b.decode("utf-8"))
+            except UnicodeDecodeError:
+                lines.append(b.decode("utf-8", errors="replace"))
+                bad += 1
+    if crlf:
+        lines = [s[:-1] if s.endswith("\r") else s for s in lines]
+    return lines, {"undecodable_lines": bad, "crlf_line_ends": crlf}, raw + b"\n"
