@@ -1,0 +1,166 @@
+"""Live sources as inputs of the front ends: ``prometheus:<promql>``, ``alertmanager:``,
+``loki:<logql>`` specs, time ranges (``--since 6h``) and the provenance of a fetch.
+
+:func:`resolve_source` is the hook the magics and the CLI call for an input name: it returns
+None for anything that is not a live spec, so existing variables and files resolve as before.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from typing import Any
+
+import pandas as pd
+
+from ..errors import OpsInputError
+
+__all__ = ["resolve_source", "is_live_spec", "time_range", "parse_duration", "LIVE_PREFIXES"]
+
+#: spec prefixes understood by :func:`resolve_source`
+LIVE_PREFIXES = ("prometheus:", "alertmanager:", "loki:")
+
+#: key of ``DataFrame.attrs`` holding where a live frame came from
+ATTRS_KEY = "jupyter_ops_source"
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$", re.I)
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
+
+
+def is_live_spec(text: Any) -> bool:
+    """True for text starting with ``prometheus:``, ``alertmanager:`` or ``loki:``."""
+    return isinstance(text, str) and text.strip().lower().startswith(LIVE_PREFIXES)
+
+
+def parse_duration(text: str | float | int | _dt.timedelta, what: str = "duration") -> float:
+    """``"6h"``, ``"30m"``, ``"15s"``, ``"7d"``, ``"1.5h"`` or a number of seconds -> seconds."""
+    if isinstance(text, _dt.timedelta):
+        seconds = text.total_seconds()
+    elif isinstance(text, (int, float)) and not isinstance(text, bool):
+        seconds = float(text)
+    else:
+        m = _DURATION.match(str(text))
+        if not m:
+            try:
+                seconds = float(str(text))
+            except ValueError:
+                raise OpsInputError(
+                    f"{what} {text!r} is not a duration; use e.g. 15s, 30m, 6h, 7d") from None
+        else:
+            seconds = float(m.group(1)) * _UNITS[m.group(2).lower()]
+    if not seconds > 0:
+        raise OpsInputError(f"{what} must be positive, got {text!r}")
+    return seconds
+
+
+def to_timestamp(value: Any, what: str = "time") -> pd.Timestamp:
+    """A time as a UTC timestamp: datetime, ISO text, epoch seconds, ``"now"``."""
+    if isinstance(value, str) and value.strip().lower() == "now":
+        return pd.Timestamp.now(tz="UTC")
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            ts = pd.Timestamp(float(value), unit="s", tz="UTC")
+        else:
+            ts = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError):
+        raise OpsInputError(
+            f"{what} {value!r} is not a time; use ISO 8601 (2024-05-01T12:00:00Z), epoch "
+            f"seconds or 'now'") from None
+    if ts is pd.NaT or pd.isna(ts):
+        raise OpsInputError(f"{what} is missing")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def time_range(start: Any = None, end: Any = None, since: Any = None,
+               default_since: str = "1h") -> tuple[pd.Timestamp, pd.Timestamp]:
+    """``(start, end)`` as UTC timestamps, whole milliseconds.
+
+    ``end`` defaults to now; ``start`` to ``end - since`` (``since`` defaults to
+    ``default_since``). Giving both ``start`` and ``since`` is an error.
+    """
+    if start is not None and since is not None:
+        raise OpsInputError("give either start= or since=, not both")
+    e = to_timestamp("now" if end is None else end, "end")
+    s = (to_timestamp(start, "start") if start is not None
+         else e - pd.Timedelta(seconds=parse_duration(since or default_since, "since")))
+    s, e = s.floor("ms"), e.floor("ms")
+    if not s < e:
+        raise OpsInputError(f"start {s.isoformat()} must be before end {e.isoformat()}")
+    return s, e
+
+
+def iso(ts: pd.Timestamp) -> str:
+    """RFC 3339 text with milliseconds, as the servers take it and provenance records it."""
+    return ts.tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def provenance(frame: pd.DataFrame) -> dict[str, Any] | None:
+    """Where a live frame came from (server without userinfo, query, exact range), or None."""
+    info = frame.attrs.get(ATTRS_KEY) if isinstance(frame, pd.DataFrame) else None
+    return dict(info) if isinstance(info, dict) else None
+
+
+def resolve_source(spec: Any, since: Any = None, until: Any = None, *, start: Any = None,
+                   step: Any = None, kind: str | None = None,
+                   service_label: str | None = None, **client: Any) -> pd.DataFrame | None:
+    """Fetch a live spec as a canonical frame, or return None when ``spec`` is not one.
+
+    Parameters
+    ----------
+    spec : str
+        ``prometheus:<promql>`` (metrics over the range), ``alertmanager:`` (firing alerts; an
+        optional matcher list after the colon, e.g. ``alertmanager:severity="critical"``) or
+        ``loki:<logql>`` (log lines over the range). Server URLs come from
+        :func:`jupyter_ops.io.http.server_url` (environment or configuration).
+    since, until : str or time, optional
+        Range: ``until`` (default now) minus ``since`` (default 1h), e.g. ``since="6h"``.
+    start : time, optional
+        Exact range start instead of ``since`` (re-runs of a recorded fetch).
+    step : str, optional
+        Prometheus resolution (default: range / 720, at least 1 s).
+    kind : str, optional
+        Expected input kind (``metrics``, ``alerts``, ``logs``): a spec of another kind is an
+        error naming the one expected.
+    service_label : str, optional
+        Label that names the service (default: ``service``, then ``job``, then ``app``).
+    **client
+        Passed to :class:`jupyter_ops.io.http.LiveClient` (token, timeout, ...).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The canonical frame with ``attrs["jupyter_ops_source"]`` = provenance (source,
+        server, query, start, end, step).
+    """
+    if not is_live_spec(spec):
+        return None
+    text = spec.strip()
+    prefix, _, query = text.partition(":")
+    prefix = prefix.lower()
+    query = query.strip()
+    expected = {"prometheus": "metrics", "alertmanager": "alerts", "loki": "logs"}[prefix]
+    if kind is not None and kind != expected:
+        raise OpsInputError(
+            f"{prefix}: gives {expected}, but this input takes {kind}; use "
+            + {"metrics": "prometheus:<promql>", "alerts": "alertmanager:",
+               "logs": "loki:<logql>"}.get(kind, f"a {kind} file or frame"))
+    if prefix == "alertmanager":
+        from .alertmanager import fetch_alerts
+
+        matchers = [m.strip() for m in re.split(r",(?=(?:[^\"]*\"[^\"]*\")*[^\"]*$)", query)
+                    if m.strip()] if query else None
+        return fetch_alerts(client.pop("url", None), filter=matchers, **client)
+    if not query:
+        raise OpsInputError(f"{prefix}: needs a query after the colon, e.g. "
+                            + ("prometheus:up" if prefix == "prometheus" else
+                               'loki:{app="checkout"}'))
+    s, e = time_range(start=start, end=until, since=since)
+    if prefix == "prometheus":
+        from .prometheus import prometheus_query_range
+
+        return prometheus_query_range(client.pop("url", None), query, s, e, step,
+                                      service_label=service_label, **client)
+    from .loki import loki_query_range
+
+    return loki_query_range(client.pop("url", None), query, s, e, service_label=service_label,
+                            **client)
