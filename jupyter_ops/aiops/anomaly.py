@@ -135,8 +135,12 @@ def _read(path: Any) -> pd.DataFrame:
     if not os.path.exists(path):
         raise FileNotFoundError(f"metrics file {str(path)!r} does not exist")
     if str(path).lower().endswith((".json", ".json.gz")):
+        from ..io.prometheus import PrometheusError
+
         try:
             return _io.load_metrics(path)
+        except PrometheusError:
+            raise  # Prometheus's own error answer: its errorType and message say what is wrong
         except OpsInputError:
             pass  # not a Prometheus response: read it as a table below
     return _io.read_table(path)
