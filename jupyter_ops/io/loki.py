@@ -145,9 +145,13 @@ def _frame(rows: list[tuple[int, tuple, str]], service_label: str | None) -> pd.
         "service": [service(d) for d in label_dicts],
         "message": [r[2] for r in rows],
     }
-    levels = [d.get("level") or d.get("detected_level") or "" for d in label_dicts]
-    if any(levels):
-        table["level"] = levels
+    levels = [d.get("level") or d.get("detected_level") or None for d in label_dicts]
+    if not all(levels):  # no level label: the level word in the line, as for text logs
+        from .textlog import detect_levels
+
+        found = detect_levels(pd.Series(table["message"], dtype=object)).tolist()
+        levels = [lv or f for lv, f in zip(levels, found, strict=True)]
+    table["level"] = levels
     for name in names:
         if name in ("level", "detected_level"):
             continue
