@@ -15,7 +15,8 @@ import pandas as pd
 
 from ..errors import OpsInputError
 
-__all__ = ["resolve_source", "is_live_spec", "time_range", "parse_duration", "LIVE_PREFIXES"]
+__all__ = ["resolve_source", "is_live_spec", "time_range", "parse_duration", "LIVE_PREFIXES",
+           "split_live_options", "materialize_argv"]
 
 #: spec prefixes understood by :func:`resolve_source`
 LIVE_PREFIXES = ("prometheus:", "alertmanager:", "loki:")
@@ -53,6 +54,12 @@ def parse_duration(text: str | float | int | _dt.timedelta, what: str = "duratio
     return seconds
 
 
+def _is_duration(value: Any) -> bool:
+    if isinstance(value, (int, float, _dt.timedelta)) and not isinstance(value, bool):
+        return True
+    return isinstance(value, str) and _DURATION.match(value) is not None
+
+
 def to_timestamp(value: Any, what: str = "time") -> pd.Timestamp:
     """A time as a UTC timestamp: datetime, ISO text, epoch seconds, ``"now"``."""
     if isinstance(value, str) and value.strip().lower() == "now":
@@ -81,6 +88,8 @@ def time_range(start: Any = None, end: Any = None, since: Any = None,
     if start is not None and since is not None:
         raise OpsInputError("give either start= or since=, not both")
     e = to_timestamp("now" if end is None else end, "end")
+    if start is None and since is not None and not _is_duration(since):
+        start = since  # --since 2024-05-01T10:00 (a time) as well as --since 6h
     s = (to_timestamp(start, "start") if start is not None
          else e - pd.Timedelta(seconds=parse_duration(since or default_since, "since")))
     s, e = s.floor("ms"), e.floor("ms")
@@ -164,3 +173,111 @@ def resolve_source(spec: Any, since: Any = None, until: Any = None, *, start: An
 
     return loki_query_range(client.pop("url", None), query, s, e, service_label=service_label,
                             **client)
+
+
+#: options a live spec takes on a magic line or command line (value follows)
+LIVE_OPTIONS = ("--since", "--until", "--step", "--service-label")
+_remembered: dict[str, str] = {}
+
+
+def _tokens(line: str) -> list[str]:
+    import shlex
+
+    lex = shlex.shlex(line, posix=False)
+    lex.whitespace_split = True
+    lex.commenters = ""
+    return list(lex)
+
+
+def _pull_options(tokens: list[str]) -> tuple[list[str], dict[str, str]]:
+    rest: list[str] = []
+    opts: dict[str, str] = {}
+    i = 0
+    while i < len(tokens):
+        tok = tokens[i]
+        name, eq, value = tok.partition("=")
+        if name in LIVE_OPTIONS:
+            if not eq:
+                if i + 1 >= len(tokens):
+                    raise OpsInputError(f"{name} needs a value, e.g. {name} 6h")
+                value = tokens[i + 1]
+                i += 1
+            opts[name[2:].replace("-", "_")] = value.strip("'\"")
+        else:
+            rest.append(tok)
+        i += 1
+    return rest, opts
+
+
+def split_live_options(line: str) -> str:
+    """For a magic line naming a live spec: remove ``--since/--until/--step/--service-label``
+    (kept for :func:`resolve_source`, see :func:`live_options`) and return the rest.
+
+    Lines without a live spec are returned unchanged (and the remembered options cleared), so
+    a magic's own ``--since`` keeps its meaning for files and frames.
+    """
+    global _remembered
+    _remembered = {}
+    if not any(p in line.lower() for p in LIVE_PREFIXES):
+        return line
+    try:
+        tokens = _tokens(line)
+    except ValueError:
+        return line
+    if not any(is_live_spec(t.strip("'\"")) for t in tokens):
+        return line
+    rest, _remembered = _pull_options(tokens)
+    return " ".join(rest)
+
+
+def live_options() -> dict[str, str]:
+    """Options removed by the last :func:`split_live_options` (``since``, ``until``, ...)."""
+    return dict(_remembered)
+
+
+def resolve_remembered(name: str, kind: str | None = None) -> pd.DataFrame | None:
+    """:func:`resolve_source` with the options of the last parsed line (the magics' hook)."""
+    name = name.strip()
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in "'\"":
+        name = name[1:-1]
+    if not is_live_spec(name):
+        return None
+    opts = live_options()
+    return resolve_source(name, since=opts.get("since"), until=opts.get("until"),
+                          step=opts.get("step"), service_label=opts.get("service_label"),
+                          kind=kind)
+
+
+def materialize_argv(argv: list[str], folder: str) -> list[str]:
+    """Command-line hook: fetch each live spec of ``argv`` into a file in ``folder`` and put
+    that file's path in its place (``--since/--until/--step/--service-label`` are consumed).
+
+    Metrics and logs are written as Parquet, alerts as JSON Lines (labels stay objects);
+    each file gets a ``<file>.source.json`` with the fetch's provenance. ``argv`` without a
+    live spec is returned unchanged.
+    """
+    import json
+    import os
+
+    if not any(is_live_spec(a) for a in argv):
+        return list(argv)
+    rest, opts = _pull_options(list(argv))
+    out = []
+    for n, arg in enumerate(rest):
+        if not is_live_spec(arg):
+            out.append(arg)
+            continue
+        frame = resolve_source(arg, since=opts.get("since"), until=opts.get("until"),
+                               step=opts.get("step"), service_label=opts.get("service_label"))
+        assert frame is not None
+        kind = arg.split(":", 1)[0].lower()
+        if kind == "alertmanager":
+            path = os.path.join(folder, f"live{n}-alerts.jsonl")
+            frame.to_json(path, orient="records", lines=True, date_format="iso")
+        else:
+            path = os.path.join(folder, f"live{n}-{kind}.parquet")
+            frame.to_parquet(path, index=False)
+        with open(path + ".source.json", "w", encoding="utf-8") as f:
+            json.dump(provenance(frame), f, indent=1)
+        out.append(path)
+    return out

@@ -44,8 +44,11 @@ def user_errors(prefix: str = "") -> Iterator[None]:
 
 def parse(magic_func: Any, line: str) -> Any:
     """``parse_argstring`` whose argparse errors become a one-line ``UsageError``."""
+    from ..io.live import split_live_options
+
     try:
-        return parse_argstring(magic_func, line)
+        # live sources (prometheus:/alertmanager:/loki:) take --since/--until/--step here
+        return parse_argstring(magic_func, split_live_options(line))
     except UsageError as e:
         raise UsageError(" ".join(str(e).split())) from None
     except SystemExit:  # pragma: no cover - argparse exiting on --help
@@ -70,6 +73,11 @@ def resolve(shell: Any, name: str) -> Any:
     ns = shell.user_ns
     if name in ns:
         return ns[name]
+    from ..io.live import resolve_remembered
+
+    live = resolve_remembered(name)  # prometheus:<promql>, alertmanager:, loki:<logql>
+    if live is not None:
+        return live
     # dotted access to an attribute of a variable, e.g. ``scenario.alerts``
     head, _, rest = name.partition(".")
     if rest and head in ns and name.replace(".", "").replace("_", "").isalnum():
