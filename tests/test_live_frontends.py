@@ -142,3 +142,18 @@ def test_cli_runs_against_a_hanging_tracking_server_fails_fast(tmp_path):
         release.set()
         srv.shutdown()
         srv.server_close()
+
+
+def test_report_records_the_exact_range_and_replaying_it_fetches_the_same_data(ip, env):
+    from jupyter_ops.report.session import session_log
+
+    ip.run_line_magic("aiops_logs", 'loki:{app="checkout"} --since 2h -o first')
+    call = session_log().entries[-1].call
+    assert "--since 2h" not in call
+    assert "--until 20" in call and call.startswith('%aiops_logs loki:{app="checkout"} -o first')
+    again = call.replace("%aiops_logs ", "", 1).replace("-o first", "-o second")
+    ip.run_line_magic("aiops_logs", again)
+    assert session_log().entries[-1].call == call.replace("-o first", "-o second")
+    first, second = ip.user_ns["first"], ip.user_ns["second"]
+    assert first.n_lines == second.n_lines == 300
+    pd.testing.assert_frame_equal(first.lines, second.lines)

@@ -123,7 +123,7 @@ class LiveClient:
     """
 
     kind: str
-    url: str | None = None
+    url: str | None = field(default=None, repr=False)  # may hold userinfo
     token: str | None = field(default=None, repr=False)
     username: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)

@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import OpsInputError
 
 __all__ = ["resolve_source", "is_live_spec", "time_range", "parse_duration", "LIVE_PREFIXES",
-           "split_live_options", "materialize_argv"]
+           "split_live_options", "materialize_argv", "exact_call"]
 
 #: spec prefixes understood by :func:`resolve_source`
 LIVE_PREFIXES = ("prometheus:", "alertmanager:", "loki:")
@@ -242,10 +242,33 @@ def resolve_remembered(name: str, kind: str | None = None) -> pd.DataFrame | Non
         name = name[1:-1]
     if not is_live_spec(name):
         return None
+    if "start" not in _remembered:
+        # one exact range per line, fixed at the first fetch: every spec of the line reads the
+        # same window, and the recorded call (exact_call) replays it
+        s, e = time_range(end=_remembered.get("until"), since=_remembered.get("since"))
+        _remembered["start"], _remembered["end"] = iso(s), iso(e)
     opts = live_options()
-    return resolve_source(name, since=opts.get("since"), until=opts.get("until"),
+    return resolve_source(name, start=opts["start"], until=opts["end"],
                           step=opts.get("step"), service_label=opts.get("service_label"),
                           kind=kind)
+
+
+def exact_call(call: str) -> str:
+    """The magic line as recorded for the report: relative live options (``--since 6h``)
+    replaced by the exact range fetched (``--since <start> --until <end>``), so re-running
+    the recorded line reads the same data. Lines without a live fetch are unchanged."""
+    if "start" not in _remembered:
+        return call
+    try:
+        tokens = _tokens(call)
+    except ValueError:
+        return call
+    rest, _ = _pull_options(tokens)
+    extra = ["--since", _remembered["start"], "--until", _remembered["end"]]
+    for key in ("step", "service_label"):
+        if key in _remembered:
+            extra += ["--" + key.replace("_", "-"), _remembered[key]]
+    return " ".join(rest + extra)
 
 
 def materialize_argv(argv: list[str], folder: str) -> list[str]:

@@ -116,9 +116,11 @@ def publish(shell: Any, result: Any, call: str, output: str | None = None,
             raise UsageError(f"-o needs a Python variable name, got {output!r}")
         shell.user_ns[output] = result
     if log:
+        from ..io.live import exact_call
         from ..report.session import session_log
 
-        session_log().add(result, call=call.strip())
+        # live inputs: record the exact time range fetched, not "--since 6h"
+        session_log().add(result, call=exact_call(call.strip()))
     return result
 
 
