@@ -20,6 +20,7 @@ with seconds and the ratio peer / ours (> 1 means ours is faster).
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -83,6 +84,8 @@ def main() -> None:
     ap.add_argument("--days", type=float, default=7)
     ap.add_argument("--step", type=int, default=15)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--data", default=None,
+                    help="keep the generated TSDB in this folder and reuse it on later runs")
     args = ap.parse_args()
 
     from jupyter_ops.io import prometheus_query_range
@@ -91,17 +94,26 @@ def main() -> None:
         if shutil.which(exe) is None:
             sys.exit(f"{exe} not found: apt-get install prometheus")
     points = int(args.days * 86400 // args.step) + 1
-    end_s = (int(time.time()) // 3600 - 2) * 3600  # whole hours, safely in the past
-    start_s = end_s - (points - 1) * args.step
-    work = Path(tempfile.mkdtemp(prefix="bench-live-"))
+    work = Path(args.data) if args.data else Path(tempfile.mkdtemp(prefix="bench-live-"))
+    work.mkdir(parents=True, exist_ok=True)
+    meta_path = work / "meta.json"
+    want = {"series": args.series, "points": points, "step": args.step}
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     proc = None
     try:
         t0 = time.perf_counter()
-        om = work / "data.om"
-        write_openmetrics(om, args.series, start_s, points, args.step)
-        subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(om),
-                        str(work / "tsdb")], check=True, capture_output=True)
-        om.unlink()
+        if {k: meta.get(k) for k in want} != want or not (work / "tsdb").exists():
+            shutil.rmtree(work / "tsdb", ignore_errors=True)
+            end_s = (int(time.time()) // 3600 - 2) * 3600  # whole hours, safely in the past
+            start_s = end_s - (points - 1) * args.step
+            om = work / "data.om"
+            write_openmetrics(om, args.series, start_s, points, args.step)
+            subprocess.run(["promtool", "tsdb", "create-blocks-from", "openmetrics", str(om),
+                            str(work / "tsdb")], check=True, capture_output=True)
+            om.unlink()
+            meta_path.write_text(json.dumps({**want, "start_s": start_s, "end_s": end_s}))
+        else:
+            start_s, end_s = meta["start_s"], meta["end_s"]
         (work / "prometheus.yml").write_text("global:\n  scrape_interval: 1m\n")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -142,7 +154,8 @@ def main() -> None:
         if proc is not None:
             proc.terminate()
             proc.wait(10)
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.data:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

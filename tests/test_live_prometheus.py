@@ -37,14 +37,18 @@ def stack(tmp_path_factory):
         servers.append(prom)
         # scraped data and the firing alert appear within a few seconds (1 s intervals)
         # (static targets are handed to the scraper after Prometheus's 5 s discovery delay)
-        wait_for(lambda: len(_raw(prom.url, "/api/v1/query", query='up[3s]')
-                             ["data"]["result"]) >= 2 and all(
-            len(r["values"]) >= 2 for r in _raw(prom.url, "/api/v1/query",
-                                                query='up[3s]')["data"]["result"]))
+        # wait until both targets have samples at least 3 s old (tests read ranges ending
+        # a second or two before now)
+        wait_for(lambda: _scraped(prom.url, 4), timeout=40)
         yield {"node": node, "am": am, "prom": prom, "work": work}
     finally:
         for s in reversed(servers):
             s.stop()
+
+
+def _scraped(url, n):
+    result = _raw(url, "/api/v1/query", query="up[10s]")["data"]["result"]
+    return len(result) >= 2 and all(len(r["values"]) >= n for r in result)
 
 
 def _raw(base, path, auth=None, **params):
@@ -179,16 +183,16 @@ def test_server_killed_mid_fetch_raises_and_returns_no_partial_frame(stack, monk
 
     prom = start_prometheus(stack["work"], [], name="prom-kill")
     calls = []
-    original = LiveClient.get_json
+    original = LiveClient.request
 
-    def get_json(self, path, **kw):
+    def request(self, method, path, **kw):
         calls.append(path)
-        if len(calls) == 2:
+        if len(calls) == 2:  # the first chunk arrived; the server dies before the second
             prom.proc.kill()
             prom.proc.wait(5)
-        return original(self, path, **kw)
+        return original(self, method, path, **kw)
 
-    monkeypatch.setattr(LiveClient, "get_json", get_json)
+    monkeypatch.setattr(LiveClient, "request", request)
     end = pd.Timestamp.now(tz="UTC").floor("s")
     result = None
     with pytest.raises(OpsConnectionError) as e:
@@ -290,3 +294,30 @@ def test_alertmanager_firing_alert_and_silences(stack):
 def test_values_are_float_and_nan_kept(stack):
     df = prometheus_query(stack["prom"].url, "vector(0) / 0")
     assert np.isnan(df["value"].iloc[0])
+
+
+def test_fast_matrix_parser_equals_json_parse_on_real_answers(stack):
+    from jupyter_ops.io.prometheus import _fast_matrix, _series_arrays
+
+    tricky = 'a\\"values\\":[[1,\\"2\\"]]}, ]] \\\\ é'
+    queries = ["up", "vector(1)/0", "-vector(1)/0", "vector(0)/0",
+               f'label_replace(vector(2.5e-300), "weird", "{tricky}", "", "")',
+               "rate(node_cpu_seconds_total[5s])"]
+    end = pd.Timestamp.now(tz="UTC").floor("s") - pd.Timedelta("1s")
+    for q in queries:
+        r = httpx.get(stack["prom"].url + "/api/v1/query_range", params={
+            "query": q, "start": (end - pd.Timedelta("10s")).timestamp(),
+            "end": end.timestamp(), "step": "0.5"}, timeout=10)
+        fast = _fast_matrix(r.content)
+        assert fast is not None, q
+        slow = {tuple(sorted(s["metric"].items())): _series_arrays(s, True)
+                for s in r.json()["data"]["result"]}
+        assert fast.keys() == slow.keys(), q
+        for key, (t, v) in slow.items():
+            np.testing.assert_array_equal(fast[key][0], t)
+            np.testing.assert_array_equal(fast[key][1], v)
+    # the tricky label survives intact through the public function
+    df = prometheus_query_range(stack["prom"].url, queries[4], end - pd.Timedelta("5s"), end, "1s")
+    assert df["weird"].iloc[0] == 'a"values":[[1,"2"]]}, ]] \\ é'
+    assert _fast_matrix(b'{"status":"success","data":{"resultType":"vector","result":[]}}') \
+        is None

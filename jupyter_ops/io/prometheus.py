@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import OpsInputError
+from ..errors import OpsConnectionError, OpsInputError
 from . import _common as c
 
 __all__ = ["from_prometheus", "prometheus_query_range", "prometheus_query", "PrometheusError"]
@@ -189,6 +189,57 @@ def _chunks(start_ms: int, end_ms: int, step_ms: int, max_points: int) -> list[t
     return out
 
 
+_MATRIX_HEAD = b'{"status":"success","data":{"resultType":"matrix","result":['
+
+
+def _fast_matrix(content: bytes) -> dict[tuple, tuple[np.ndarray, np.ndarray]] | None:
+    """Parse a successful matrix answer without building a Python object per sample.
+
+    The samples of a series are ``[[<time>,"<value>"],...]``: brackets and quotes removed,
+    numpy reads the numbers in one pass (``NaN``, ``+Inf``, ``-Inf`` included); only each
+    series' small ``metric`` object goes through :mod:`json`. ``"values":[`` cannot occur
+    inside a JSON string (quotes there are escaped), so the split is exact. Anything
+    unexpected (another layout, native histograms, a number numpy cannot read) returns None
+    and the caller parses the answer with :mod:`json` instead.
+    """
+    import json
+    import warnings
+
+    if not content.startswith(_MATRIX_HEAD):
+        return None
+    out: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+    pos = len(_MATRIX_HEAD)
+    strip = bytes.maketrans(b"", b"")
+    while True:
+        m = content.find(b'{"metric":', pos)
+        if m < 0:
+            break
+        v = content.find(b',"values":[', m)
+        if v < 0:
+            return None
+        try:
+            labels = json.loads(content[m + 10:v])
+        except ValueError:
+            return None
+        end = content.find(b"]]", v)
+        if not isinstance(labels, dict) or end < 0 or content[end + 2:end + 3] != b"}":
+            return None
+        region = content[v + 11:end + 1].translate(strip, b'[]"')
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # numpy warns (not raises) on unread text
+                nums = np.fromstring(region, sep=",") if region else np.empty(0)
+        except (ValueError, DeprecationWarning):
+            return None
+        if nums.size % 2 or nums.size != region.count(b",") + 1:
+            return None
+        pairs = nums.reshape(-1, 2)
+        key = tuple(sorted((str(k), str(val)) for k, val in labels.items()))
+        out[key] = (pairs[:, 0].copy(), pairs[:, 1].copy())
+        pos = end + 3
+    return out
+
+
 def _series_arrays(series: dict[str, Any], matrix: bool) -> tuple[np.ndarray, np.ndarray]:
     samples = series.get("values") if matrix else [series.get("value")]
     if not samples:
@@ -223,23 +274,26 @@ def _build_frame(parts: dict[tuple, list[tuple[np.ndarray, np.ndarray]]], query:
         raise OpsInputError(f"Prometheus returned no samples for {query!r} in the range; "
                             f"check the query in the Prometheus UI or widen the range")
     label_names = sorted({k for labels, _, _ in metas for k in labels if k != "__name__"})
+    idx = np.repeat(np.arange(len(metas)), counts)
+
+    def text(values: list[str]) -> Any:
+        # one value per series, spread by index: converting millions of repeated Python
+        # strings to pandas' string dtype would dominate the whole fetch
+        small = c.as_text(pd.Series(values, dtype=object)).array
+        return small.take(idx)
+
     out: dict[str, Any] = {
         "timestamp": _seconds_to_utc(np.concatenate(ts_parts)),
-        "service": np.repeat(np.array([m[1] for m in metas], dtype=object), counts),
-        "metric": np.repeat(np.array([m[2] for m in metas], dtype=object), counts),
+        "service": text([m[1] for m in metas]),
+        "metric": text([m[2] for m in metas]),
         "value": np.concatenate(val_parts),
-        "series": np.repeat(np.array([_series_name(m[0]) for m in metas], dtype=object),
-                            counts),
+        "series": text([_series_name(m[0]) for m in metas]),
     }
     reserved = set(out)
     for name in label_names:
         col = f"label_{name}" if name in reserved else name
-        out[col] = np.repeat(np.array([m[0].get(name, "") for m in metas], dtype=object), counts)
-    frame = pd.DataFrame(out)
-    for col in frame.columns:
-        if col not in ("timestamp", "value"):
-            frame[col] = c.as_text(frame[col])
-    return frame
+        out[col] = text([m[0].get(name, "") for m in metas])
+    return pd.DataFrame(out)
 
 
 def prometheus_query_range(url: str | None, promql: str, start: Any, end: Any,
@@ -306,9 +360,17 @@ def prometheus_query_range(url: str | None, promql: str, start: Any, end: Any,
     with _client(url, client) as cl:
 
         def fetch(rng: tuple[int, int]) -> dict[tuple, tuple[np.ndarray, np.ndarray]]:
-            body = cl.get_json("/api/v1/query_range", query=promql, params={
+            resp = cl.request("GET", "/api/v1/query_range", query=promql, params={
                 "query": promql, "start": _seconds_text(rng[0]), "end": _seconds_text(rng[1]),
                 "step": f"{step_ms / 1000:g}"})
+            fast = _fast_matrix(resp.content)
+            if fast is not None:
+                return fast
+            try:
+                body = resp.json()
+            except ValueError:
+                raise OpsConnectionError(f"Prometheus at {cl.base} answered a body that is not "
+                                         f"JSON for {promql!r}") from None
             data = _check_envelope(body, cl.base, promql)
             if data.get("resultType") != "matrix":
                 raise PrometheusError(f"Prometheus at {cl.base} answered resultType "
