@@ -321,3 +321,22 @@ def test_fast_matrix_parser_equals_json_parse_on_real_answers(stack):
     assert df["weird"].iloc[0] == 'a"values":[[1,"2"]]}, ]] \\ é'
     assert _fast_matrix(b'{"status":"success","data":{"resultType":"vector","result":[]}}') \
         is None
+
+
+def test_unreachable_server_error_never_shows_credentials(caplog):
+    import logging
+
+    from jupyter_ops.io.http import LiveClient
+    from tests.live_servers import free_port
+
+    caplog.set_level(logging.DEBUG)
+    port = free_port()  # nothing listens there
+    url = f"http://admin:pw-{PASSWORD}@127.0.0.1:{port}"
+    with pytest.raises(OpsConnectionError) as e:
+        prometheus_query(url, "up", token="tk-" + PASSWORD, headers={"X-Key": "hk-" + PASSWORD},
+                         retries=0)
+    assert f"Prometheus at http://127.0.0.1:{port} cannot be reached" in str(e.value)
+    client = LiveClient("prometheus", url, token="tk-" + PASSWORD)
+    for out in (str(e.value), repr(e.value), caplog.text, repr(client), client.base):
+        assert PASSWORD not in out and "admin" not in out
+    client.close()
