@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
@@ -90,7 +91,9 @@ def test_chunk_edges_no_duplicate_or_missing_points(stack):
     url = stack["prom"].url
     end = pd.Timestamp.now(tz="UTC").floor("s")
     start = end - pd.Timedelta("25s")  # 25,001 points at 1 ms: three chunks of <= 11,000
+    filters = list(warnings.filters)
     df = prometheus_query_range(url, "vector(1)", start, end, "1ms")
+    assert warnings.filters == filters  # concurrent parsing leaves global state alone
     assert provenance(df)["chunks"] == 3
     grid = pd.date_range(start, end, freq="1ms")
     assert len(df) == len(grid) == 25_001
