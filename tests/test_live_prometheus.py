@@ -343,3 +343,20 @@ def test_unreachable_server_error_never_shows_credentials(caplog):
     for out in (str(e.value), repr(e.value), caplog.text, repr(client), client.base):
         assert PASSWORD not in out and "admin" not in out
     client.close()
+
+
+def test_no_gzip_on_loopback_gzip_elsewhere(stack, monkeypatch):
+    from jupyter_ops.io.http import LiveClient
+
+    with LiveClient("prometheus", stack["prom"].url) as cl:
+        resp = cl.request("GET", "/api/v1/query", params={"query": "up"})
+        assert "content-encoding" not in resp.headers  # loopback: not compressed
+    with LiveClient("prometheus", stack["prom"].url, compression=True) as cl:
+        resp = cl.request("GET", "/api/v1/query", params={"query": "up"})
+        assert resp.headers["content-encoding"] == "gzip"
+        assert resp.json()["status"] == "success"
+    with LiveClient("prometheus", "https://prometheus.example.org") as cl:
+        assert cl._http.headers["accept-encoding"] == "gzip"
+    monkeypatch.setenv("JUPYTER_OPS_PROMETHEUS_COMPRESSION", "0")
+    with LiveClient("prometheus", "https://prometheus.example.org") as cl:
+        assert cl._http.headers["accept-encoding"] == "identity"

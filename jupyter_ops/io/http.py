@@ -120,6 +120,11 @@ class LiveClient:
         Extra attempts on 5xx answers and connection errors (never on 4xx).
     backoff : float
         First wait between attempts in seconds, doubled each time.
+    compression : bool, optional
+        Ask for gzip-compressed answers. Default (None): not for a server on this machine
+        (``localhost``, ``127.0.0.0/8``, ``::1``), where compressing a 100 MB range answer costs
+        the server and the client several seconds and saves nothing; yes for any other host.
+        ``JUPYTER_OPS_<KIND>_COMPRESSION=0/1`` overrides.
     """
 
     kind: str
@@ -133,6 +138,7 @@ class LiveClient:
     timeout: float = DEFAULT_TIMEOUT
     retries: int = DEFAULT_RETRIES
     backoff: float = DEFAULT_BACKOFF
+    compression: bool | None = None
 
     def __post_init__(self) -> None:
         import httpx
@@ -153,7 +159,12 @@ class LiveClient:
                          if s and len(str(s)) >= 3]
         if pw:
             self._secrets += [quote(pw, safe=""), f"{user}:{pw}"]
-        headers = {"Accept": "application/json", "User-Agent": "jupyter-ops"}
+        compress = self.compression if self.compression is not None else _env_flag(
+            os.environ.get(prefix + "COMPRESSION"))
+        if compress is None:
+            compress = not _is_loopback(parts.hostname or "")
+        headers = {"Accept": "application/json", "User-Agent": "jupyter-ops",
+                   "Accept-Encoding": "gzip" if compress else "identity"}
         headers.update(self.headers or {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -266,3 +277,14 @@ def _unquote(s: str) -> str:
     from urllib.parse import unquote
 
     return unquote(s)
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
