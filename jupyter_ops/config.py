@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from traitlets import Bool, Float, Unicode, default, validate
+from traitlets import Bool, Float, Unicode, default, observe, validate
 from traitlets.config import SingletonConfigurable
 
 __all__ = ["JupyterOps", "get_settings", "ENV_URLS"]
@@ -57,6 +57,17 @@ class JupyterOps(SingletonConfigurable):
         help="Alertmanager base URL (default: $JUPYTER_OPS_ALERTMANAGER_URL).").tag(config=True)
     loki_url = Unicode(
         help="Grafana Loki base URL (default: $JUPYTER_OPS_LOKI_URL).").tag(config=True)
+
+    @observe("prometheus_url", "alertmanager_url", "loki_url")
+    def _url_set(self, change: Any) -> None:
+        # remembered so that a URL set with %config wins over the environment variable, which
+        # io.http.server_url re-reads on every call (tests and shells may change it later)
+        self.__dict__.setdefault("_explicit_urls", set()).add(change["name"])
+
+    def explicit_url(self, kind: str) -> str:
+        """The ``<kind>_url`` set by ``%config`` or a config file, or ``""`` if never set."""
+        name = f"{kind}_url"
+        return getattr(self, name) if name in self.__dict__.get("_explicit_urls", ()) else ""
 
     @default("prometheus_url")
     def _prometheus_default(self) -> str:

@@ -124,3 +124,21 @@ def test_drift_threshold_setting_is_the_default(ip):
     typed = ip.run_line_magic("mlops_drift", "ref cur --no-multivariate -m wasserstein "
                                              "--threshold 0.05")
     assert typed.columns["threshold"].tolist() == [0.05]
+
+
+def test_a_configured_live_url_wins_over_the_environment_and_reaches_the_loaders(monkeypatch):
+    from jupyter_ops.config import JupyterOps, get_settings
+    from jupyter_ops.io.http import server_url
+
+    JupyterOps.clear_instance()
+    try:
+        monkeypatch.setenv("JUPYTER_OPS_ALERTMANAGER_URL", "http://127.0.0.1:9093")
+        assert server_url("alertmanager") == "http://127.0.0.1:9093"
+        get_settings().alertmanager_url = "http://127.0.0.1:19093"
+        assert server_url("alertmanager") == "http://127.0.0.1:19093"
+        # an explicit argument still wins; an environment change is seen when nothing is set
+        assert server_url("alertmanager", "http://127.0.0.1:1") == "http://127.0.0.1:1"
+        monkeypatch.setenv("JUPYTER_OPS_PROMETHEUS_URL", "http://127.0.0.1:29090")
+        assert server_url("prometheus") == "http://127.0.0.1:29090"
+    finally:
+        JupyterOps.clear_instance()

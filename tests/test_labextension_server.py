@@ -62,13 +62,152 @@ def test_runs_newest_first_with_metrics(jp_fetch, run, runs):
     assert "mlflow.db" in body["tracking_uri"]
 
 
-def test_runs_limit_and_tracking_uri_parameter(jp_fetch, run, runs, tmp_path):
+def test_runs_limit_and_tracking_uri_parameter(jp_fetch, run, runs, tmp_path, monkeypatch):
     r = run(jp_fetch("jupyter-ops", "runs", params={"limit": "1"}))
     assert [run["run_name"] for run in json.loads(r.body)["runs"]] == ["new"]
-    # another (empty) store, chosen by the client
-    other = f"sqlite:///{tmp_path / 'other.db'}"
-    r = run(jp_fetch("jupyter-ops", "runs", params={"tracking_uri": other}))
+    # the server's own store, named explicitly, is allowed
+    r = run(jp_fetch("jupyter-ops", "runs", params={"tracking_uri": runs}))
+    assert len(json.loads(r.body)["runs"]) == 2
+    # another store only when the server allows it; a missing one is listed empty, not created
+    other = tmp_path / "other.db"
+    with pytest.raises(HTTPClientError) as e:
+        run(jp_fetch("jupyter-ops", "runs", params={"tracking_uri": f"sqlite:///{other}"}))
+    assert e.value.code == 403 and "JUPYTER_OPS_TRACKING_URIS" in e.value.response.body.decode()
+    monkeypatch.setenv("JUPYTER_OPS_TRACKING_URIS", f"sqlite:///{other}")
+    r = run(jp_fetch("jupyter-ops", "runs", params={"tracking_uri": f"sqlite:///{other}"}))
+    assert json.loads(r.body)["runs"] == [] and "no MLflow store" in json.loads(r.body)["message"]
+    assert not other.exists()
+
+
+def test_runs_get_never_creates_a_store(jp_fetch, run, jp_root_dir, tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    import mlflow
+
+    mlflow.set_tracking_uri(None)
+    monkeypatch.chdir(jp_root_dir)
+    before = sorted(os.listdir(jp_root_dir)), sorted(os.listdir(tmp_path))
+    r = run(jp_fetch("jupyter-ops", "runs"))
     assert json.loads(r.body)["runs"] == []
+    assert (sorted(os.listdir(jp_root_dir)), sorted(os.listdir(tmp_path))) == before
+
+
+@pytest.mark.parametrize("uri", ["http://evil.example:80", "sqlite:////etc/passwd.db",
+                                 "file:///tmp"])
+def test_runs_refuses_stores_the_server_does_not_own(jp_fetch, run, mlflow_uri, uri):
+    with pytest.raises(HTTPClientError) as e:
+        run(jp_fetch("jupyter-ops", "runs", params={"tracking_uri": uri}))
+    assert e.value.code == 403
+
+
+def test_unreadable_store_is_a_4xx(jp_fetch, run, mlflow_uri, tmp_path, monkeypatch):
+    junk = tmp_path / "junk.db"
+    junk.write_text("not a database")
+    monkeypatch.setenv("JUPYTER_OPS_TRACKING_URIS", f"sqlite:///{junk}")
+    with pytest.raises(HTTPClientError) as e:
+        run(jp_fetch("jupyter-ops", "runs", params={"tracking_uri": f"sqlite:///{junk}"}))
+    assert e.value.code == 400 and "cannot read" in e.value.response.body.decode()
+
+
+@pytest.fixture
+def hanging_server():
+    """An HTTP server that answers /health, then never answers anything else."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    release = threading.Event()
+
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def _hang(self):
+            if self.path.endswith("/health"):
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"OK")
+                return
+            release.wait(30)
+
+        do_GET = do_POST = _hang
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}"
+    release.set()
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_hanging_tracking_server_does_not_starve_jupyter(jp_fetch, run, mlflow_uri,
+                                                         hanging_server, monkeypatch):
+    import asyncio
+
+    from jupyter_ops.server import sources
+
+    monkeypatch.setattr(sources, "TIMEOUT", 2.0)
+    monkeypatch.setenv("JUPYTER_OPS_TRACKING_URIS", hanging_server)
+    done: list[tuple[str, int]] = []
+
+    async def runs_call():
+        r = await jp_fetch("jupyter-ops", "runs", params={"tracking_uri": hanging_server},
+                           raise_error=False)
+        done.append(("runs", r.code))
+        return r
+
+    async def scenario():
+        hung = [asyncio.ensure_future(runs_call()) for _ in range(6)]
+        await asyncio.sleep(0.3)
+        r = await jp_fetch("api", "kernelspecs")
+        done.append(("kernelspecs", r.code))
+        return await asyncio.gather(*hung)
+
+    replies = run(scenario())
+    codes = sorted(r.code for r in replies)
+    assert set(codes) <= {503, 504} and 504 in codes
+    # kernelspecs answered while the requests to the hanging server were still waiting
+    first_timeout = min(i for i, (name, code) in enumerate(done) if code == 504)
+    assert done.index(("kernelspecs", 200)) < first_timeout
+    messages = [json.loads(r.body)["message"] for r in replies]
+    assert any("did not answer within 2 s" in m for m in messages)
+
+
+def test_alerts_endpoint_unconfigured(jp_fetch, run, monkeypatch):
+    monkeypatch.delenv("JUPYTER_OPS_ALERTMANAGER_URL", raising=False)
+    body = json.loads(run(jp_fetch("jupyter-ops", "alerts")).body)
+    assert body["configured"] is False and "JUPYTER_OPS_ALERTMANAGER_URL" in body["message"]
+
+
+def test_alerts_endpoint_lists_firing_alerts_of_the_configured_alertmanager(
+        jp_fetch, run, monkeypatch, tmp_path):
+    import httpx
+
+    from tests.live_servers import start_alertmanager, wait_for
+
+    am = start_alertmanager(tmp_path)
+    try:
+        httpx.post(am.url + "/api/v2/alerts", json=[{
+            "labels": {"alertname": "<img src=x onerror=alert(1)>", "service": "checkout",
+                       "severity": "critical"},
+            "annotations": {"summary": "p99 latency over 2 s"}}], timeout=10).raise_for_status()
+        wait_for(lambda: httpx.get(am.url + "/api/v2/alerts", timeout=5).json())
+        monkeypatch.setenv("JUPYTER_OPS_ALERTMANAGER_URL", am.url.replace("://", "://u:pw@"))
+        body = json.loads(run(jp_fetch("jupyter-ops", "alerts", params={
+            "url": "http://evil.example"})).body)
+        assert body["configured"] is True and body["alertmanager"] == am.url
+        (alert,) = body["alerts"]
+        assert alert["name"] == "<img src=x onerror=alert(1)>" and alert["service"] == "checkout"
+        assert alert["message"] == "p99 latency over 2 s" and alert["status"] == "active"
+        assert "pw" not in json.dumps(body)
+        am.stop()
+        with pytest.raises(HTTPClientError) as e:
+            run(jp_fetch("jupyter-ops", "alerts"))
+        assert e.value.code == 503 and "Alertmanager at " + am.url in \
+            e.value.response.body.decode()
+    finally:
+        am.stop()
 
 
 @pytest.mark.parametrize("params, message", [
@@ -86,7 +225,7 @@ def test_runs_bad_input_is_a_400_with_a_message(jp_fetch, run, mlflow_uri, param
 @pytest.mark.parametrize("headers", [{}, {"Authorization": "token not-the-token"}])
 def test_requests_without_the_token_are_refused(jp_serverapp, http_server_client, run,
                                                 jp_base_url, headers):
-    for endpoint in ("runs", "status"):
+    for endpoint in ("runs", "status", "alerts"):
         r = run(http_server_client.fetch(f"{jp_base_url}jupyter-ops/{endpoint}",
                                          headers=headers, raise_error=False))
         assert r.code == 403, endpoint

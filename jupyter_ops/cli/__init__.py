@@ -71,9 +71,22 @@ EXIT_INTERNAL = 3
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status: 0 ok, 1 a finding such as drift, 2 bad input or
     a failed write, 3 an internal error (traceback saved to a file)."""
+    import tempfile
+
+    from ..errors import OpsConnectionError, OpsInputError
+    from ..io.live import is_live_spec, materialize_argv
     from ._common import input_error_message
 
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if any(is_live_spec(a) for a in argv):
+        # prometheus:/alertmanager:/loki: inputs are fetched into files first (kept until exit)
+        live_dir = tempfile.TemporaryDirectory(prefix="jupyter-ops-live-")  # noqa: F841
+        try:
+            argv = materialize_argv(argv, live_dir.name)
+        except (OpsInputError, OpsConnectionError) as e:
+            print(f"jupyter-ops: error: {e}", file=sys.stderr)
+            return 2
     args = parser.parse_args(argv)  # usage errors: argparse prints one line and exits 2
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)

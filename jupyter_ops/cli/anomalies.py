@@ -84,8 +84,7 @@ def run_forecast(args: argparse.Namespace) -> int:
         print(result.models[["service", "metric", "model", "season", "last_value"]]
               .to_string(index=False))
     if args.csv:
-        result.forecasts.to_csv(args.csv, index=False)
-        print(f"wrote {args.csv}", file=sys.stderr)
+        write_csv(result.forecasts, args.csv)
     write_report(args.report, result.title, [result],
                  "jupyter-ops aiops forecast " + args.metrics)
     return 1 if len(result.breaching) else 0

@@ -59,9 +59,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_runs(args: argparse.Namespace) -> int:
+    from ..mlops import _store
     from ..mlops.runlist import list_runs
 
-    df = list_runs(args.experiment, metric=args.metric, top=args.top, tracking_uri=args.uri)
+    # same bound as the server extension: a hanging server fails in seconds, not minutes
+    with _store.fast_http():
+        df = list_runs(args.experiment, metric=args.metric, top=args.top, tracking_uri=args.uri)
     if args.format == "csv":
         from ..safetext import csv_safe_frame
 

@@ -62,8 +62,11 @@ def parse(magic_func: Any, line: str) -> Any:
     (``%config JupyterOps.window = "10min"``; see :data:`SETTING_DEFAULTS`), and a relative
     ``%ops_report`` path goes to ``JupyterOps.report_dir``.
     """
+    from ..io.live import split_live_options
+
     try:
-        args = parse_argstring(magic_func, line)
+        # live sources (prometheus:/alertmanager:/loki:) take --since/--until/--step here
+        args = parse_argstring(magic_func, split_live_options(line))
     except UsageError as e:
         raise UsageError(" ".join(str(e).split())) from None
     except SystemExit:  # pragma: no cover - argparse exiting on --help
@@ -132,6 +135,11 @@ def resolve(shell: Any, name: str) -> Any:
     ns = shell.user_ns
     if name in ns:
         return ns[name]
+    from ..io.live import resolve_remembered
+
+    live = resolve_remembered(name)  # prometheus:<promql>, alertmanager:, loki:<logql>
+    if live is not None:
+        return live
     # dotted access to an attribute of a variable, e.g. ``scenario.alerts``
     head, _, rest = name.partition(".")
     if rest and head in ns and name.replace(".", "").replace("_", "").isalnum():
@@ -170,9 +178,11 @@ def publish(shell: Any, result: Any, call: str, output: str | None = None,
             raise UsageError(f"-o needs a Python variable name, got {output!r}")
         shell.user_ns[output] = result
     if log:
+        from ..io.live import exact_call
         from ..report.session import session_log
 
-        session_log().add(result, call=call.strip())
+        # live inputs: record the exact time range fetched, not "--since 6h"
+        session_log().add(result, call=exact_call(call.strip()))
     return result
 
 

@@ -7,7 +7,14 @@ every Jupyter endpoint, under the server's ``base_url``):
 * ``GET /jupyter-ops/status``: ``{"version", "payload_version", "mime_type"}``
 * ``GET /jupyter-ops/runs?limit=10&tracking_uri=...&experiment=...``: recent MLflow runs,
   newest first: ``{"tracking_uri", "runs": [{run_id, run_name, experiment, status,
-  start_time, duration_s, metrics}]}``
+  start_time, duration_s, metrics}]}``. Only the server's own tracking URI and those listed in
+  ``JUPYTER_OPS_TRACKING_URIS`` are read (else 403); a store that does not exist yet is listed
+  empty, never created; remote servers get a hard timeout (504) and at most four requests
+  wait at once (else 503).
+* ``GET /jupyter-ops/alerts``: active alerts of the Alertmanager configured on the server
+  (``JUPYTER_OPS_ALERTMANAGER_URL``): ``{"configured", "alertmanager", "alerts": [{name,
+  service, severity, status, message, host, starts_at, fingerprint}], "total"}``. Takes no
+  URL from the client: the extension is never an open proxy.
 """
 
 from __future__ import annotations

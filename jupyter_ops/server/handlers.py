@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -11,6 +10,7 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ..errors import OpsConnectionError, OpsInputError
+from . import sources
 
 #: upper bound of ``limit`` (the sidebar shows a handful of runs)
 MAX_RUNS = 200
@@ -18,31 +18,8 @@ MAX_RUNS = 200
 
 def recent_runs(limit: int = 10, tracking_uri: str | None = None,
                 experiment: str | None = None) -> dict[str, Any]:
-    """The newest ``limit`` runs of the store as JSON-ready dicts.
-
-    Uses :func:`jupyter_ops.mlops.list_runs` (newest first); metrics are the run's latest
-    values. Raises :class:`OpsInputError` / :class:`OpsConnectionError` like ``list_runs``.
-    """
-    from ..mlops import _store
-    from ..mlops.runlist import list_runs
-    from ..serialize import to_jsonable
-
-    uri = _store.resolve_uri(tracking_uri)
-    df = list_runs(experiment=experiment, tracking_uri=uri, max_results=limit)
-    runs = []
-    metric_cols = [c for c in df.columns if c.startswith("metrics.")]
-    for rec in df.head(limit).to_dict(orient="records"):
-        runs.append({
-            "run_id": to_jsonable(rec.get("run_id")),
-            "run_name": to_jsonable(rec.get("run_name")) or "",
-            "experiment": to_jsonable(rec.get("experiment")) or "",
-            "status": to_jsonable(rec.get("status")) or "",
-            "start_time": to_jsonable(rec.get("start_time")),
-            "duration_s": to_jsonable(rec.get("duration_s")),
-            "metrics": {c[len("metrics."):]: to_jsonable(rec[c]) for c in metric_cols
-                        if to_jsonable(rec[c]) is not None},
-        })
-    return {"tracking_uri": _store.display_uri(uri), "runs": runs}
+    """The newest ``limit`` runs of an allowed store (see :mod:`jupyter_ops.server.sources`)."""
+    return sources.recent_runs(limit, sources.choose_uri(tracking_uri), experiment)
 
 
 class StatusHandler(APIHandler):
@@ -55,12 +32,27 @@ class StatusHandler(APIHandler):
                                 "mime_type": MIME_TYPE}))
 
 
-class RunsHandler(APIHandler):
+class _Base(APIHandler):
     def _fail(self, status: int, message: str) -> None:
         # written directly: tornado's HTTPError would %-format messages holding URIs
         self.set_status(status)
         self.finish(json.dumps({"message": message}))
 
+    async def _answer(self, fn: Any, what: str) -> None:
+        try:
+            reply = await sources.run_blocking(fn, what)
+        except sources.Forbidden as e:
+            return self._fail(403, str(e))
+        except OpsInputError as e:
+            return self._fail(400, str(e))
+        except sources.TimedOut as e:
+            return self._fail(504, str(e))
+        except OpsConnectionError as e:
+            return self._fail(503, str(e))
+        self.finish(json.dumps(reply))
+
+
+class RunsHandler(_Base):
     @tornado.web.authenticated
     async def get(self) -> None:
         raw = self.get_query_argument("limit", "10")
@@ -73,14 +65,20 @@ class RunsHandler(APIHandler):
         uri = self.get_query_argument("tracking_uri", "") or None
         experiment = self.get_query_argument("experiment", "") or None
         try:
-            # MLflow calls block: keep the server's event loop free
-            reply = await asyncio.get_running_loop().run_in_executor(
-                None, lambda: recent_runs(limit, uri, experiment))
+            chosen = sources.choose_uri(uri)  # allow-list first: nothing is contacted before
+        except sources.Forbidden as e:
+            return self._fail(403, str(e))
         except OpsInputError as e:
             return self._fail(400, str(e))
-        except OpsConnectionError as e:
-            return self._fail(503, str(e))
-        self.finish(json.dumps(reply))
+        await self._answer(lambda: sources.recent_runs(limit, chosen, experiment),
+                           f"the tracking store {chosen}")
+
+
+class AlertsHandler(_Base):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        # no parameters: the Alertmanager is the server's, never one named by the client
+        await self._answer(sources.firing_alerts, "the Alertmanager")
 
 
 def setup_handlers(web_app: Any) -> None:
@@ -89,4 +87,5 @@ def setup_handlers(web_app: Any) -> None:
     web_app.add_handlers(".*$", [
         (url_path_join(base, "status"), StatusHandler),
         (url_path_join(base, "runs"), RunsHandler),
+        (url_path_join(base, "alerts"), AlertsHandler),
     ])

@@ -3,6 +3,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import type { IAlertsReply } from './alerts';
+
 export interface IRunInfo {
   run_id: string;
   run_name: string;
@@ -49,4 +51,9 @@ export function fetchRuns(limit: number, trackingUri: string): Promise<IRunsRepl
     q.set('tracking_uri', trackingUri);
   }
   return requestAPI<IRunsReply>(`runs?${q.toString()}`);
+}
+
+/** Firing alerts of the Alertmanager configured on the server (no URL from the browser). */
+export function fetchAlerts(): Promise<IAlertsReply> {
+  return requestAPI<IAlertsReply>('alerts');
 }

@@ -1,7 +1,8 @@
 /**
  * The Ops sidebar: the current notebook's investigation log (results in its
  * outputs, newest first; click to scroll to the cell), recent MLflow runs from the
- * server extension, and the "Export report" button.
+ * server extension, live alerts of the server's Alertmanager (refreshed on demand) and the
+ * "Export report" button.
  */
 
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
@@ -10,7 +11,8 @@ import { Widget } from '@lumino/widgets';
 
 import { append, el } from './dom';
 import { opsIcon } from './icon';
-import { fetchRuns, IRunInfo } from './request';
+import { alertItems, alertsSummary } from './alerts';
+import { fetchAlerts, fetchRuns, IRunInfo } from './request';
 import { ILogEntry, IScanCell, scanResults } from './scan';
 import { IOpsSettings } from './templates';
 
@@ -76,13 +78,23 @@ export class OpsSidebar extends Widget {
     this.runList = el('ul', 'jops-sb-list');
     append(runSec, runHead, this.runsInfo, this.runList);
 
+    const alertSec = el('section', 'jops-sb-section jops-sb-alerts');
+    const alertHead = el('h3', undefined, 'Live alerts ');
+    const alertRefresh = el('button', 'jops-btn jops-sb-refresh jops-sb-alerts-refresh', '↻');
+    alertRefresh.title = 'Refresh alerts';
+    alertRefresh.addEventListener('click', () => void this.refreshAlerts());
+    alertHead.appendChild(alertRefresh);
+    this.alertsInfo = el('div', 'jops-sb-muted', 'Click ↻ to load the firing alerts.');
+    this.alertList = el('ul', 'jops-sb-list');
+    append(alertSec, alertHead, this.alertsInfo, this.alertList);
+
     const expSec = el('section', 'jops-sb-section jops-sb-export');
     this.exportButton = el('button', 'jops-btn jops-btn-primary jops-sb-export-btn', 'Export report');
     this.exportButton.addEventListener('click', () => void this.doExport());
     this.exportStatus = el('div', 'jops-sb-export-status');
     append(expSec, this.exportButton, this.exportStatus);
 
-    append(this.node, head, logSec, expSec, runSec);
+    append(this.node, head, logSec, expSec, runSec, alertSec);
 
     options.tracker.currentChanged.connect(this.onCurrentChanged, this);
     this.onCurrentChanged();
@@ -127,6 +139,19 @@ export class OpsSidebar extends Widget {
     } catch (err) {
       this.runsInfo.textContent = `Could not list runs: ${String((err as Error).message ?? err)}`;
       this.runList.replaceChildren();
+    }
+  }
+
+  /** Load the firing alerts (on demand: the refresh button, and when the sidebar opens). */
+  async refreshAlerts(): Promise<void> {
+    this.alertsInfo.textContent = 'Loading…';
+    try {
+      const reply = await fetchAlerts();
+      this.alertsInfo.textContent = alertsSummary(reply);
+      this.alertList.replaceChildren(...alertItems(reply));
+    } catch (err) {
+      this.alertsInfo.textContent = `Could not list alerts: ${String((err as Error).message ?? err)}`;
+      this.alertList.replaceChildren();
     }
   }
 
@@ -281,6 +306,8 @@ export class OpsSidebar extends Widget {
   private readonly logList: HTMLUListElement;
   private readonly runList: HTMLUListElement;
   private readonly runsInfo: HTMLElement;
+  private readonly alertList: HTMLUListElement;
+  private readonly alertsInfo: HTMLElement;
   private readonly exportButton: HTMLButtonElement;
   private readonly exportStatus: HTMLElement;
 }
