@@ -453,7 +453,7 @@ def forecast(metrics: Any, horizon: str = "6h", level: float = 0.8,
     >>> fc = forecast(metrics, horizon="6h")          # doctest: +SKIP
     >>> fc.forecasts.head()                           # doctest: +SKIP
     """
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
 
     td = _timedelta(horizon, "horizon")
     _check_level(level)
@@ -503,7 +503,7 @@ def time_to_breach(metrics: Any, threshold: float, horizon: str = "24h", level: 
     import numpy as np
     import pandas as pd
 
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
 
     try:
         thr = float(threshold)

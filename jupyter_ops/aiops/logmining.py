@@ -611,7 +611,7 @@ def stream_templates(path: str | os.PathLike, masks: Any = None, *, threshold: i
         When the file is missing or unreadable, or a setting is invalid.
     """
     from ..io.textlog import iter_text_chunks
-    from ..report.provenance import make_provenance
+    from ..provenance import make_provenance
 
     if state is None:
         try:
