@@ -29,8 +29,12 @@ R_NONE, R_DUP, R_FP, R_SAME, R_NEIGH, R_LABEL, R_SIM, R_TIME, R_ABSENT = range(9
 
 def _settings(window: Any, by: Any, similarity: float | None, hops: int, min_severity: str,
               similarity_window: Any, flap_count: int, flap_resolve: Any, flap_gap: Any,
-              chunk_size: int) -> dict[str, Any]:
+              chunk_size: int, max_span: Any = "4h") -> dict[str, Any]:
     win = to_timedelta(window, "window")
+    span = to_timedelta(max_span, "max_span") if max_span is not None else None
+    if span is not None and span < win:
+        raise OpsInputError(f"max_span={max_span!r} is shorter than window={window!r}; an "
+                            "incident must be able to hold two linked alerts")
     sim_win = to_timedelta(similarity_window, "similarity_window") if similarity_window \
         is not None else 2 * win
     if hops < 0:
@@ -45,15 +49,16 @@ def _settings(window: Any, by: Any, similarity: float | None, hops: int, min_sev
     fg = to_timedelta(flap_gap, "flap_gap")
     params = dict(window=str(win), by=by_list or None, similarity=similarity, hops=hops,
                   min_severity=min_severity, similarity_window=str(sim_win),
-                  flap_count=flap_count, flap_resolve=str(flap_resolve), flap_gap=str(flap_gap))
-    return dict(win=win, sim_win=sim_win, by=by_list, similarity=similarity, hops=hops,
+                  flap_count=flap_count, flap_resolve=str(flap_resolve), flap_gap=str(flap_gap),
+                  max_span=str(span) if span is not None else None)
+    return dict(max_span=span, win=win, sim_win=sim_win, by=by_list, similarity=similarity, hops=hops,
                 min_severity=min_severity, flap_count=flap_count, flap_resolve=fr,
                 flap_gap=fg, chunk=max(1000, int(chunk_size)), params=params)
 
 
 def _link_args(cfg: dict[str, Any]) -> dict[str, Any]:
     return {k: cfg[k] for k in ("win", "sim_win", "by", "similarity", "hops", "min_severity",
-                                "flap_count", "flap_resolve", "flap_gap", "chunk")}
+                                "flap_count", "flap_resolve", "flap_gap", "chunk", "max_span")}
 
 
 def _check_by(df: pd.DataFrame, by: list[str]) -> None:
@@ -62,9 +67,75 @@ def _check_by(df: pd.DataFrame, by: list[str]) -> None:
             raise OpsInputError(f"by={key!r}: the alerts have no column {key!r} and no 'labels' "
                                 f"column; columns found: {', '.join(map(str, df.columns))}")
 
-def _hashable(df: pd.DataFrame) -> pd.DataFrame:
-    # dict labels hash via their text (slow for millions of rows): hash the other columns
-    return df.drop(columns=[c for c in ("labels",) if c in df.columns])
+def _hashable(df: pd.DataFrame) -> str:
+    """sha256 of the alerts as given to the linking (provenance), from the columns' raw bytes.
+
+    ``hash_input`` hashes every cell through pandas' object hashing (about 1.5 s for a million
+    alerts with distinct messages); here times are hashed as int64 nanoseconds and text as
+    its UTF-8 bytes plus lengths (Arrow buffers, the same under pandas 2 and 3), the index
+    and the column names included. Dict ``labels`` are left out (slow to hash; the other
+    columns identify the alerts).
+    """
+    import hashlib
+    import json
+
+    h = hashlib.sha256(b"alerts-v1")
+    cols = [c for c in df.columns if c != "labels"]
+    h.update(json.dumps([str(c) for c in cols]).encode())
+    idx = df.index
+    if isinstance(idx, pd.RangeIndex):
+        h.update(f"range {idx.start} {idx.stop} {idx.step}".encode())
+    else:
+        h.update(pd.util.hash_pandas_object(pd.Series(idx.astype(str), dtype=object),
+                                            index=False).to_numpy().tobytes())
+    for c in cols:
+        h.update(str(c).encode() + b"\0")
+        h.update(_column_bytes(df[c]))
+    return h.hexdigest()
+
+
+def _column_bytes(col: pd.Series) -> bytes:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pd.api.types.is_datetime64_any_dtype(col.dtype):
+        return b"t" + to_ns(col).tobytes()
+    if pd.api.types.is_numeric_dtype(col.dtype) and not isinstance(col.dtype, pd.StringDtype):
+        return f"n{col.dtype}".encode() + col.to_numpy(dtype="float64", na_value=np.nan).tobytes()
+    try:
+        arr = pa.array(col.array, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        arr = pa.array(col.astype(str).to_numpy(dtype=object), type=pa.large_string())
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.null_count:
+        arr = pc.fill_null(arr, "\x00<NA>")
+    off = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    data = arr.buffers()[2]
+    body = memoryview(data)[int(off[0]):int(off[-1])] if data is not None and len(off) else b""
+    return b"s" + (off - off[0]).tobytes() + bytes(body)
+
+def cap_span(comp: np.ndarray, t: np.ndarray, max_span: pd.Timedelta | None) -> np.ndarray:
+    """Cut linked groups that last longer than ``max_span`` into consecutive pieces.
+
+    Why: links are local (each joins an alert to one a few minutes older), so a steady stream
+    -- a busy system's background of unrelated alerts, 1M alerts over a week -- chains into
+    one group without end. A piece covers ``[start + k * max_span, start + (k+1) * max_span)``
+    of its group (anchored at the group's first alert); links across a cut are dropped. Groups
+    within the cap keep their labels; the result numbers groups by first appearance when
+    ``comp`` did (``t`` ascending).
+    """
+    if max_span is None or not len(comp):
+        return comp
+    n_comp = int(comp.max()) + 1
+    start = np.full(n_comp, np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(start, comp, t)
+    piece = (t - start[comp]) // max_span.value
+    if not piece.any():
+        return comp
+    key = comp.astype(np.int64) * (int(piece.max()) + 1) + piece
+    return pd.factorize(key)[0].astype(comp.dtype, copy=False)
+
 
 @dataclass
 class _State:
@@ -78,6 +149,8 @@ class _State:
     msg_cluster: np.ndarray  # per input row: message-similarity cluster (-1 = none)
     by: list[str]
     raw: np.ndarray        # per input row: linked group before the noise decision
+    # per input row: linked group before the max_span cut (None: nothing was cut)
+    linked: np.ndarray | None = None
     # column -> (codes, uniques) of pd.factorize, shared with the incident table
     codes: dict[str, tuple[np.ndarray, Any]] = field(default_factory=dict)
 
@@ -85,7 +158,7 @@ class _State:
 def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_win: pd.Timedelta,
           by: list[str], similarity: float | None, hops: int, min_severity: str,
           flap_count: int, flap_resolve: pd.Timedelta, flap_gap: pd.Timedelta,
-          chunk: int) -> _State:
+          chunk: int, max_span: pd.Timedelta | None = None) -> _State:
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
@@ -260,7 +333,8 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     ea = np.concatenate(edges_a) if edges_a else np.zeros(0, np.int64)
     eb = np.concatenate(edges_b) if edges_b else np.zeros(0, np.int64)
     g = coo_matrix((np.ones(len(ea), dtype=np.int8), (ea, eb)), shape=(n, n))
-    _, comp = connected_components(g, directed=False)
+    _, linked = connected_components(g, directed=False)
+    comp = cap_span(linked, t, max_span)
 
     # back to input order
     in_order = bool((order == np.arange(n)).all())
@@ -283,7 +357,8 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
     component = _decide(raw, f_in, sev_in, flapping, ts_all, SEVERITY_RANK[min_severity],
                         first_seen=in_order)
     return _State(component, parent, back(best_r, np.int8), back(best_x, np.int16), flapping,
-                  back(dup, bool), graph, back(cl_all, np.int64), by, raw, fac)
+                  back(dup, bool), graph, back(cl_all, np.int64), by, raw,
+                  linked=None if linked is comp else back(linked, np.int64), codes=fac)
 
 def _decide(comp: np.ndarray, f: np.ndarray, sev: np.ndarray, flap: np.ndarray,
             t: np.ndarray, min_rank: int, first_seen: bool = False) -> np.ndarray:

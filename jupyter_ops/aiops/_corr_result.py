@@ -24,7 +24,7 @@ from ._corr_link import (
     _State,
     label_value,
 )
-from ._corr_similarity import _TOKEN, jaccard, tokens
+from ._corr_similarity import _TOKEN, jaccard, template, tokens
 from ._incidents import SEVERITIES, SEVERITY_RANK, fmt_td, from_ns, to_ns
 
 
@@ -238,8 +238,17 @@ class Correlation(Result):
         rows = []
         for k, p in enumerate(pos):
             r, q = int(s.reason[p]), int(s.parent[p])
-            reason = self._reason(p, r, q)
-            if q < 0 and k > 0:
+            cut = q >= 0 and s.component[q] != s.component[p]
+            if cut:  # its link crossed a max_span cut (or joined noise): first of this piece
+                reason = (f"first alert of the incident: it links to alert {idx[q]}, but "
+                          f"incidents are cut at max_span={self.params.get('max_span')} "
+                          "so a steady stream does not chain into one incident"
+                          if s.linked is not None and s.linked[q] == s.linked[p]
+                          else "first alert of the incident")
+                q = -1
+            else:
+                reason = self._reason(p, r, q)
+            if q < 0 and k > 0 and not cut:
                 reason = ("no earlier alert matched it; later alerts link it to this incident"
                           + reason[len("first alert of the incident"):])
             rows.append({
@@ -297,8 +306,8 @@ class Correlation(Result):
             return f"shared label {key}={val} with {other} on {qsvc}, {fmt_td(dt)} later" + note
         if r == R_SIM:
             drop = frozenset(w for s in graph.names for w in _TOKEN.findall(s.lower()))
-            ta = tokens(f"{a['name'].iat[p]} {a['message'].iat[p]}", drop)
-            tb = tokens(f"{a['name'].iat[q]} {a['message'].iat[q]}", drop)
+            ta = tokens(f"{a['name'].iat[p]} {template(a['message'].iat[p])}", drop)
+            tb = tokens(f"{a['name'].iat[q]} {template(a['message'].iat[q])}", drop)
             return (f"message similar to {other} on {qsvc} (token Jaccard "
                     f"{jaccard(ta, tb):.2f}), {fmt_td(dt)} later") + note
         if r == R_TIME:
@@ -359,7 +368,10 @@ class Correlation(Result):
             + (f"; their messages are similar (token Jaccard >= {p['similarity']}) within "
                f"{p['similarity_window']}" if p["similarity"] else "")
             + f". Linked groups are incidents, except lone sources below {p['min_severity']} "
-            "and flapping sources (noise).")
+            "and flapping sources (noise)"
+            + (f"; a group lasting longer than {p['max_span']} is cut into pieces of "
+               f"{p['max_span']} (a steady stream must not chain into one incident)."
+               if p.get("max_span") else "; no cap on an incident's span."))
         out = [("How alerts were grouped", rules)]
         for iid in self.incidents["incident_id"].head(3):
             out.append((f"Why incident {iid}", self.explain_text(int(iid), max_lines=15)))

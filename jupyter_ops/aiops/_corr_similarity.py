@@ -12,6 +12,55 @@ import pandas as pd
 from ._incidents import Graph
 
 _TOKEN = re.compile(r"[a-z][a-z0-9_]+")
+# a variable part of a message: a word with a digit in it (numbers, 1345ms, ids, hex, pod-7's
+# "7"); masked before deduplicating so "p99 1345ms on redis-0" and "p99 912ms on redis-3" are
+# one template. Words without digits are untouched, so texts without numbers keep their tokens.
+VARIABLE = r"[A-Za-z0-9_]*[0-9][A-Za-z0-9_]*"
+_VARIABLE = re.compile(VARIABLE)
+
+
+def template(text: str) -> str:
+    """A message with its variable parts (runs of ASCII word characters holding a digit) removed."""
+    return _VARIABLE.sub("", text)
+
+
+def templates(values: Any) -> tuple[np.ndarray, list[str]]:
+    """Template code of each text and the distinct templates (first-appearance order).
+
+    Vectorised: one RE2 replace (pyarrow compute, C++) over the texts' Arrow buffer, then a
+    dictionary encoding; the same result as :func:`template` per text. Measured at a million
+    texts: ~0.7 s CPU, against ~2.5-3 s for a numpy pass over the UTF-8 bytes (run finding,
+    several full-buffer passes) and more for a Python ``re`` loop.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = values.array if isinstance(values, (pd.Series, pd.Index)) else values
+    try:
+        arr = pa.array(arr, type=pa.large_string(), from_pandas=True) if not isinstance(
+            arr, (pa.Array, pa.ChunkedArray)) else arr.cast(pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+        arr = pa.array([str(v) for v in arr], type=pa.large_string())
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
+    if len(arr) > 200_000:  # RE2 releases the GIL: two halves on two threads
+        from concurrent.futures import ThreadPoolExecutor
+
+        half = len(arr) // 2
+        with ThreadPoolExecutor(2) as pool:
+            parts = list(pool.map(lambda x: pc.replace_substring_regex(x, VARIABLE, ""),
+                                  [arr.slice(0, half), arr.slice(half)]))
+        masked = pa.chunked_array(parts)
+    else:
+        masked = pc.replace_substring_regex(arr, VARIABLE, "")
+    enc = masked.dictionary_encode()
+    if isinstance(enc, pa.ChunkedArray):  # one dictionary for all chunks
+        enc = (enc.unify_dictionaries().combine_chunks() if enc.num_chunks
+               else pa.array([], pa.large_string()).dictionary_encode())
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, enc.dictionary.to_pylist()
+
+
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 
@@ -27,6 +76,24 @@ def jaccard(a: frozenset, b: frozenset) -> float:
     return len(a & b) / len(a | b)
 
 
+def _message_templates(messages: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Template code per alert and the templates. Mostly distinct messages (numbers, ids in
+    them) are masked row by row, then deduplicated; mostly repeated ones are deduplicated first
+    and only the distinct ones masked (hashing a million distinct strings costs more than
+    masking them; masking a million repeats costs more than hashing them). A sample of the
+    first rows decides; both paths give the same codes."""
+    n = len(messages)
+    head = messages.iloc[: min(n, 5000)]
+    if n > 20_000 and head.nunique() > 0.5 * len(head):
+        codes, tu = templates(messages)
+        return codes, pd.Index(tu, dtype=object)
+    mc, mu = pd.factorize(messages)
+    tcode, tu = templates(mu)
+    # renumber by first appearance in the rows, as the row-by-row path numbers them
+    codes, first = pd.factorize(tcode[mc]) if len(mc) else (mc, np.zeros(0, np.int64))
+    return codes.astype(np.int64), pd.Index(np.asarray(tu, dtype=object)[first], dtype=object)
+
+
 def _message_clusters(df: pd.DataFrame, threshold: float, graph: Graph,
                       cache: dict[str, tuple[np.ndarray, Any]] | None = None) -> np.ndarray:
     """Cluster ids of ``name + message`` texts whose token Jaccard >= threshold."""
@@ -35,11 +102,10 @@ def _message_clusters(df: pd.DataFrame, threshold: float, graph: Graph,
 
     # factorize the (name, message) pairs as integers: no million-row string concatenation
     cache = {} if cache is None else cache
-    for col in ("name", "message"):
-        if col not in cache:
-            cache[col] = pd.factorize(df[col])
+    if "name" not in cache:
+        cache["name"] = pd.factorize(df["name"])
     nc, nu = cache["name"]
-    mc, mu = cache["message"]
+    mc, mu = _message_templates(df["message"])
     pair = nc.astype(np.int64) * (len(mu) + 1) + mc
     codes, upair = pd.factorize(pair)
     nu_a, mu_a = np.asarray(nu, dtype=object), np.asarray(mu, dtype=object)

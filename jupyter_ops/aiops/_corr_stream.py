@@ -17,6 +17,7 @@ from ._corr_link import (
     _link_args,
     _settings,
     _State,
+    cap_span,
 )
 from ._corr_result import Correlation
 from ._incidents import (
@@ -52,9 +53,10 @@ class AlertCorrelator:
                  similarity: float | None = 0.5, hops: int = 1, min_severity: str = "error",
                  similarity_window: Any = None, flap_count: int = 3,
                  flap_resolve: Any = "10min", flap_gap: Any = "30min",
-                 chunk_size: int = 20_000, horizon: Any = None) -> None:
+                 chunk_size: int = 20_000, horizon: Any = None,
+                 max_span: Any = "4h") -> None:
         self.cfg = _settings(window, by, similarity, hops, min_severity, similarity_window,
-                             flap_count, flap_resolve, flap_gap, chunk_size)
+                             flap_count, flap_resolve, flap_gap, chunk_size, max_span)
         self.topology = canonical_topology(topology)
         flap_span = max(1, flap_count) * (self.cfg["flap_resolve"] + self.cfg["flap_gap"])
         self.horizon = to_timedelta(horizon, "horizon") if horizon is not None else max(
@@ -119,6 +121,8 @@ class AlertCorrelator:
         eb = np.concatenate([b for _, b in self._edges])
         _, raw = connected_components(coo_matrix((np.ones(len(ea), np.int8), (ea, eb)),
                                                  shape=(n, n)), directed=False)
+        linked = raw
+        raw = cap_span(linked, to_ns(df["timestamp"]), self.cfg["max_span"])
         sev_c, sev_u = pd.factorize(df["severity"])
         sev = np.array([SEVERITY_RANK.get(str(u), 0) for u in sev_u], dtype=np.int8)[sev_c]
         f = pd.factorize(df["fingerprint"])[0].astype(np.int64)
@@ -127,7 +131,8 @@ class AlertCorrelator:
         graph = Graph(self.topology, list(pd.unique(df["service"])))
         state = _State(comp, np.concatenate(self._parent), np.concatenate(self._reason),
                        np.concatenate(self._aux), self._flap.copy(), np.concatenate(self._dup),
-                       graph, np.full(n, -1, dtype=np.int64), self.cfg["by"], raw)
+                       graph, np.full(n, -1, dtype=np.int64), self.cfg["by"], raw,
+                       linked=None if linked is raw else linked)
         params = dict(self.cfg["params"], topology=self.topology is not None,
                       streaming=True, horizon=str(self.horizon), chunks=len(self._frames))
         result = Correlation(df, self.topology, state, params)
