@@ -11,7 +11,6 @@ import pytest
 from jupyter_ops.aiops import AlertCorrelator, correlate
 from jupyter_ops.aiops._corr_similarity import template, templates
 from jupyter_ops.datasets import incident_scenario
-from jupyter_ops.io import load_alerts
 
 
 def numbered(alerts: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
