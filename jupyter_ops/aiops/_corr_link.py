@@ -63,9 +63,13 @@ def _link_args(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def _check_by(df: pd.DataFrame, by: list[str]) -> None:
     for key in by:
-        if key not in df.columns and "labels" not in df.columns:
-            raise OpsInputError(f"by={key!r}: the alerts have no column {key!r} and no 'labels' "
-                                f"column; columns found: {', '.join(map(str, df.columns))}")
+        if key in df.columns:
+            continue
+        if "labels" not in df.columns or not (_label_codes(df, key) >= 0).any():
+            raise OpsInputError(f"by={key!r}: the alerts have no column {key!r} and no label "
+                                f"{key!r} in their 'labels'; columns found: "
+                                f"{', '.join(map(str, df.columns))}")
+
 
 def _hashable(df: pd.DataFrame) -> str:
     """sha256 of the alerts as given to the linking (provenance), from the columns' raw bytes.
