@@ -221,7 +221,7 @@ def scm_scenarios(n: int = 40, seed: int = 0, alerts: str = "all") -> list[RCASc
     one or two roots, root alerts normal/late/never, fan-in, 12-30 services."""
     rng = np.random.default_rng(seed)
     out = []
-    for k in range(n):
+    for _ in range(n):
         out.append(scm_scenario(
             seed=int(rng.integers(0, 2**31)), n_services=int(rng.choice([12, 20, 30])),
             fault=str(rng.choice(["level", "noise"])),
