@@ -581,8 +581,8 @@ class RootCauses(Result):
         inputs = {"alerts": alerts, "metrics": kwargs.get("metrics"),
                   "anomalies": getattr(anomalies, "episodes", anomalies),
                   "topology": kwargs.get("topology"), "deploys": kwargs.get("deploys")}
-        params = {k: kwargs[k] for k in ("incidents", "top", "deploy_window", "lookback")
-                  if k in kwargs}
+        params = {k: kwargs[k] for k in ("incidents", "top", "deploy_window", "lookback",
+                                         "hops", "around", "weights", "tau") if k in kwargs}
         result.provenance = make_provenance("rank_root_causes", params, inputs)
         return result
 
