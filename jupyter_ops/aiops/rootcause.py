@@ -1,5 +1,11 @@
 """Root-cause ranking: which service most likely started each incident.
 
+Candidates are the alerted services and what they depend on (the downstream closure of the
+topology, ``hops=`` to limit it); every candidate with metrics gets anomaly evidence computed
+here (``detect_anomalies`` plus a robust median/IQR shift against the hour before the
+incident), so a cause several hops below the alerting service, with no alert of its own, can
+be ranked. Without alerts, ``rank_root_causes(metrics=..., topology=..., around=...)``.
+
 Method (documented in docs/incidents.md), a small combination of published ideas:
 
 * **random walk on the dependency graph** -- a personalised PageRank over the incident's
@@ -10,8 +16,8 @@ Method (documented in docs/incidents.md), a small combination of published ideas
   of its callees (self loop). Teleports go to services in proportion to their evidence. The
   stationary mass piles up on the most-downstream anomalous service;
 * **first onset** -- faults propagate upstream with delays, so the service whose first
-  significant alert (severity >= error) or metric anomaly came first is favoured (exponential
-  decay, tau = 2 minutes, of the lag behind the earliest onset);
+  metric anomaly (or, without one, first significant alert of severity >= error) came first
+  is favoured (exponential decay, tau = 2 minutes, of the lag behind the earliest onset);
 * **change proximity** -- a deploy or config change of the service within ``deploy_window``
   before the incident adds evidence (linear decay).
 
@@ -612,7 +618,9 @@ class RootCauses(Result):
                                             "evidence"]]}
 
     def explanations(self) -> list[tuple[str, str]]:
-        return [("Method", "Score = 0.45 x random-walk mass (personalised PageRank towards "
+        return [("Method", "Candidates: the alerted services and everything they depend on "
+                 "(downstream in the topology), with anomaly evidence from their metrics. "
+                 "Score = 0.45 x random-walk mass (personalised PageRank towards "
                  "called services, weighted by alert and metric-anomaly evidence; MicroRCA, "
                  "Wu et al. 2020) + 0.35 x first-onset score (exp(-lag / 2 min)) + 0.20 x "
                  "change proximity (deploy/config change within 30 min before).")]
