@@ -72,7 +72,8 @@ def _check_by(df: pd.DataFrame, by: list[str]) -> None:
 
 
 def _hashable(df: pd.DataFrame) -> str:
-    """sha256 of the alerts as given to the linking (provenance), from the columns' raw bytes.
+    """A 256-bit BLAKE2b digest of the alerts as given to the linking (provenance), from the
+    columns' raw bytes.
 
     ``hash_input`` hashes every cell through pandas' object hashing (about 1.5 s for a million
     alerts with distinct messages); here times are hashed as int64 nanoseconds and text as
@@ -83,7 +84,7 @@ def _hashable(df: pd.DataFrame) -> str:
     import hashlib
     import json
 
-    h = hashlib.sha256(b"alerts-v1")
+    h = hashlib.blake2b(b"alerts-v1", digest_size=32)  # ~2x sha256's speed, 64 hex digits
     cols = [c for c in df.columns if c != "labels"]
     h.update(json.dumps([str(c) for c in cols]).encode())
     idx = df.index
@@ -94,11 +95,13 @@ def _hashable(df: pd.DataFrame) -> str:
                                             index=False).to_numpy().tobytes())
     for c in cols:
         h.update(str(c).encode() + b"\0")
-        h.update(_column_bytes(df[c]))
+        part = _column_bytes(df[c])
+        for piece in (part.parts if isinstance(part, _Chain) else (part,)):
+            h.update(piece)
     return h.hexdigest()
 
 
-def _column_bytes(col: pd.Series) -> bytes:
+def _column_bytes(col: pd.Series) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -107,17 +110,29 @@ def _column_bytes(col: pd.Series) -> bytes:
     if pd.api.types.is_numeric_dtype(col.dtype) and not isinstance(col.dtype, pd.StringDtype):
         return f"n{col.dtype}".encode() + col.to_numpy(dtype="float64", na_value=np.nan).tobytes()
     try:
-        arr = pa.array(col.array, type=pa.large_string(), from_pandas=True)
+        arr = pa.array(col.array, from_pandas=True)  # zero-copy for Arrow-backed text
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
         arr = pa.array(col.astype(str).to_numpy(dtype=object), type=pa.large_string())
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if arr.type not in (pa.string(), pa.large_string()):
+        arr = arr.cast(pa.string()) if pa.types.is_string(arr.type) else pa.array(
+            col.astype(str).to_numpy(dtype=object), type=pa.large_string())
     if arr.null_count:
         arr = pc.fill_null(arr, "\x00<NA>")
-    off = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    width = np.int32 if arr.type == pa.string() else np.int64
+    off = np.frombuffer(arr.buffers()[1], dtype=width)[arr.offset:arr.offset + len(arr) + 1]
+    off = off.astype(np.int64)  # string and large_string hash alike
     data = arr.buffers()[2]
     body = memoryview(data)[int(off[0]):int(off[-1])] if data is not None and len(off) else b""
-    return b"s" + (off - off[0]).tobytes() + bytes(body)
+    return _Chain(b"s", (off - off[0]).tobytes(), body)
+
+
+class _Chain:
+    """Parts fed to the hash one after the other (no copy of a text buffer)."""
+
+    def __init__(self, *parts: Any) -> None:
+        self.parts = parts
 
 def cap_span(comp: np.ndarray, t: np.ndarray, max_span: pd.Timedelta | None) -> np.ndarray:
     """Cut linked groups that last longer than ``max_span`` into consecutive pieces.
