@@ -58,3 +58,12 @@ def test_timeline_remediate_and_rca_default_top(files, capsys):
 
     ns = build_parser().parse_args(["aiops", "rca", "x.csv"])
     assert ns.top == 5  # as %aiops_rca
+
+
+def test_magic_takes_the_same_new_options(files, ip):
+    path = files / "alerts.csv"
+    c = ip.run_line_magic("aiops_correlate", f"{path} --columns time=timestamp,svc=service "
+                          f"--topology {files / 'topo.csv'} --max-span none -o c")
+    assert c.params["max_span"] is None
+    r = ip.run_line_magic("aiops_rca", "c --hops 1 --top 2")
+    assert r.provenance["params"]["hops"] == 1
