@@ -16,7 +16,7 @@ from ..errors import OpsInputError
 from ._corr_flags import _resolved_ns, _small, _source_pairs, _time_order
 from ._corr_similarity import _message_clusters
 from ._incidents import (
-    SEVERITIES,
+    SEVERITY_BY_RANK,
     SEVERITY_RANK,
     Graph,
     to_ns,
@@ -43,7 +43,7 @@ def _settings(window: Any, by: Any, similarity: float | None, hops: int, min_sev
         raise OpsInputError(f"similarity={similarity} must be in (0, 1], or None to turn it off")
     if min_severity not in SEVERITY_RANK:
         raise OpsInputError(f"min_severity={min_severity!r} is not one of "
-                            f"{', '.join(SEVERITIES[1:])}")
+                            f"{', '.join(SEVERITY_BY_RANK[1:])}")
     by_list = [by] if isinstance(by, str) else list(by or [])
     fr = to_timedelta(flap_resolve, "flap_resolve")
     fg = to_timedelta(flap_gap, "flap_gap")

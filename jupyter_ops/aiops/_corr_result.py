@@ -25,7 +25,7 @@ from ._corr_link import (
     label_value,
 )
 from ._corr_similarity import _TOKEN, jaccard, template, tokens
-from ._incidents import SEVERITIES, SEVERITY_RANK, fmt_td, from_ns, to_ns
+from ._incidents import SEVERITY_BY_RANK, SEVERITY_RANK, fmt_td, from_ns, to_ns
 
 
 @dataclass
@@ -192,7 +192,7 @@ class Correlation(Result):
         out["n_services"] = nsv
         out["alerts"] = count[1:].astype(np.int64)
         out["sources"] = sources[1:].astype(np.int64)
-        out["max_severity"] = pd.Series(np.asarray(SEVERITIES, dtype=object)[maxsev[1:]],
+        out["max_severity"] = pd.Series(np.asarray(SEVERITY_BY_RANK, dtype=object)[maxsev[1:]],
                                         dtype=object).astype(str)
         out["title"] = pd.Series([
             f"{n} on {sv}" + (f" (+{m - 1} service{'s' if m > 2 else ''})" if m > 1 else "")

@@ -20,6 +20,7 @@ from ..errors import OpsInputError
 
 SEVERITIES = ["unknown", "info", "warning", "error", "critical"]  # index = rank
 SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+SEVERITY_BY_RANK = SEVERITIES  # the name io.canonical gives the rank-indexed list
 
 
 def _cols(frame: pd.DataFrame, limit: int = 20) -> str:
