@@ -96,7 +96,8 @@ def test_cli_correlate_rca_metrics(tmp_path, scen, capsys):
     assert main(["aiops", "rca", a, "--top", "2", "--report", str(js)]) == 0
     assert f"wrote {js}" in capsys.readouterr().err
     calls = {s["provenance"].get("call") for s in json.loads(js.read_text())["sections"]}
-    assert f"jupyter-ops aiops rca {a} --window 5min --top 2" in calls
+    assert (f"jupyter-ops aiops rca {a} --window 5min --hops 1 --similarity 0.5 "
+            "--min-severity error --max-span 4h --top 2") in calls
     rca = [s for s in json.loads(js.read_text())["sections"]
            if s["provenance"].get("params", {}).get("top") == 2]
     assert rca and "alerts" in rca[0]["provenance"]["inputs"]

@@ -11,7 +11,6 @@ loaders of :mod:`jupyter_ops.io`.
 from __future__ import annotations
 
 import os
-import re
 from typing import Any
 
 import numpy as np
@@ -19,8 +18,6 @@ import pandas as pd
 
 from ..errors import OpsInputError
 from ..io.canonical import SEVERITIES, SEVERITY_BY_RANK, SEVERITY_RANK  # noqa: F401 (re-export)
-
-_TZ_SUFFIX = re.compile(r"(?:Z|[+-]\d\d:?\d\d|UTC|GMT)\s*$", re.IGNORECASE)
 
 
 def _cols(frame: pd.DataFrame, limit: int = 20) -> str:
@@ -51,55 +48,11 @@ def frame_of(obj: Any, what: str, kind: str) -> pd.DataFrame:
 
 
 def utc_timestamps(values: pd.Series, what: str, column: str = "timestamp") -> pd.Series:
-    """Parse a timestamp column to UTC; mixed time zones and unparseable values are errors."""
-    if isinstance(values.dtype, pd.DatetimeTZDtype):
-        out = values.dt.tz_convert("UTC")
-    elif pd.api.types.is_datetime64_any_dtype(values.dtype):
-        out = values.dt.tz_localize("UTC")  # naive timestamps are taken as UTC
-    else:
-        if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
-                values.dtype):
-            num = pd.to_numeric(values, errors="coerce")
-            med = float(np.nanmedian(np.abs(num.to_numpy(dtype=float)))) if num.notna().any() else 0
-            unit = "s" if med < 1e11 else "ms" if med < 1e14 else "us" if med < 1e17 else "ns"
-            out = pd.to_datetime(num, unit=unit, utc=True, errors="coerce")
-        else:
-            obj = values.astype(object)
-            try:
-                out = pd.to_datetime(obj, utc=True, errors="coerce", format="mixed")
-            except (ValueError, TypeError):  # pragma: no cover - pandas < 2.0
-                out = pd.to_datetime(obj, utc=True, errors="coerce")
-            _raise_unparseable(values, out, what, column)
-            present = obj.notna().to_numpy()
-            is_ts = np.array([hasattr(v, "tzinfo") for v in obj], dtype=bool)
-            aware = np.array([
-                (getattr(v, "tzinfo", None) is not None) if t else
-                bool(_TZ_SUFFIX.search(str(v))) for v, t in zip(obj, is_ts, strict=False)
-            ], dtype=bool) & present
-            naive = present & ~aware
-            if aware.any() and naive.any():
-                a = [str(values.index[i]) for i in np.flatnonzero(aware)[:2]]
-                n = [str(values.index[i]) for i in np.flatnonzero(naive)[:2]]
-                raise OpsInputError(
-                    f"{what}: column {column!r} mixes time zones: rows {', '.join(a)} have a "
-                    f"UTC offset and rows {', '.join(n)} do not; give every timestamp an offset "
-                    "(e.g. 2026-01-05T10:00:00Z) or none (naive times are read as UTC)")
-        _raise_unparseable(values, out, what, column)
-    if out.isna().any():
-        i = int(np.flatnonzero(out.isna().to_numpy())[0])
-        raise OpsInputError(f"{what}: {int(out.isna().sum())} row(s) have no {column!r} "
-                            f"(first: row {values.index[i]}); drop them or fill them in")
-    return out.astype("datetime64[ns, UTC]")
+    """Parse a time column to UTC with the package's one parser (:func:`jupyter_ops.io`'s
+    ``to_utc``): what the loaders accept, the incident functions accept."""
+    from ..io._common import to_utc
 
-
-def _raise_unparseable(values: pd.Series, out: pd.Series, what: str, column: str) -> None:
-    bad = out.isna().to_numpy() & values.notna().to_numpy()
-    if bad.any():
-        rows = np.flatnonzero(bad)[:3]
-        shown = ", ".join(f"row {values.index[i]}: {str(values.iloc[i])[:40]!r}" for i in rows)
-        raise OpsInputError(
-            f"{what}: {int(bad.sum())} value(s) of {column!r} cannot be parsed as time "
-            f"({shown}); use ISO 8601 such as 2026-01-05T10:00:00Z or epoch seconds")
+    return to_utc(values, column, what).astype("datetime64[ns, UTC]")
 
 
 def normalise_severity(values: pd.Series) -> pd.Series:
@@ -114,16 +67,18 @@ def normalise_severity(values: pd.Series) -> pd.Series:
     return pd.Series(np.asarray(out, dtype=object), index=values.index).astype(str)
 
 
-def _text(col: pd.Series, fill: str = "") -> pd.Series:
-    """A text column without NaN; string columns pass through untouched (cheap)."""
-    if pd.api.types.is_string_dtype(col.dtype) and not pd.api.types.is_object_dtype(col.dtype):
-        return col.fillna(fill) if col.hasnans else col
-    return col.astype(object).where(col.notna(), fill).astype(str)
-
-
 def canonical_alerts(alerts: Any, what: str = "alerts") -> pd.DataFrame:
-    """Check and complete an alerts frame (a copy; the caller's frame is not changed)."""
-    df = frame_of(alerts, what, "alerts")
+    """The alerts as :func:`jupyter_ops.io.load_alerts` gives them, on the caller's index.
+
+    One loader for every door: a raw frame, a file and an already loaded frame give the same
+    columns and fingerprints, so ``correlate(raw)`` and ``correlate(load_alerts(raw))`` agree.
+    The incident functions need only ``timestamp`` and ``service``: a missing ``name`` is
+    taken from the message (or "alert") before loading. A frame that is already canonical is
+    not parsed again.
+    """
+    from ..io import load_alerts
+
+    df = frame_of(alerts, what, "alerts")  # paths go through load_alerts here
     if len(df) == 0:
         raise OpsInputError(f"the {what} are empty (0 rows); columns found: {_cols(df)}")
     for col in ("timestamp", "service"):
@@ -131,32 +86,36 @@ def canonical_alerts(alerts: Any, what: str = "alerts") -> pd.DataFrame:
             raise OpsInputError(
                 f"{what} are missing column {col!r}; columns found: {_cols(df)}. Rename yours, "
                 f"or load them with jupyter_ops.io.load_alerts(..., columns={{'<yours>': {col!r}}})")
-    df = df.copy(deep=False)
-    df["timestamp"] = utc_timestamps(df["timestamp"], what)
-    df["service"] = _text(df["service"], "(no service)")
     if "name" not in df.columns:
-        df["name"] = _text(df["message"]).str.slice(0, 60) if "message" in df.columns \
-            else "alert"
-    df["name"] = _text(df["name"])
-    if "severity" not in df.columns:
-        df["severity"] = "unknown"
-    else:
-        sev = df["severity"]
-        known = not sev.isna().any() and set(pd.unique(sev)) <= set(SEVERITIES)
-        df["severity"] = _text(sev) if known else normalise_severity(sev)
-    if "message" not in df.columns:
-        df["message"] = df["name"]
-    df["message"] = _text(df["message"])
-    if "fingerprint" not in df.columns or df["fingerprint"].isna().any():
-        parts = [df["service"], df["name"]]
-        if "host" in df.columns:
-            parts.append(df["host"].astype(object).where(df["host"].notna(), "").astype(str))
-        key = pd.util.hash_pandas_object(pd.concat(parts, axis=1), index=False)
-        fp = pd.Series(np.char.mod("%016x", key.to_numpy()), index=df.index).astype(str)
-        if "fingerprint" in df.columns:
-            fp = df["fingerprint"].astype(object).where(df["fingerprint"].notna(), fp).astype(str)
-        df["fingerprint"] = fp
-    return df
+        msg = df["message"] if "message" in df.columns else None
+        name = (msg.astype(object).where(msg.notna(), "").astype(str).str.slice(0, 60)
+                if msg is not None else "alert")
+        df = df.assign(name=name)
+    index = df.index
+    out = df if _is_loaded(df) else load_alerts(df)
+    out = out.copy(deep=False)
+    out.index = index
+    return out
+
+
+def _is_loaded(df: pd.DataFrame) -> bool:
+    """Already what load_alerts returns (its own check when it has one)."""
+    from ..io import canonical
+
+    check = getattr(canonical, "is_canonical", None)
+    if check is not None:
+        return bool(check(df, "alerts"))
+    need = ("timestamp", "service", "name", "severity", "message", "host", "labels",
+            "fingerprint")
+    if any(c not in df.columns for c in need) or df.columns.has_duplicates:
+        return False
+    if str(df["timestamp"].dtype) != "datetime64[ns, UTC]" or df["timestamp"].hasnans:
+        return False
+    for c in ("service", "name", "severity", "message", "host", "fingerprint"):
+        col = df[c]
+        if not pd.api.types.is_string_dtype(col.dtype) or col.hasnans:
+            return False
+    return set(pd.unique(df["severity"])) <= set(SEVERITIES)
 
 
 def canonical_topology(topology: Any, what: str = "topology") -> pd.DataFrame | None:
@@ -284,10 +243,14 @@ def lenient_utc(values: pd.Series) -> pd.Series:
     """Optional time columns (``resolved_at``...): parse what parses, NaT for the rest."""
     import warnings
 
+    from ..io._common import to_utc
+
+    try:
+        return to_utc(values, str(values.name), "alerts", allow_missing=True)
+    except (OpsInputError, TypeError, ValueError):
+        pass
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         return values.dt.tz_convert("UTC")
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values.dt.tz_localize("UTC")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:

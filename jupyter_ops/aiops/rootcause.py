@@ -1,5 +1,11 @@
 """Root-cause ranking: which service most likely started each incident.
 
+Candidates are the alerted services and what they depend on (the downstream closure of the
+topology, ``hops=`` to limit it); every candidate with metrics gets anomaly evidence computed
+here (``detect_anomalies`` plus a robust median/IQR shift against the hour before the
+incident), so a cause several hops below the alerting service, with no alert of its own, can
+be ranked. Without alerts, ``rank_root_causes(metrics=..., topology=..., around=...)``.
+
 Method (documented in docs/incidents.md), a small combination of published ideas:
 
 * **random walk on the dependency graph** -- a personalised PageRank over the incident's
@@ -10,8 +16,8 @@ Method (documented in docs/incidents.md), a small combination of published ideas
   of its callees (self loop). Teleports go to services in proportion to their evidence. The
   stationary mass piles up on the most-downstream anomalous service;
 * **first onset** -- faults propagate upstream with delays, so the service whose first
-  significant alert (severity >= error) or metric anomaly came first is favoured (exponential
-  decay, tau = 2 minutes, of the lag behind the earliest onset);
+  metric anomaly (or, without one, first significant alert of severity >= error) came first
+  is favoured (exponential decay, tau = 2 minutes, of the lag behind the earliest onset);
 * **change proximity** -- a deploy or config change of the service within ``deploy_window``
   before the incident adds evidence (linear decay).
 
@@ -34,6 +40,7 @@ from ._incidents import (
     canonical_topology,
     fmt_td,
     frame_of,
+    to_ns,
     to_timedelta,
     utc_timestamps,
 )
@@ -48,7 +55,7 @@ _SEV_WEIGHT = {"critical": 1.0, "error": 0.75, "warning": 0.4, "info": 0.2, "unk
 
 
 def rank_root_causes(
-    correlation_or_incident: Any,
+    correlation_or_incident: Any = None,
     metrics: Any = None,
     anomalies: Any = None,
     topology: Any = None,
@@ -57,17 +64,23 @@ def rank_root_causes(
     top: int | None = 5,
     deploy_window: str | pd.Timedelta = "30min",
     lookback: str | pd.Timedelta = "15min",
+    hops: int | None = None,
+    around: Any = None,
+    weights: tuple[float, float, float] | None = None,
+    tau: float | None = None,
 ) -> pd.DataFrame:
     """Rank the candidate root-cause services of each incident.
 
     Parameters
     ----------
-    correlation_or_incident : Correlation, Incident or DataFrame
+    correlation_or_incident : Correlation, Incident, DataFrame or None
         A :class:`~jupyter_ops.aiops.Correlation` (all its incidents, or ``incidents=``), one
-        :class:`~jupyter_ops.aiops.Incident`, or the alerts of a single incident.
+        :class:`~jupyter_ops.aiops.Incident`, or the alerts of a single incident. None: the
+        metrics-only mode (needs ``metrics``, ``topology`` and ``around``).
     metrics : DataFrame or path, optional
-        Long-form metrics; when ``anomalies`` is not given, anomalies are found with
-        :func:`jupyter_ops.aiops.detect_anomalies` (default configuration).
+        Long-form metrics; when ``anomalies`` is not given, anomalies of every candidate
+        service with metrics are found here with :func:`jupyter_ops.aiops.detect_anomalies`
+        (default configuration).
     anomalies : AnomalyResult or DataFrame, optional
         Anomaly episodes (``service``, ``onset``, optional ``end``, ``metric``,
         ``peak_score``) or point anomalies (``timestamp``, ``service``, ``is_anomaly``).
@@ -82,7 +95,20 @@ def rank_root_causes(
     deploy_window : str
         How long before an incident a change still counts.
     lookback : str
-        How long before an incident's first alert anomalies still count.
+        How long before an incident's first alert anomalies still count (metrics-only mode:
+        how far around ``around``).
+    hops : int or None
+        Candidates are the alerted services and the services they depend on, up to ``hops``
+        calls down the topology (None: the whole downstream closure). A root cause several
+        hops below the alerting service, with no alert of its own, is a candidate when its
+        metrics are anomalous.
+    around : str or Timestamp, optional
+        Metrics-only mode: the time users noticed (``"12:40"`` is read on the day of the
+        metrics' last sample, ``"2026-02-02 12:40"`` as given, UTC).
+    weights : (walk, onset, change), optional
+        Score weights (default 0.45, 0.35, 0.20).
+    tau : float, optional
+        Seconds of onset lag at which the onset score falls to 1/e (default 120).
 
     Returns
     -------
@@ -96,7 +122,11 @@ def rank_root_causes(
     dw = to_timedelta(deploy_window, "deploy_window")
     lb = to_timedelta(lookback, "lookback")
     obj = correlation_or_incident
-    if isinstance(obj, Correlation):
+    if hops is not None and hops < 0:
+        raise OpsInputError(f"hops={hops} must be >= 0, or None for the whole closure")
+    if obj is None:
+        items, topo_default = _metrics_only(metrics, topology, around, lb), None
+    elif isinstance(obj, Correlation):
         ids = list(obj.incidents["incident_id"]) if incidents is None else list(incidents)
         items = [obj.incident(int(i)) for i in ids]
         topo_default = obj.topology
@@ -110,16 +140,29 @@ def rank_root_causes(
         topo_default = None
     else:
         raise OpsInputError("rank_root_causes needs a Correlation, an Incident or a frame of "
-                            f"alerts, got {type(obj).__name__}")
+                            f"alerts (or None with metrics=, topology=, around=), got "
+                            f"{type(obj).__name__}")
     topo = canonical_topology(topology) if topology is not None else topo_default
     dep = _deploys(deploys)
+    graph = _DepGraph(topo)
+    mframe = None
     if anomalies is None and metrics is not None:
-        anomalies = _detect(metrics, items, topo)
+        mframe = frame_of(metrics, "metrics", "metrics")
+        anomalies = _detect(mframe, items, graph, hops)
     episodes = _episodes(anomalies)
+    if episodes is not None and mframe is not None:
+        episodes = _describe(episodes, mframe)
+    w = tuple(weights) if weights is not None else (W_WALK, W_ONSET, W_CHANGE)
+    if len(w) != 3 or any(x < 0 for x in w) or not sum(w) > 0:
+        raise OpsInputError(f"weights={weights!r} must be three non-negative numbers "
+                            "(walk, onset, change), not all zero")
+    t = TAU if tau is None else float(tau)
+    if not t > 0:
+        raise OpsInputError(f"tau={tau!r} must be a positive number of seconds")
 
     rows: list[dict[str, Any]] = []
     for inc in items:
-        rows.extend(_rank_one(inc, topo, dep, episodes, dw, lb, top))
+        rows.extend(_rank_one(inc, topo, dep, episodes, dw, lb, top, graph, hops, w, t))
     cols = ["incident_id", "rank", "service", "score", "evidence", "onset", "walk",
             "onset_score", "change_score", "alerts", "anomalous_metrics"]
     out = pd.DataFrame(rows, columns=cols)
@@ -144,43 +187,161 @@ def _deploys(deploys: Any) -> pd.DataFrame | None:
     return df
 
 
-def _detect(metrics: Any, items: list, topo: pd.DataFrame | None) -> Any:
-    """Anomaly episodes of the incidents' services (and their neighbours)."""
+class _DepGraph:
+    """Callee lists of the topology (who each service depends on) and downstream distances."""
+
+    def __init__(self, topo: pd.DataFrame | None) -> None:
+        self.callees: dict[str, list[str]] = {}
+        self.callers: dict[str, list[str]] = {}
+        self.nodes: set[str] = set()
+        if topo is not None:
+            for u, v in zip(topo["caller"], topo["callee"], strict=False):
+                self.callees.setdefault(u, []).append(v)
+                self.callers.setdefault(v, []).append(u)
+            self.nodes = set(topo["caller"]) | set(topo["callee"])
+
+    def below(self, sources: list[str], hops: int | None) -> dict[str, tuple[int, str]]:
+        """Services reachable from ``sources`` along caller -> callee edges: hop distance and
+        the nearest source (a breadth-first search; the sources themselves at 0)."""
+        out: dict[str, tuple[int, str]] = {s: (0, s) for s in sources}
+        frontier = list(sources)
+        d = 0
+        while frontier and (hops is None or d < hops):
+            d += 1
+            nxt = []
+            for u in frontier:
+                for v in self.callees.get(u, ()):
+                    if v not in out:
+                        out[v] = (d, out[u][1])
+                        nxt.append(v)
+            frontier = nxt
+        return out
+
+
+def _metrics_only(metrics: Any, topology: Any, around: Any, lb: pd.Timedelta) -> list:
+    """A pseudo incident without alerts at ``around`` (metrics-only mode)."""
+    from .correlation import Incident
+
+    if metrics is None or around is None:
+        raise OpsInputError("rank_root_causes without alerts needs metrics=, topology= and "
+                            "around= (the time users noticed, e.g. around='12:40')")
     m = frame_of(metrics, "metrics", "metrics")
-    need = set()
+    if "timestamp" not in m.columns or "service" not in m.columns:
+        raise OpsInputError("metrics need columns timestamp, service (and metric, value); "
+                            f"columns found: {', '.join(map(str, m.columns))}")
+    last = utc_timestamps(m["timestamp"], "metrics").max()
+    try:
+        at = pd.Timestamp(around)
+    except (TypeError, ValueError):
+        raise OpsInputError(f"around={around!r} is not a time; use e.g. '12:40' or "
+                            "'2026-02-02 12:40'") from None
+    if isinstance(around, str) and len(around.strip()) <= 8 and ":" in around:
+        at = pd.Timestamp(f"{last:%Y-%m-%d} {around.strip()}")  # a time of day
+    at = at.tz_localize("UTC") if at.tzinfo is None else at.tz_convert("UTC")
+    empty = pd.DataFrame({"timestamp": pd.Series([], dtype="datetime64[ns, UTC]"),
+                          "service": pd.Series([], dtype=object),
+                          "name": pd.Series([], dtype=object),
+                          "severity": pd.Series([], dtype=object)})
+    return [Incident(1, empty, at - lb, at + lb, (), f"around {at:%Y-%m-%d %H:%M}", "none")]
+
+
+def _candidates(inc: Any, graph: _DepGraph, hops: int | None) -> dict[str, tuple[int, str]]:
+    alerted = list(dict.fromkeys(map(str, inc.services)))
+    if not alerted:  # metrics-only: every service of the topology
+        return {s: (0, "") for s in sorted(graph.nodes)}
+    return graph.below(alerted, hops)
+
+
+def _detect(m: pd.DataFrame, items: list, graph: _DepGraph, hops: int | None) -> Any:
+    """Anomaly episodes of every candidate service with metrics (alerted or not)."""
+    from .anomaly import detect_anomalies
+
+    need: set[str] = set()
     for inc in items:
-        need.update(inc.services)
-    if topo is not None:
-        near = topo[topo["caller"].isin(need) | topo["callee"].isin(need)]
-        need.update(near["caller"])
-        need.update(near["callee"])
+        need.update(_candidates(inc, graph, hops))
     if "service" in m.columns:
+        if not items or not any(len(inc.services) for inc in items):
+            need |= set(m["service"].astype(str))  # metrics-only: also services off the graph
         m = m[m["service"].astype(str).isin(need)]
     if m.empty:
         return None
-    try:
-        from .anomaly import detect_anomalies
-    except ImportError:  # pragma: no cover - the anomaly module ships with the package
-        return _robust_onsets(m)
-    return detect_anomalies(m)
+    found = detect_anomalies(m).episodes
+    # the detector is causal and general; an incident also has a "before": a robust change
+    # score of each candidate's metric against the hour before the incident (median/IQR
+    # scaling, as BARO's RobustScorer) adds what the detector has not (yet) flagged
+    extra = _robust_shift(m, items)
+    if extra.empty:
+        return found
+    return pd.concat([found, extra], ignore_index=True) if len(found) else extra
 
 
-def _robust_onsets(m: pd.DataFrame, threshold: float = 5.0) -> pd.DataFrame:
-    """Fallback: robust z-score (median/MAD of the series) onsets per service and metric."""
-    m = m.copy()
-    m["timestamp"] = utc_timestamps(m["timestamp"], "metrics")
+def _robust_shift(m: pd.DataFrame, items: list, threshold: float = 4.0,
+                  history: str = "60min", lead: str = "20min") -> pd.DataFrame:
+    """Episodes where a metric left its pre-incident range: per series, median and IQR of the
+    ``history`` before ``incident start - lead``, then the first point from there to the
+    incident's end whose robust deviation ``|x - median| / IQR`` reaches ``threshold``
+    (twice in a row)."""
+    cols = ["service", "metric", "onset", "end", "peak_score", "method"]
+    if not {"timestamp", "service", "value"} <= set(m.columns) or not items:
+        return pd.DataFrame(columns=cols)
+    m = m.assign(timestamp=utc_timestamps(m["timestamp"], "metrics"),
+                 service=m["service"].astype(str),
+                 metric=m["metric"].astype(str) if "metric" in m.columns else "value")
     rows = []
+    h, ld = pd.Timedelta(history), pd.Timedelta(lead)
     for (svc, met), g in m.groupby(["service", "metric"], sort=True):
+        g = g.sort_values("timestamp")
+        t = to_ns(g["timestamp"])
         v = g["value"].to_numpy(dtype=float)
-        med = np.nanmedian(v)
-        mad = np.nanmedian(np.abs(v - med)) * 1.4826 or 1e-9
-        z = np.abs(v - med) / mad
-        hit = z >= threshold
-        if hit.any():
-            ts = g["timestamp"].to_numpy()
-            rows.append({"service": svc, "metric": met, "onset": ts[hit][0],
-                         "end": ts[hit][-1], "peak_score": float(z.max())})
-    return pd.DataFrame(rows, columns=["service", "metric", "onset", "end", "peak_score"])
+        for inc in items:
+            cut = (inc.start - ld).value
+            base = v[(t < cut) & (t >= (inc.start - ld - h).value)]
+            if len(base) < 10:
+                continue
+            q1, med, q3 = np.percentile(base, [25, 50, 75])
+            iqr = max(q3 - q1, 1e-9 + 1e-6 * abs(med))
+            win = (t >= cut) & (t <= inc.end.value)
+            z = np.abs(v[win] - med) / iqr
+            hot = z >= threshold
+            two = hot[1:] & hot[:-1]
+            if two.any():
+                i = int(np.flatnonzero(two)[0])
+                tw = t[win]
+                rows.append({"service": svc, "metric": met,
+                             "onset": pd.Timestamp(int(tw[i]), tz="UTC"),
+                             "end": pd.Timestamp(int(tw[-1]), tz="UTC"),
+                             "peak_score": float(z.max()), "method": "robust-shift"})
+    return pd.DataFrame(rows, columns=cols)
+
+
+def _describe(ep: pd.DataFrame, m: pd.DataFrame) -> pd.DataFrame:
+    """Name each episode's shape: a level shift (the median moved) or a noise change (the
+    spread grew, the median did not), from the hour before the onset against the episode."""
+    if ep.empty or not {"service", "metric", "value", "timestamp"} <= set(m.columns):
+        return ep.assign(shape="anomaly")
+    m = m[m["service"].astype(str).isin(set(ep["service"]))]
+    m = m.assign(timestamp=utc_timestamps(m["timestamp"], "metrics"),
+                 service=m["service"].astype(str), metric=m["metric"].astype(str))
+    groups = {k: g.sort_values("timestamp") for k, g in m.groupby(["service", "metric"])}
+    shapes = []
+    for r in ep.itertuples(index=False):
+        g = groups.get((str(r.service), str(r.metric)))
+        shape = "anomaly"
+        if g is not None:
+            t = g["timestamp"]
+            v = g["value"].to_numpy(dtype=float)
+            before = v[((t < r.onset) & (t >= r.onset - pd.Timedelta("60min"))).to_numpy()]
+            after = v[((t >= r.onset) & (t <= max(r.end, r.onset + pd.Timedelta("10min"))))
+                      .to_numpy()]
+            if len(before) >= 5 and len(after) >= 3:
+                q1, q3 = np.percentile(before, [25, 75])
+                iqr = max(q3 - q1, 1e-9)
+                shift = abs(np.median(after) - np.median(before)) / iqr
+                a1, a3 = np.percentile(after, [25, 75])
+                spread = (a3 - a1) / iqr
+                shape = "level shift" if shift >= 0.5 * spread else "noise change"
+        shapes.append(shape)
+    return ep.assign(shape=shapes)
 
 
 def _episodes(anomalies: Any) -> pd.DataFrame | None:
@@ -218,9 +379,11 @@ def _episodes(anomalies: Any) -> pd.DataFrame | None:
 
 def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
               ep: pd.DataFrame | None, dw: pd.Timedelta, lb: pd.Timedelta,
-              top: int | None) -> list[dict[str, Any]]:
+              top: int | None, graph: _DepGraph, hops: int | None,
+              weights: tuple[float, float, float], tau: float) -> list[dict[str, Any]]:
     al = inc.alerts
     start, end = inc.start, inc.end
+    cand = _candidates(inc, graph, hops)
     # evidence from alerts
     al = al.assign(_sr=al["severity"].map(SEVERITY_RANK).fillna(0).astype(int).to_numpy())
     ev: dict[str, dict[str, Any]] = {}
@@ -238,11 +401,11 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
     # evidence from metric anomalies overlapping the incident
     if ep is not None and len(ep):
         near = ep[(ep["end"] >= start - lb) & (ep["onset"] <= end)]
-        cand_extra = set()
-        if topo is not None:
-            svcs = set(ev)
-            cand_extra = set(topo.loc[topo["caller"].isin(svcs), "callee"]) | \
-                set(topo.loc[topo["callee"].isin(svcs), "caller"])
+        # candidates: what the alerted services depend on, down the topology (all of it in
+        # the metrics-only mode, where any service with metrics may be the cause)
+        cand_extra = set(cand)
+        if not len(al):
+            cand_extra |= set(near["service"])
         top_peak = float(np.nanmax(near["peak_score"].to_numpy(dtype=float))) if len(near) \
             else 1.0
         for svc, g in near.groupby("service", sort=False):
@@ -257,13 +420,34 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
             # anomaly next to a 100-sigma one is weak evidence
             rel = np.log1p(max(peak, 0.0)) / np.log1p(max(top_peak, 1e-9))
             e["anom_w"] = max(e["anom_w"], float(min(1.0, 0.9 * rel)))
-            e["onset"] = min(e["onset"], g["onset"].min())
+            # one clock for the onset race: a service with metric anomalies starts at its
+            # first anomaly (alerts are thresholds on metrics, fired with their own delays;
+            # an SLI alert must not beat the metric onset of the cause below it)
+            e["onset"] = g["onset"].min()
             e["metrics"] = sorted(set(map(str, g["metric"])))
+            f = g.sort_values("onset", kind="stable").iloc[0]
+            e["first_anomaly"] = (str(f["metric"]), str(f.get("shape", "anomaly")), f["onset"])
     if not ev:
         return []
-    svcs = list(ev)
+    ranked = list(ev)
+    # services on the dependency paths between the alerted services and the candidates with
+    # evidence take part in the walk (so mass can flow down to a cause several hops below),
+    # without evidence of their own and never ranked
+    path: list[str] = []
+    if topo is not None and cand:
+        parent = _bfs_parents(graph, [s for s in ranked if cand.get(s, (1,))[0] == 0], hops)
+        for s in ranked:
+            p = parent.get(s)
+            while p is not None and p not in ev and p not in path:
+                path.append(p)
+                p = parent.get(p)
+    svcs = ranked + path
+    for s in path:
+        ev[s] = {"alert_w": 0.0, "onset": None, "alerts": 0, "max_sev": "none", "names": [],
+                 "anom_w": 0.0, "metrics": []}
     k = len(svcs)
     a = np.array([1 - (1 - ev[s]["alert_w"]) * (1 - ev[s]["anom_w"]) for s in svcs])
+    a_walk = np.maximum(a, 0.05)  # path services pass the walker on
     # random walk (personalised PageRank) on the incident's part of the dependency graph
     idx = {s: i for i, s in enumerate(svcs)}
     P = np.zeros((k, k))
@@ -272,13 +456,13 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
     if topo is not None:
         sub = topo[topo["caller"].isin(idx) & topo["callee"].isin(idx)]
         for u, v in zip(sub["caller"], sub["callee"], strict=False):
-            P[idx[u], idx[v]] += a[idx[v]]          # towards what u calls
-            P[idx[v], idx[u]] += RHO * a[idx[u]]    # a small step back
+            P[idx[u], idx[v]] += a_walk[idx[v]]          # towards what u calls
+            P[idx[v], idx[u]] += RHO * a_walk[idx[u]]    # a small step back
             callers_of[v].append(u)
             callees_of[u].append(v)
     for s in svcs:
         i = idx[s]
-        best_callee = max((a[idx[c]] for c in callees_of[s]), default=0.0)
+        best_callee = max((a_walk[idx[c]] for c in callees_of[s]), default=0.0)
         P[i, i] += max(0.0, a[i] - best_callee) + (1e-3 if not callees_of[s] else 0.0)
     P = P / np.maximum(P.sum(axis=1, keepdims=True), 1e-12)
     pers = a / a.sum() if a.sum() > 0 else np.full(k, 1.0 / k)
@@ -293,10 +477,11 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
     strength = a / a.max() if a.max() > 0 else np.ones(k)
     walk = pi * strength
     walk = walk / walk.max()
-    onsets = np.array([ev[s]["onset"].value for s in svcs], dtype=np.float64)
-    lag = (onsets - onsets.min()) / 1e9
-    onset_score = np.exp(-lag / TAU) * strength
-    t0 = min(start, pd.Timestamp(int(onsets.min()), tz="UTC"))
+    onsets = np.array([ev[s]["onset"].value if ev[s]["onset"] is not None else np.nan
+                       for s in svcs], dtype=np.float64)
+    lag = (onsets - np.nanmin(onsets)) / 1e9
+    onset_score = np.nan_to_num(np.exp(-lag / tau)) * strength
+    t0 = min(start, pd.Timestamp(int(np.nanmin(onsets)), tz="UTC"))
     change = np.zeros(k)
     change_txt: dict[str, str] = {}
     if dep is not None and len(dep):
@@ -310,14 +495,19 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
                     what = getattr(r, "description", None) or getattr(r, "kind", "change")
                     change_txt[s] = f"{what!s} {fmt_td((t0 - r.timestamp).total_seconds())} " \
                                     "before the incident"
-    score = W_WALK * walk + W_ONSET * onset_score + W_CHANGE * change
-    order = np.argsort(-score, kind="stable")
+    score = weights[0] * walk + weights[1] * onset_score + weights[2] * change
+    order = [i for i in np.argsort(-score, kind="stable") if i < len(ranked)]
     rows = []
-    first_onset = onsets.min()
-    for rank, i in enumerate(order[: top or k], start=1):
+    for rank, i in enumerate(order[: top or len(order)], start=1):
         s = svcs[i]
         e = ev[s]
         parts = []
+        fa = e.get("first_anomaly")
+        if fa is not None and not e["alerts"]:
+            d, src = cand.get(s, (0, ""))
+            where = (f", {d} hop{'s' if d != 1 else ''} below the alerting {src}"
+                     if d > 0 and src else "")
+            parts.append(f"{fa[0]} {fa[1]} at {fa[2]:%H:%M}{where}; no alert of its own")
         if lag[i] == 0:
             parts.append(f"first onset ({e['onset']:%H:%M:%S})")
         else:
@@ -326,8 +516,10 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
             parts.append(f"{e['alerts']} alert(s), max {e['max_sev']} ({', '.join(e['names'])})")
         if e["metrics"]:
             parts.append(f"anomalous {', '.join(e['metrics'])}")
-        later = [c for c in callers_of[s] if ev[c]["onset"].value > e["onset"].value]
-        earlier = [c for c in callees_of[s] if ev[c]["onset"].value < e["onset"].value]
+        later = [c for c in callers_of[s] if ev[c]["onset"] is not None
+                 and ev[c]["onset"].value > e["onset"].value]
+        earlier = [c for c in callees_of[s] if ev[c]["onset"] is not None
+                   and ev[c]["onset"].value < e["onset"].value]
         if later:
             parts.append(f"callers {', '.join(later)} hit later (upstream propagation)")
         if earlier:
@@ -347,8 +539,26 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
             "change_score": round(float(change[i]), 4), "alerts": int(e["alerts"]),
             "anomalous_metrics": ", ".join(e["metrics"]),
         })
-    _ = first_onset
     return rows
+
+
+def _bfs_parents(graph: _DepGraph, sources: list[str], hops: int | None) -> dict[str, str]:
+    """Breadth-first parents along caller -> callee edges from ``sources``."""
+    parent: dict[str, str] = {}
+    seen = set(sources)
+    frontier = list(sources)
+    d = 0
+    while frontier and (hops is None or d < hops):
+        d += 1
+        nxt = []
+        for u in frontier:
+            for v in graph.callees.get(u, ()):
+                if v not in seen:
+                    seen.add(v)
+                    parent[v] = u
+                    nxt.append(v)
+        frontier = nxt
+    return parent
 
 
 class RootCauses(Result):
@@ -377,8 +587,8 @@ class RootCauses(Result):
         inputs = {"alerts": alerts, "metrics": kwargs.get("metrics"),
                   "anomalies": getattr(anomalies, "episodes", anomalies),
                   "topology": kwargs.get("topology"), "deploys": kwargs.get("deploys")}
-        params = {k: kwargs[k] for k in ("incidents", "top", "deploy_window", "lookback")
-                  if k in kwargs}
+        params = {k: kwargs[k] for k in ("incidents", "top", "deploy_window", "lookback",
+                                         "hops", "around", "weights", "tau") if k in kwargs}
         result.provenance = make_provenance("rank_root_causes", params, inputs)
         return result
 
@@ -408,7 +618,9 @@ class RootCauses(Result):
                                             "evidence"]]}
 
     def explanations(self) -> list[tuple[str, str]]:
-        return [("Method", "Score = 0.45 x random-walk mass (personalised PageRank towards "
+        return [("Method", "Candidates: the alerted services and everything they depend on "
+                 "(downstream in the topology), with anomaly evidence from their metrics. "
+                 "Score = 0.45 x random-walk mass (personalised PageRank towards "
                  "called services, weighted by alert and metric-anomaly evidence; MicroRCA, "
                  "Wu et al. 2020) + 0.35 x first-onset score (exp(-lag / 2 min)) + 0.20 x "
                  "change proximity (deploy/config change within 30 min before).")]

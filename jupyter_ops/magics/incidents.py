@@ -48,6 +48,10 @@ class IncidentMagics(Magics):
               help="message-similarity threshold (token Jaccard); 0 turns it off")
     @argument("--min-severity", default="error",
               help="lone alert sources below this severity are noise")
+    @argument("--max-span", default="4h",
+              help="longest incident; longer linked groups are cut ('none': no cap)")
+    @argument("--columns", default=None,
+              help="rename your alert columns, e.g. time=timestamp,svc=service")
     @argument("-o", "--output", default=None, help="store the Correlation in this variable")
     @line_magic
     def aiops_correlate(self, line: str = "") -> object:
@@ -66,12 +70,18 @@ class IncidentMagics(Magics):
             args = parse(self.aiops_correlate, line)
             from ..aiops.correlation import correlate
 
-            alerts = _frame(self.shell, args.alerts, "alerts")
+            if args.columns:  # the mapping applies before the loader's column checks
+                from ..io import load_alerts
+
+                alerts = load_alerts(resolve(self.shell, args.alerts), columns=args.columns)
+            else:
+                alerts = _frame(self.shell, args.alerts, "alerts")
             topo = _frame(self.shell, args.topology, "topology")
+            span = None if str(args.max_span).lower() in ("none", "off", "0") else args.max_span
             result = correlate(alerts, window=args.window, topology=topo,
                                by=split_list(args.by), hops=args.hops,
                                similarity=args.similarity or None,
-                               min_severity=args.min_severity)
+                               min_severity=args.min_severity, max_span=span)
         return publish(self.shell, result, "%aiops_correlate " + line, args.output)
 
     @magic_arguments()
@@ -84,6 +94,8 @@ class IncidentMagics(Magics):
     @argument("--topology", "-T", default=None, help="service graph (default: the correlation's)")
     @argument("--deploys", "-d", default=None, help="change events (timestamp, service, ...)")
     @argument("--top", type=int, default=5, help="candidates per incident")
+    @argument("--hops", type=int, default=None,
+              help="candidates down to this many calls below the alerted services (default: all)")
     @argument("-o", "--output", default=None, help="store the result (.ranking) here")
     @line_magic
     def aiops_rca(self, line: str = "") -> object:
@@ -109,7 +121,7 @@ class IncidentMagics(Magics):
                 anomalies=resolve(self.shell, args.anomalies) if args.anomalies else None,
                 topology=_frame(self.shell, args.topology, "topology"),
                 deploys=resolve(self.shell, args.deploys) if args.deploys else None,
-                incidents=[iid] if iid is not None else None, top=args.top)
+                incidents=[iid] if iid is not None else None, top=args.top, hops=args.hops)
         return publish(self.shell, result, "%aiops_rca " + line, args.output)
 
     @magic_arguments()
