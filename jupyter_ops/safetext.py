@@ -85,6 +85,19 @@ def visible(value: Any) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def escape_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate written as its visible escape (``\\ud800``).
+
+    Lone surrogates (from ``surrogateescape`` decoding or hostile input) cannot be encoded as
+    UTF-8, so pandas' Arrow-backed strings, hashes and files cannot hold them. Written as the
+    same visible escape :func:`visible` shows, the data stays readable and nothing is dropped.
+    """
+    return _SURROGATE.sub(_escape, text)
+
+
 def is_safe(text: str) -> bool:
     """True when ``text`` holds no code point :func:`visible` would escape."""
     return _UNSAFE.search(text) is None

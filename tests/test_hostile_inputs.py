@@ -92,9 +92,6 @@ def test_alert_names_and_services_correlate_and_report(tmp_path):
     correlate_and_report(tmp_path, FILE_SAFE)
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError,
-                   reason="owner i14 (aiops/_incidents.canonical_alerts -> _text, a pyarrow string "
-                   "conversion): a lone surrogate in an alert name raises UnicodeEncodeError")
 def test_alert_name_with_a_lone_surrogate_correlates(tmp_path):
     outs = correlate_and_report(tmp_path, CORPUS)
     assert VISIBLE["surrogate"] in outs["html"]
@@ -162,9 +159,6 @@ def test_non_utf8_and_garbage_table_files_are_one_line_input_errors(tmp_path):
     assert back.shape == (1, 2)
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError,
-                   reason="owner i10 (io/tables.read_table): a JSON file nested 100k deep "
-                   "raises RecursionError instead of OpsInputError (the CLI maps it to exit 2)")
 def test_a_deeply_nested_json_table_is_a_one_line_input_error(tmp_path):
     from jupyter_ops.errors import OpsInputError
     from jupyter_ops.io import read_table
@@ -207,9 +201,6 @@ def test_cli_on_a_hostile_log_writes_every_format(tmp_path, monkeypatch, capsys)
     capsys.readouterr()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="issue 11 low item, owner i13 (aiops/logmining): a lone surrogate in "
-                   "a log message comes out of the miner as '?' (data changed, not kept)")
 def test_lone_surrogate_in_a_log_message_mines(tmp_path):
     from jupyter_ops.aiops.logmining import mine_templates
 

@@ -668,6 +668,8 @@ def _read_lines(items: list[Any], digest: str | None = None) -> _Batch:
                 fixed.append("" if missing else str(x))
         items = fixed
     if digest is None:
+        from ..safetext import escape_surrogates
+
         h = hashlib.sha256()
         for start in range(0, len(items), 65536):
             chunk = items[start:start + 65536]
@@ -675,12 +677,12 @@ def _read_lines(items: list[Any], digest: str | None = None) -> _Batch:
                 h.update(("\n".join(chunk) + "\n").encode("utf-8"))
             except UnicodeEncodeError:
                 # lone surrogates (e.g. from surrogateescape decoding) cannot be stored or
-                # serialised: replace them like undecodable bytes
+                # serialised: write them as their visible escape (\ud800), dropping nothing
                 for j, x in enumerate(chunk):
                     try:
                         x.encode("utf-8")
                     except UnicodeEncodeError:
-                        items[start + j] = x.encode("utf-8", "replace").decode("utf-8")
+                        items[start + j] = escape_surrogates(x)
                         bad += 1
                 h.update(("\n".join(items[start:start + 65536]) + "\n").encode("utf-8"))
         digest = h.hexdigest()

@@ -425,7 +425,13 @@ def as_text(values: pd.Series, fill: str = "") -> pd.Series:
             return s
     if s.isna().any():
         s = s.astype(object).where(s.notna(), fill)
-    return s.astype(str)
+    try:
+        return s.astype(str)
+    except UnicodeEncodeError:
+        # a lone surrogate cannot be stored as UTF-8 text: keep it visible as its escape
+        from ..safetext import escape_surrogates
+
+        return s.astype(object).map(lambda v: escape_surrogates(str(v))).astype(str)
 
 
 def as_float(values: pd.Series, column: str, what: str) -> pd.Series:

@@ -77,6 +77,9 @@ def read_json_file(path: str | os.PathLike[str]) -> Any:
         raise OpsInputError(
             f"{p.name} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         )
+    except RecursionError:
+        raise OpsInputError(f"{p.name} is nested too deeply to be a table (JSON arrays or "
+                            "objects inside each other thousands of levels deep)") from None
     except (OSError, EOFError) as exc:
         raise OpsInputError(f"cannot read {p}: {exc}")
 
@@ -227,6 +230,8 @@ def _jsonl_records(path: Path) -> list[dict[str, Any]]:
                 rec = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise OpsInputError(f"{path.name} line {lineno} is not valid JSON: {exc.msg}")
+            except RecursionError:
+                raise OpsInputError(f"{path.name} line {lineno} is nested too deeply") from None
             if not isinstance(rec, dict):
                 raise OpsInputError(
                     f"{path.name} line {lineno} is a JSON {type(rec).__name__}; "
