@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._ci import in_ci, skip_or_fail  # noqa: F401 (re-exported for tests)
+
 ROOT = Path(__file__).resolve().parents[1]
 #: development data beside the project root (never copied into the repo)
 SHARED = ROOT.parent / "shared"
@@ -53,11 +55,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         print(f"\nERROR: the tests left {len(new)} new file(s) in the repository: {shown}; "
               "write to tmp_path instead")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
-
-
-def in_ci() -> bool:
-    """True in CI (``CI=true``, as GitHub Actions, GitLab and ``.ci/run`` set it)."""
-    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 
 
 @pytest.fixture(scope="session")

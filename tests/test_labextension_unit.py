@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from tests._ci import skip_or_fail
 
 LABEXT = Path(__file__).resolve().parents[1] / "labextension"
 
@@ -19,9 +19,9 @@ def test_typescript_unit_tests_pass():
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     jlpm = shutil.which("jlpm", path=env["PATH"])
     if shutil.which("node", path=env["PATH"]) is None or jlpm is None:
-        pytest.skip("Node.js or jlpm not available")
+        skip_or_fail("Node.js or jlpm not available")
     if not (LABEXT / "node_modules" / "vitest").is_dir():
-        pytest.skip("labextension/node_modules missing (pip install -e . installs it)")
+        skip_or_fail("labextension/node_modules missing (pip install -e . installs it)")
     p = subprocess.run([jlpm, "test"], cwd=LABEXT, env=env, capture_output=True, text=True,
                        timeout=300)
     out = p.stdout + p.stderr

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._ci import skip_or_fail
+
 from ._lab import browser_available, chromium, lab_server, labextension_installed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,9 +40,9 @@ def lab_root(tmp_path_factory) -> Path:
 def lab(tmp_path_factory, lab_root):
     reason = browser_available()
     if reason:
-        pytest.skip(reason)
+        skip_or_fail(reason)
     if not labextension_installed():
-        pytest.skip("the jupyter-ops lab extension is not installed "
+        skip_or_fail("the jupyter-ops lab extension is not installed "
                     "(pip install -e . builds it; or jupyter labextension develop --overwrite .)")
     with lab_server(lab_root, tmp_path_factory.mktemp("lab-work")) as server:
         yield server

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._ci import skip_or_fail
+
 from ._lab import browser_available, chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -21,7 +23,7 @@ BEFORE_PX = 18_700
 def demo_report(tmp_path_factory) -> Path:
     reason = browser_available()
     if reason:
-        pytest.skip(reason)
+        skip_or_fail(reason)
     from jupyter_ops.cli import main
 
     out = tmp_path_factory.mktemp("demo")
