@@ -34,7 +34,9 @@ RARE = 2
 _STATE_KIND = "jupyter-ops/log-templates"
 
 
-def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4) -> Templates:
+def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4,
+                   engine: str | None = None, client: Any = None,
+                   progress: bool = False) -> Templates:
     """Mine log templates: group lines that differ only in their variable parts.
 
     Parameters
@@ -51,6 +53,9 @@ def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4) -> Templ
     threshold : int, default 4
         A position of a group is a variable once it takes this many distinct values
         (positions with fewer values split the group instead).
+    engine, client, progress
+        ``engine="dask"`` (implied by a Dask DataFrame/Bag): mine the partitions on a Dask
+        cluster and merge their states (same templates; see ``docs/scale.md``).
 
     Returns
     -------
@@ -66,7 +71,13 @@ def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4) -> Templ
     ['connected to <*>']
     """
     from ..report.provenance import make_provenance
+    from ..scale import is_dask
 
+    if engine is not None or is_dask(logs):  # Dask: jupyter_ops.scale.logs
+        from ..scale.logs import mine_templates_dask
+
+        return mine_templates_dask(logs, masks, threshold=threshold, engine=engine,
+                                   client=client, progress=progress)
     if not isinstance(threshold, (int, np.integer)) or isinstance(threshold, bool) \
             or threshold < 2:
         raise OpsInputError(f"threshold must be an integer >= 2, got {threshold!r}")
