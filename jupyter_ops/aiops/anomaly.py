@@ -768,7 +768,8 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: int = 288,
                      threshold: float = 6.0, refractory: int | None = None, short: int = 10,
                      history: int = 2016, cycles: int = 3, learn: float = 0.15,
                      spatial: float = 0.05, seed: int = 0, service: str | None = None,
-                     metric: str | None = None) -> AnomalyResult:
+                     metric: str | None = None, engine: str | None = None, client: Any = None,
+                     progress: bool = False) -> AnomalyResult:
     """Find anomalies in metric series (one result for the whole input).
 
     Equivalent to ``AnomalyDetector(...).score(metrics)`` on a fresh detector: each series
@@ -787,6 +788,9 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: int = 288,
         See :class:`AnomalyDetector`.
     service, metric : str, optional
         Only these series.
+    engine, client, progress
+        ``engine="dask"`` (implied by a Dask DataFrame): services spread over a Dask
+        cluster, same result (see ``docs/scale.md``).
 
     Returns
     -------
@@ -799,7 +803,15 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: int = 288,
     >>> res.episodes[["service", "metric", "onset"]]   # doctest: +SKIP
     """
     from ..report.provenance import make_provenance
+    from ..scale import is_dask
 
+    if engine is not None or is_dask(metrics):  # Dask: jupyter_ops.scale.anomalies
+        from ..scale.anomalies import detect_anomalies_dask
+
+        return detect_anomalies_dask(
+            metrics, client=client, progress=progress, service=service, metric=metric,
+            method=method, window=window, threshold=threshold, refractory=refractory,
+            short=short, history=history, cycles=cycles, learn=learn, spatial=spatial, seed=seed)
     df = _canonical(metrics)
     if service is not None:
         df = df[df["service"] == service]
