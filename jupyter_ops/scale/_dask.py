@@ -120,9 +120,9 @@ def compute(obj: Any, client: Any, progress: bool = False) -> Any:
             with ProgressBar():
                 return dask.compute(obj)[0]
         return dask.compute(obj)[0]
-    fut = client.compute(obj)
+    fut = client.compute(obj)  # a list of objects gives a list of futures
     if progress:
         from distributed import progress as show  # a widget in a kernel, a text bar elsewhere
 
         show(fut)
-    return fut.result()
+    return client.gather(fut)
