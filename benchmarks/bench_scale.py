@@ -84,7 +84,7 @@ cur = pd.concat([pd.read_parquet(p) for p in json.loads(sys.argv[2])], ignore_in
 res = drift(ref, cur, log=False)
 out = {"seconds": time.perf_counter() - t0,
        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-       "columns": res.columns.to_json(), "mv": res.multivariate}
+       "columns": res.columns.to_json(orient="split"), "mv": res.multivariate}
 print(json.dumps(out))
 """
 
@@ -117,7 +117,7 @@ def bench_drift(client, rows: int, worker_mb: int) -> dict:
             same = None
         else:
             peer = json.loads(out.stdout.strip().splitlines()[-1])
-            a = pd.read_json(__import__("io").StringIO(peer["columns"]))
+            a = pd.read_json(__import__("io").StringIO(peer["columns"]), orient="split")
             b = res.columns
             same = bool(np.allclose(a["statistic"].to_numpy(), b["statistic"].to_numpy(),
                                     rtol=1e-9, atol=1e-12)
@@ -168,7 +168,7 @@ t0 = time.perf_counter()
 t = mine_templates(lines)
 s = time.perf_counter() - t0
 print(json.dumps({"seconds": s, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "templates": t.templates[["template", "count"]].to_json()}))
+                  "templates": t.templates[["template", "count"]].to_json(orient="split")}))
 """
 
 
@@ -203,7 +203,7 @@ def bench_logs(client, lines: int, peer_lines: int) -> dict:
         same = None
     else:
         peer = json.loads(out.stdout.strip().splitlines()[-1])
-        a = pd.read_json(__import__("io").StringIO(peer["templates"]))
+        a = pd.read_json(__import__("io").StringIO(peer["templates"]), orient="split")
         b = small.templates[["template", "count"]]
         same = a["template"].tolist() == b["template"].tolist() and \
             a["count"].tolist() == b["count"].tolist()
