@@ -937,7 +937,8 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D
                      learn: float = 0.15,
                      spatial: float = 0.05, seed: int = 0, service: str | None = None,
                      metric: str | None = None, min_points: int = 100,
-                     log_ratio: float = 0.0) -> AnomalyResult:
+                     log_ratio: float = 0.0, engine: str | None = None,
+                     client: Any = None, progress: bool = False) -> AnomalyResult:
     """Find anomalies in metric series (one result for the whole input).
 
     Equivalent to ``AnomalyDetector(...).score(metrics)`` on a fresh detector: each series
@@ -958,6 +959,9 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D
         each series' own median sampling interval, or numbers of points.
     service, metric : str, optional
         Only these series.
+    engine, client, progress
+        ``engine="dask"`` (implied by a Dask DataFrame): services spread over a Dask
+        cluster, same result (see ``docs/scale.md``).
 
     Returns
     -------
@@ -970,7 +974,16 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D
     >>> res.episodes[["service", "metric", "onset"]]   # doctest: +SKIP
     """
     from ..provenance import make_provenance
+    from ..scale import is_dask
 
+    if engine is not None or is_dask(metrics):  # Dask: jupyter_ops.scale.anomalies
+        from ..scale.anomalies import detect_anomalies_dask
+
+        return detect_anomalies_dask(
+            metrics, client=client, progress=progress, service=service, metric=metric,
+            method=method, window=window, threshold=threshold, refractory=refractory,
+            short=short, history=history, cycles=cycles, learn=learn, spatial=spatial, seed=seed,
+            min_points=min_points, log_ratio=log_ratio)
     df = _canonical(metrics)
     if service is not None:
         df = df[df["service"] == service]

@@ -65,6 +65,9 @@ def correlate(
     flap_gap: str | pd.Timedelta = "30min",
     chunk_size: int = 20_000,
     max_span: str | pd.Timedelta | None = "4h",
+    engine: str | None = None,
+    client: Any = None,
+    progress: bool = False,
 ) -> Correlation:
     """Group alerts into incidents (see the module docstring for the rules).
 
@@ -97,6 +100,9 @@ def correlate(
     chunk_size : int
         Alerts per vectorised batch (bounds memory; batches whose temporaries stay in the CPU
         cache are faster than big ones: 20,000 is ~15% faster than 200,000 at 1M alerts).
+    engine, client, progress
+        ``engine="dask"`` (implied by a Dask DataFrame): correlate time slices cut at quiet
+        gaps on a Dask cluster (see ``docs/scale.md``; returns a ``PartitionedCorrelation``).
 
     Returns
     -------
@@ -112,7 +118,16 @@ def correlate(
     True
     """
     from ..provenance import make_provenance
+    from ..scale import is_dask
 
+    if engine is not None or is_dask(alerts):  # Dask: jupyter_ops.scale.correlate
+        from ..scale.correlate import correlate_dask
+
+        return correlate_dask(alerts, client=client, progress=progress, window=window,
+                              topology=topology, by=by, similarity=similarity, hops=hops,
+                              min_severity=min_severity, similarity_window=similarity_window,
+                              flap_count=flap_count, flap_resolve=flap_resolve,
+                              flap_gap=flap_gap, chunk_size=chunk_size, max_span=max_span)
     cfg = _settings(window, by, similarity, hops, min_severity, similarity_window, flap_count,
                     flap_resolve, flap_gap, chunk_size, max_span)
     df = canonical_alerts(alerts)

@@ -35,7 +35,9 @@ _STATE_KIND = "jupyter-ops/log-templates"
 
 def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4,
                    word_threshold: int | None = None, variants: str = "wildcard",
-                   state: Templates | ParserState | None = None) -> Templates:
+                   state: Templates | ParserState | None = None,
+                   engine: str | None = None, client: Any = None,
+                   progress: bool = False) -> Templates:
     """Mine log templates: group lines that differ only in their variable parts.
 
     Parameters
@@ -64,6 +66,9 @@ def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4,
         Continue from an earlier result (as :meth:`Templates.update`; its settings win) or
         from a (merged) :class:`ParserState`, e.g. partitions mined apart and merged (the
         state is continued in place).
+    engine, client, progress
+        ``engine="dask"`` (implied by a Dask DataFrame/Bag): mine the partitions on a Dask
+        cluster and merge their states (same templates; see ``docs/scale.md``).
 
     Returns
     -------
@@ -79,7 +84,17 @@ def mine_templates(logs: Any, masks: Any = None, *, threshold: int = 4,
     ['connected to <*>']
     """
     from ..provenance import make_provenance
+    from ..scale import is_dask
 
+    if engine is not None or is_dask(logs):  # Dask: jupyter_ops.scale.logs
+        from ..scale.logs import mine_templates_dask
+
+        if state is not None:
+            raise OpsInputError("state= continues a single-process result; with Dask, mine "
+                                "everything in one call (partitions are merged exactly)")
+        return mine_templates_dask(logs, masks, threshold=threshold,
+                                   word_threshold=word_threshold, variants=variants,
+                                   engine=engine, client=client, progress=progress)
     if not isinstance(threshold, (int, np.integer)) or isinstance(threshold, bool) \
             or threshold < 2:
         raise OpsInputError(f"threshold must be an integer >= 2, got {threshold!r}")

@@ -90,8 +90,12 @@ def mixed_types(s: pd.Series) -> list[str]:
     return sorted(types.unique().tolist())
 
 
-def from_series(s: pd.Series, kind: str | None = None) -> ColumnStats:
-    """Exact summary of a column (``kind`` forces the kind, e.g. datetime -> numeric)."""
+def from_series(s: pd.Series, kind: str | None = None, sort: bool = True) -> ColumnStats:
+    """Exact summary of a column (``kind`` forces the kind, e.g. datetime -> numeric).
+
+    ``sort=False`` keeps category counts in order of first appearance (what a partial
+    summary needs to merge into exactly the counts of the whole, see ``jupyter_ops.scale``).
+    """
     name = str(s.name)
     found = detect_kind(s)
     kind = kind or found
@@ -122,7 +126,7 @@ def from_series(s: pd.Series, kind: str | None = None) -> ColumnStats:
             valid = valid.astype(str)
         elif pd.api.types.is_bool_dtype(s.dtype) or isinstance(s.dtype, pd.CategoricalDtype):
             valid = valid.astype(str)
-        counts = valid.value_counts(sort=True)
+        counts = valid.value_counts(sort=sort)
         counts.index = counts.index.astype(str)
         st.n_unique = int(len(counts))
         if st.n_unique > MAX_CATEGORIES:

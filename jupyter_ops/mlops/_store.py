@@ -250,8 +250,15 @@ def find_experiment(c: Any, name_or_id: str | None, create: bool = False) -> Any
         with contextlib.suppress(Exception):
             exp = c.get_experiment(str(name_or_id))
     if exp is None and create:
-        exp_id = c.create_experiment(str(name_or_id))
-        exp = c.get_experiment(exp_id)
+        from mlflow.exceptions import MlflowException
+
+        try:
+            exp = c.get_experiment(c.create_experiment(str(name_or_id)))
+        except MlflowException as e:
+            # another kernel created it a moment ago (two team members, one new experiment)
+            if e.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            exp = c.get_experiment_by_name(str(name_or_id))
     return exp
 
 

@@ -222,6 +222,9 @@ def drift(
     multivariate: bool | None = None,
     seed: int = 0,
     log: bool = True,
+    engine: str | None = None,
+    client: Any = None,
+    progress: bool = False,
 ) -> DriftResult:
     """Compare ``current`` with ``reference`` column by column (and jointly).
 
@@ -256,6 +259,14 @@ def drift(
         Seed of the domain classifier's sampling, model and permutations.
     log : bool
         Log the result into the active MLflow run, if any.
+    engine : {None, "dask"}
+        ``"dask"`` (implied when either side is a Dask DataFrame; either side may then also
+        be a Parquet/CSV path or a list of them): summarise the partitions on a Dask cluster
+        and merge them; the result equals the single-process call (see ``docs/scale.md``).
+    client : distributed.Client or str, optional
+        The Dask client or scheduler address (default: the current client, if any).
+    progress : bool
+        Dask only: show a progress bar (the notebook widget in a kernel).
 
     Returns
     -------
@@ -267,17 +278,28 @@ def drift(
     reference values -> ``ks``; more than 1000 -> ``wasserstein`` (normed). Categories (and
     numbers with <= 5 distinct values): at most 1000 -> ``chisquare``; more -> ``jensenshannon``.
     """
+    from ..scale import is_dask, is_summary
     from .profiling import Profile
 
+    if engine is not None or is_dask(reference) or is_dask(current):
+        # Dask data: partial summaries per partition, merged, then this function on them
+        from ..scale.drift import drift_dask
+
+        return drift_dask(reference, current, engine=engine, client=client, progress=progress,
+                          columns=columns, target=target, prediction=prediction, method=method,
+                          threshold=threshold, correction=correction, drift_share=drift_share,
+                          multivariate=multivariate, seed=seed, log=log)
     t_params = {"columns": columns, "target": target, "prediction": prediction,
                 "method": method, "threshold": threshold, "correction": correction,
                 "drift_share": drift_share, "multivariate": multivariate, "seed": seed}
     is_profile = isinstance(reference, Profile)
-    if not is_profile and not isinstance(reference, pd.DataFrame):
+    # merged partition summaries (from jupyter_ops.scale): exact, used like frames
+    ref_sum, cur_sum = is_summary(reference), is_summary(current)
+    if not is_profile and not ref_sum and not isinstance(reference, pd.DataFrame):
         raise OpsInputError(f"reference must be a DataFrame or a Profile, got {type(reference).__name__}")
-    if not isinstance(current, pd.DataFrame):
+    if not cur_sum and not isinstance(current, pd.DataFrame):
         raise OpsInputError(f"current must be a DataFrame, got {type(current).__name__}")
-    n_ref_rows = reference.n_rows if is_profile else len(reference)
+    n_ref_rows = reference.n_rows if is_profile or ref_sum else len(reference)
     if n_ref_rows == 0:
         raise OpsInputError("the reference frame is empty (0 rows); pass the data the model was trained on")
     if len(current) == 0:
@@ -289,15 +311,16 @@ def drift(
     if isinstance(method, str) and method != "auto" and method not in st.TESTS:
         raise OpsInputError(f"unknown method {method!r}; use 'auto' or one of {', '.join(st.TESTS)}")
 
-    ref_cols = list(reference.columns) if is_profile else [str(c) for c in reference.columns]
+    ref_cols = list(reference.columns) if is_profile or ref_sum else [str(c) for c in reference.columns]
     cur_cols = [str(c) for c in current.columns]
     for side, cols in (("reference", ref_cols), ("current", cur_cols)):
         dup = sorted({c for c in cols if cols.count(c) > 1})
         if dup:
             raise OpsInputError(f"the {side} frame has duplicate column names {dup[:5]}; rename them first")
-    if not is_profile:
+    if not is_profile and not ref_sum:
         reference = reference.set_axis(ref_cols, axis=1)
-    current = current.set_axis(cur_cols, axis=1)
+    if not cur_sum:
+        current = current.set_axis(cur_cols, axis=1)
     explicit = columns is not None
     if explicit:
         wanted = list(dict.fromkeys(columns))
@@ -326,7 +349,7 @@ def drift(
 
     def summarise(col: str, ref_s: pd.Series | None, cur_s: pd.Series) -> tuple[Any, ...]:
         """Both sides' summaries, or the reason to skip the column."""
-        rs = reference.stats(col) if is_profile else from_series(ref_s)
+        rs = reference.stats(col) if is_profile or ref_sum else from_series(ref_s)
         forced = False
         if rs.kind == "datetime":
             if not explicit:
@@ -335,8 +358,9 @@ def drift(
             if is_profile:
                 return col, "datetime column in a profile is not summarised"
             forced = True
-            rs = from_series(ref_s, kind="numeric")
-        cs = from_series(cur_s, kind="numeric" if forced else None)
+            rs = reference.stats(col, "numeric") if ref_sum else from_series(ref_s, kind="numeric")
+        kind = "numeric" if forced else None
+        cs = current.stats(col, kind) if cur_sum else from_series(cur_s, kind=kind)
         reason = _skip_reason(rs, cs)
         return (col, reason) if reason else (col, rs, cs, forced)
 
@@ -376,7 +400,8 @@ def drift(
         return row, _distribution(col, treat, rs, cs)
 
     def one(col: str) -> tuple[Any, ...]:
-        out = summarise(col, None if is_profile else reference[col], current[col])
+        out = summarise(col, None if is_profile or ref_sum else reference[col],
+                        None if cur_sum else current[col])
         if len(out) == 2:
             return out
         _, rs, cs, forced = out
@@ -418,14 +443,16 @@ def drift(
         else:
             feats = [c for c, (rs, _) in pairs.items() if c not in (target, prediction)]
             mv = _domain_classifier(reference, current, feats, pairs, seed)
+            if mv.get("skipped") == "rows":
+                mv = {"skipped": "the partitions' rows cannot be fetched; pass a Dask DataFrame"}
     distributions = pd.concat(dists, ignore_index=True) if dists else pd.DataFrame(
         columns=["column", "order", "bin", "start", "end", "reference", "current"])
     result = DriftResult(table, pd.DataFrame(skipped, columns=["column", "reason"]), distributions,
                          drift_share, mv, t_params)
     from ..provenance import make_provenance
 
-    inputs = {"current": current}
-    inputs["reference"] = reference.fingerprint if is_profile else reference
+    inputs = {"current": current.fingerprint if cur_sum else current}
+    inputs["reference"] = reference.fingerprint if is_profile or ref_sum else reference
     result.provenance = make_provenance("jupyter_ops.mlops.drift", t_params, inputs, seed)
     if log:
         log_to_mlflow(result)
@@ -610,7 +637,14 @@ def _column_chart(d: pd.DataFrame, col: str) -> Any:
     return chart.properties(width=250, height=120, title=str(col))
 
 
-def _domain_classifier(reference: pd.DataFrame, current: pd.DataFrame, feats: list[str],
+def _take(frame: Any, idx: np.ndarray) -> pd.DataFrame:
+    """Rows by position: a frame's ``iloc``, or a partition summary's row fetcher."""
+    if isinstance(frame, pd.DataFrame):
+        return frame.iloc[idx]
+    return frame.take_rows(idx)
+
+
+def _domain_classifier(reference: Any, current: Any, feats: list[str],
                        pairs: dict[str, tuple[ColumnStats, ColumnStats]], seed: int) -> dict[str, Any]:
     """Train a classifier to tell current rows from reference rows; AUC vs a permutation null.
 
@@ -631,10 +665,14 @@ def _domain_classifier(reference: pd.DataFrame, current: pd.DataFrame, feats: li
         return {"skipped": f"too few rows for the domain classifier ({n} per side, need 50)"}
     ri = np.sort(rng.choice(len(reference), n, replace=False))
     ci = np.sort(rng.choice(len(current), n, replace=False))
+    for side in (reference, current):
+        if not isinstance(side, pd.DataFrame) and getattr(side, "take_rows", None) is None:
+            return {"skipped": "rows"}
+    ref_rows, cur_rows = _take(reference, ri), _take(current, ci)
     parts, cat_mask = [], []
     for c in feats:
         rs, _ = pairs[c]
-        r, k = reference[c].iloc[ri], current[c].iloc[ci]
+        r, k = ref_rows[c], cur_rows[c]
         if rs.kind == "numeric":
             x = np.concatenate([_as_float(r), _as_float(k)])
             x[~np.isfinite(x)] = np.nan

@@ -156,7 +156,8 @@ class Profile:
         return st
 
 
-def profile(df: pd.DataFrame, columns: list[str] | None = None) -> Profile:
+def profile(df: Any, columns: list[str] | None = None, *, engine: str | None = None,
+            client: Any = None, progress: bool = False) -> Profile:
     """Summarise a frame for later drift checks.
 
     Parameters
@@ -166,6 +167,13 @@ def profile(df: pd.DataFrame, columns: list[str] | None = None) -> Profile:
         ``profile(pd.concat([a, b]))``).
     columns : list of str, optional
         Columns to keep (default all).
+    engine : {None, "dask"}
+        ``"dask"`` (implied by a Dask DataFrame; ``df`` may then be Parquet/CSV paths):
+        profile the partitions on a Dask cluster and merge them (same profile).
+    client : distributed.Client or str, optional
+        Dask client or scheduler address (default: the current client, if any).
+    progress : bool
+        Dask only: show a progress bar.
 
     Returns
     -------
@@ -179,6 +187,13 @@ def profile(df: pd.DataFrame, columns: list[str] | None = None) -> Profile:
     0.5% of its magnitude; the KS statistic can be off by up to the reference mass of one
     sketch bucket), the Wasserstein normalisation uses the exact standard deviation.
     """
+    from ..scale import is_dask
+
+    if engine is not None or is_dask(df):
+        from ..scale.drift import _check_engine, profile_dask
+
+        _check_engine(engine)
+        return profile_dask(df, columns, client=client, progress=progress)
     if not isinstance(df, pd.DataFrame):
         raise OpsInputError(f"profile() needs a DataFrame, got {type(df).__name__}")
     cols = [str(c) for c in df.columns]
@@ -191,11 +206,16 @@ def profile(df: pd.DataFrame, columns: list[str] | None = None) -> Profile:
     return Profile({c: _profile_col(df[c]) for c in cols}, len(df))
 
 
-def _profile_col(s: pd.Series) -> dict[str, Any]:
-    kind = detect_kind(s)
+def _profile_frame(df: pd.DataFrame, kinds: dict[str, str]) -> Profile:
+    """Profile of one partition, with the column kinds decided for the whole dataset."""
+    return Profile({c: _profile_col(df[c], kinds[c]) for c in df.columns}, len(df))
+
+
+def _profile_col(s: pd.Series, kind: str | None = None) -> dict[str, Any]:
+    kind = kind or detect_kind(s)
     base: dict[str, Any] = {"kind": kind, "dtype": str(s.dtype), "n_rows": int(len(s))}
     if kind == "numeric":
-        st = from_series(s)
+        st = from_series(s, kind=kind)
         x = st.sample
         base.update(n_missing=st.n_missing, n_inf=st.n_inf, count=x.n)
         v = np.repeat(x.values, x.counts) if x.n else np.zeros(0)
@@ -210,7 +230,7 @@ def _profile_col(s: pd.Series) -> dict[str, Any]:
             base["small"] = None
         return base
     if kind == "categorical":
-        st = from_series(s)
+        st = from_series(s, kind=kind)
         base.update(n_missing=st.n_missing, notes=st.notes, n_unique=st.n_unique,
                     too_many=st.too_many)
         if st.too_many:

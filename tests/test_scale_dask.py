@@ -1,0 +1,338 @@
+"""The core's calls on a real Dask cluster equal the single-process calls (jupyter_ops.scale).
+
+One ``LocalCluster(processes=True, n_workers=2, threads_per_worker=1)`` (a scheduler and two
+worker processes) serves the whole module. Under CI=true a missing Dask fails (the 'test'
+extra installs it); elsewhere the module is skipped without it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jupyter_ops.errors import OpsInputError
+
+if os.environ.get("CI") != "true":
+    pytest.importorskip("distributed")
+import dask  # noqa: E402
+import dask.bag as db  # noqa: E402
+import dask.dataframe as dd  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def client():
+    # the workers import this worktree's jupyter_ops (PYTHONPATH is inherited)
+    env = {"PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    with dask.config.set({"distributed.nanny.environ": env}), \
+            LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
+                         host="127.0.0.1", dashboard_address=":0",
+                         memory_limit="1GB") as cluster, Client(cluster) as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def _keep_objects():
+    # object columns stay objects (Dask would make 1 and "1" the same string)
+    with dask.config.set({"dataframe.convert-string": False}):
+        yield
+
+
+def _frame(n: int, shift: float, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "x": rng.normal(shift, 1, n),
+        "r": rng.normal(0, 1, n).round(1),
+        "k": rng.choice(["a", "b", "c", "d"], n, p=[.4, .3, .2, .1]).astype(object),
+        "i": rng.integers(0, 4, n),
+        "m": pd.Series(rng.choice(np.array(["x", 1, 2.5, None], dtype=object), n), dtype=object),
+        "t": pd.date_range("2024-01-01", periods=n, freq="min"),
+        "b": rng.random(n) < 0.3,
+    })
+
+
+def _same_drift(a, b) -> None:
+    pd.testing.assert_frame_equal(a.columns, b.columns, check_exact=False, rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(a.distributions, b.distributions, check_exact=False,
+                                  rtol=1e-9)
+    pd.testing.assert_frame_equal(a.skipped, b.skipped)
+    assert a.multivariate == b.multivariate
+    assert a.dataset_drift == b.dataset_drift
+
+
+# -- drift / profile ------------------------------------------------------------------------
+@pytest.mark.parametrize("n_ref", [800, 3000])  # p-value tests (KS, chi2) and distances
+def test_drift_equals_single_process(client, n_ref):
+    ref, cur = _frame(n_ref, 0.0, 1), _frame(900, 0.15, 2)
+    cur.loc[5:40, "x"] = np.nan
+    cols = ["x", "r", "k", "i", "m", "t", "b"]
+    a = drift_call(ref, cur, cols)
+    b = drift_call(dd.from_pandas(ref, npartitions=4), dd.from_pandas(cur, npartitions=3), cols,
+                   client=client)
+    _same_drift(a, b)
+    if n_ref <= 1000:
+        assert set(a.columns["test"]) >= {"ks", "chisquare"}
+        assert np.allclose(a.columns["p_value"].dropna(), b.columns["p_value"].dropna(),
+                           rtol=0, atol=1e-9)
+    assert b.scale["workers"] == 2 and b.scale["dashboard"]
+
+
+def drift_call(ref, cur, cols, **kw):
+    from jupyter_ops.mlops import drift
+
+    return drift(ref, cur, columns=cols, log=False, **kw)
+
+
+def test_drift_from_parquet_paths_and_profile(client, tmp_path):
+    from jupyter_ops.mlops import drift, profile
+
+    ref, cur = _frame(2000, 0.0, 3), _frame(2000, 0.3, 4)
+    ref, cur = ref.drop(columns=["m"]), cur.drop(columns=["m"])
+    paths = []
+    for i, (lo, hi) in enumerate([(0, 600), (600, 1300), (1300, 2000)]):
+        part = cur.iloc[lo:hi]
+        p = tmp_path / f"cur-{i}.parquet"
+        part.to_parquet(p)
+        paths.append(str(p))
+    a = drift(ref, cur, log=False)
+    b = drift(ref, paths, engine="dask", client=client, log=False)
+    _same_drift(a, b)
+    # profiles of the partitions merge into the single-process profile
+    pa = profile(ref)
+    pb = profile(dd.from_pandas(ref, npartitions=5), client=client)
+    assert pa == pb
+    a2 = drift(pa, cur, log=False)
+    b2 = drift(pb, dd.from_pandas(cur, npartitions=2), client=client, log=False)
+    pd.testing.assert_frame_equal(a2.columns, b2.columns, check_exact=False, rtol=1e-9)
+
+
+def test_empty_partition_changes_nothing(client):
+    ref, cur = _frame(1500, 0.0, 5), _frame(1500, 0.2, 6)
+    parts = [cur.iloc[:700], cur.iloc[:0], cur.iloc[700:]]
+    ddf = dd.from_delayed([dask.delayed(p) for p in parts], meta=cur.iloc[:0])
+    a = drift_call(ref, cur, None)
+    b = drift_call(ref, ddf, None, client=client)
+    _same_drift(a, b)
+
+
+def test_partitions_with_different_schemas_fail_clearly(client, tmp_path):
+    from jupyter_ops.mlops import drift
+
+    ref = _frame(500, 0.0, 7).drop(columns=["m"])
+    good = ref.copy()
+    bad = ref.copy()
+    bad["x"] = bad["x"].astype(str)  # numbers in one file, text in another
+    ddf = dd.from_delayed([dask.delayed(good), dask.delayed(bad)], meta=good.iloc[:0],
+                          verify_meta=False)
+    with pytest.raises(OpsInputError, match=r"column 'x' is .* in partition 1"):
+        drift(ref, ddf, client=client, log=False)
+    other = ref.rename(columns={"r": "r2"})
+    ddf2 = dd.from_delayed([dask.delayed(good), dask.delayed(other)], meta=good.iloc[:0],
+                           verify_meta=False)
+    with pytest.raises(OpsInputError, match="partition 1 has other columns"):
+        drift(ref, ddf2, client=client, log=False)
+
+
+def test_unreachable_scheduler_is_a_clear_error():
+    from jupyter_ops.mlops import drift
+    from jupyter_ops.scale import _dask
+
+    ref = _frame(200, 0.0, 8)
+    old = _dask.CONNECT_TIMEOUT
+    _dask.CONNECT_TIMEOUT = 2
+    try:
+        with pytest.raises(OpsInputError, match="cannot reach the Dask scheduler at"):
+            drift(ref, ref, engine="dask", client="tcp://127.0.0.1:9", log=False)
+    finally:
+        _dask.CONNECT_TIMEOUT = old
+
+
+def test_bad_engine_and_input():
+    from jupyter_ops.mlops import drift
+
+    ref = _frame(100, 0.0, 9)
+    with pytest.raises(OpsInputError, match="engine must be None or 'dask'"):
+        drift(ref, ref, engine="spark", log=False)
+    with pytest.raises(OpsInputError, match="not found"):
+        drift(ref, ["/nonexistent/x.parquet"], engine="dask", log=False)
+
+
+def _kill_a_worker_soon(client, delay: float) -> None:
+    import threading
+
+    def kill():
+        time.sleep(delay)
+        pids = client.run(os.getpid)
+        os.kill(next(iter(pids.values())), 9)
+
+    threading.Thread(target=kill, daemon=True).start()
+
+
+def _slow_summary(df, kinds, forced=()):
+    from jupyter_ops.scale.summary import summarise
+
+    time.sleep(0.4)
+    return summarise(df, kinds, forced)
+
+
+def test_worker_killed_mid_task_result_still_exact(client, monkeypatch):
+    """A worker dies while summarising: the nanny restarts it, Dask reruns its tasks, and the
+    merged result is still the single-process one (partial states are pure functions)."""
+    import cloudpickle
+
+    import jupyter_ops.scale.drift as sd
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
+    ref, cur = _frame(1200, 0.0, 10), _frame(1200, 0.25, 11)
+    a = drift_call(ref, cur, None)
+    monkeypatch.setattr(sd, "summarise", _slow_summary)  # tasks long enough to be hit
+    before = set(client.run(os.getpid).values())
+    _kill_a_worker_soon(client, 1.0)
+    b = drift_call(dd.from_pandas(ref, npartitions=6), dd.from_pandas(cur, npartitions=6), None,
+                   client=client)
+    _same_drift(a, b)
+    client.wait_for_workers(2, timeout=60)
+    assert set(client.run(os.getpid).values()) != before  # a worker really died
+
+
+# -- log templates ---------------------------------------------------------------------------
+def _loghub_lines(shared_data: Path) -> list[str]:
+    lines: list[str] = []
+    for name in ("HDFS", "Linux", "OpenSSH", "Spark"):
+        p = shared_data / "loghub-2k" / name / f"{name}_2k.log"
+        lines += p.read_text(encoding="utf-8", errors="replace").splitlines()
+    return lines
+
+
+@pytest.mark.parametrize("k", [1, 3, 9])
+def test_templates_k_partitions_merged_equal_single_pass(client, shared_data, k):
+    from jupyter_ops.aiops import mine_templates
+
+    lines = _loghub_lines(shared_data)
+    lines[10] = ""  # an empty line is counted as an issue on both paths
+    a = mine_templates(lines)
+    b = mine_templates(db.from_sequence(lines, npartitions=k), client=client)
+    pd.testing.assert_frame_equal(a.templates, b.templates)
+    assert a.issues == b.issues and a.n_lines == b.n_lines
+
+
+def test_templates_from_frame_and_files(client, shared_data, tmp_path):
+    from jupyter_ops.aiops import mine_templates
+
+    lines = _loghub_lines(shared_data)
+    df = pd.DataFrame({"message": lines,
+                       "timestamp": pd.date_range("2024-01-01", periods=len(lines), freq="s")})
+    a = mine_templates(df)
+    b = mine_templates(dd.from_pandas(df, npartitions=4), client=client)
+    pd.testing.assert_frame_equal(a.templates, b.templates)
+    files = []
+    for i, chunk in enumerate(np.array_split(np.array(lines, dtype=object), 3)):
+        p = tmp_path / f"part{i}.log"
+        p.write_text("\n".join(chunk) + "\n", encoding="utf-8")
+        files.append(p)
+    c = mine_templates(files, engine="dask", client=client)
+    pd.testing.assert_frame_equal(mine_templates(lines).templates, c.templates)
+
+
+def test_merge_states_is_associative():
+    from jupyter_ops.aiops._logparser import ParserState
+    from jupyter_ops.scale.logs import merge_states
+
+    lines = [f"user {i % 7} logged in from 10.0.0.{i % 5}" for i in range(50)] + \
+        [f"disk {i} full" for i in range(20)] + ["boot ok"] * 3
+    parts = [lines[:20], lines[20:55], lines[55:]]
+    states = []
+    for p in parts:
+        s = ParserState()
+        s.add(p)
+        states.append(s)
+    left = merge_states(merge_states(states[0], states[1]), states[2])
+    right = merge_states(states[0], merge_states(states[1], states[2]))
+    whole = ParserState()
+    whole.add(lines)
+    for s in (left, right):
+        s.regroup()
+    whole.regroup()
+    assert left.to_dict() == right.to_dict() == whole.to_dict()
+
+
+# -- anomalies ----------------------------------------------------------------------------------
+def _metrics(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    ts = pd.date_range("2024-01-01", periods=500, freq="5min", tz="UTC")
+    rows = []
+    for s in ["api", "db", "web", "cache", "queue"]:
+        for m in ["cpu", "lat"]:
+            v = rng.normal(10, 1, len(ts))
+            v[300:304] += 12
+            rows.append(pd.DataFrame({"timestamp": ts, "service": s, "metric": m, "value": v}))
+    return pd.concat(rows).sample(frac=1, random_state=seed).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("kw", [{}, {"method": "iforest"}, {"service": "db"}])
+def test_anomalies_equal_single_process(client, kw):
+    from jupyter_ops.aiops import detect_anomalies
+
+    df = _metrics(3)
+    a = detect_anomalies(df, **kw)
+    b = detect_anomalies(dd.from_pandas(df, npartitions=4), client=client, **kw)
+    for name in ("anomalies", "episodes", "methods"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    assert a.anomalies["is_anomaly"].any()
+
+
+# -- correlation ------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", [0, 2])
+def test_correlate_slices_equal_single_process(client, seed):
+    from jupyter_ops.aiops import correlate
+    from jupyter_ops.datasets import incident_scenario
+
+    s = incident_scenario(seed=seed, hours=48, n_incidents=30, with_metrics=False,
+                          with_logs=False)
+    a = correlate(s.alerts, topology=s.topology)
+    b = correlate(dd.from_pandas(s.alerts, npartitions=3), topology=s.topology, client=client)
+    assert b.scale["slices"] > 1  # really cut, not one slice
+    pd.testing.assert_series_equal(a.assignments, b.assignments)
+    pd.testing.assert_frame_equal(a.incidents.reset_index(drop=True),
+                                  b.incidents.reset_index(drop=True))
+    assert a.dedup == b.dedup
+
+
+def test_quiet_cuts_respect_resolution_and_flapping():
+    from jupyter_ops.scale.correlate import quiet_cuts
+
+    m = 60 * 10**9
+    ts = np.array([0, 1, 20, 21, 60], dtype=np.int64) * m
+    nat = np.iinfo(np.int64).min
+    assert quiet_cuts(ts, None, 5 * m).tolist() == [2, 4]
+    res = np.array([nat, 30, nat, nat, nat], dtype=np.int64) * 1
+    res[1] = 30 * m  # still firing at minute 30: no cut before minute 30
+    assert quiet_cuts(ts, res, 5 * m).tolist() == [4]
+    assert quiet_cuts(ts, None, 5 * m, blocked=[(0, 21 * m)]).tolist() == [4]
+
+
+# -- no Dask unless asked ----------------------------------------------------------------------
+def test_core_does_not_import_dask():
+    code = ("import sys, pandas as pd\n"
+            "import jupyter_ops\n"
+            "from jupyter_ops.mlops import drift, profile\n"
+            "from jupyter_ops.aiops import mine_templates, detect_anomalies, correlate\n"
+            "df = pd.DataFrame({'x': range(50)})\n"
+            "drift(df, df, log=False); profile(df); mine_templates(['a b', 'a c'])\n"
+            "bad = [m for m in sys.modules if m == 'dask' or m.startswith(('dask.', "
+            "'distributed'))]\n"
+            "print(bad)\n")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
