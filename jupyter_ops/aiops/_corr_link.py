@@ -292,7 +292,11 @@ def _link(df: pd.DataFrame, topo: pd.DataFrame | None, win: pd.Timedelta, sim_wi
             nbr = np.arange(graph.n)
             dist = np.zeros(graph.n, dtype=np.int16)
         sindex = _Index(ls)
-        for lo in range(0, m, chunk):
+        from ..progress import progress
+
+        # a bar above 100k alerts only (correlate is sub-second below that)
+        for lo in progress(range(0, m, chunk), desc="correlate", unit="chunk",
+                           min_total=0 if m > 100_000 else 1 << 62):
             qi = np.arange(lo, min(m, lo + chunk))
             ci, cj = sindex.last_same(qi, w)  # same service first, then neighbours
             add(ci, cj, R_SAME)

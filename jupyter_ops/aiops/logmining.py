@@ -639,7 +639,10 @@ def stream_templates(path: str | os.PathLike, masks: Any = None, *, threshold: i
         result = state
     st = result._state
     h = hashlib.sha256()
-    for chunk, info, raw in iter_text_chunks(path, chunk_lines):
+    from ..progress import progress
+
+    for chunk, info, raw in progress(iter_text_chunks(path, chunk_lines), desc="mining",
+                                     unit="chunk"):
         h.update(raw)
         batch = _read_lines(chunk, digest="-")
         for k, v in info.items():

@@ -418,11 +418,21 @@ def drift(
             both.append(col)
     # columns are independent and numpy's sorts release the GIL: use the machine's cores
     workers = min(4, os.cpu_count() or 1) if len(current) * len(both) > 200_000 else 1
-    if workers > 1:
-        with ThreadPoolExecutor(workers) as pool:
-            outcomes = list(pool.map(one, both))
-    else:
-        outcomes = [one(c) for c in both]
+    from ..progress import progress
+
+    # a bar per column only for large frames (1M cells and up): a small check is instant
+    bar_total = len(both) if len(current) * max(len(both), 1) >= 1_000_000 else 0
+    with progress(total=bar_total, desc="drift", unit="column", min_total=1) as bar:
+        def counted(c: str) -> Any:
+            out = one(c)
+            bar.update(1)
+            return out
+
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                outcomes = list(pool.map(counted, both))
+        else:
+            outcomes = [counted(c) for c in both]
     for out in outcomes:
         if len(out) == 2:
             skipped.append({"column": out[0], "reason": out[1]})
