@@ -84,7 +84,8 @@ cur = pd.concat([pd.read_parquet(p) for p in json.loads(sys.argv[2])], ignore_in
 res = drift(ref, cur, log=False)
 out = {"seconds": time.perf_counter() - t0,
        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-       "columns": res.columns.to_json(orient="split"), "mv": res.multivariate}
+       "columns": res.columns.to_json(orient="split", double_precision=15),
+       "mv": res.multivariate}
 print(json.dumps(out))
 """
 
@@ -117,7 +118,8 @@ def bench_drift(client, rows: int, worker_mb: int) -> dict:
             same = None
         else:
             peer = json.loads(out.stdout.strip().splitlines()[-1])
-            a = pd.read_json(__import__("io").StringIO(peer["columns"]), orient="split")
+            a = pd.read_json(__import__("io").StringIO(peer["columns"]), orient="split",
+                             precise_float=True)
             b = res.columns
             checks = {
                 "columns": a["column"].tolist() == b["column"].tolist(),
