@@ -256,3 +256,25 @@ def test_result_ids_in_the_json_do_not_depend_on_the_run(made):
     rca = next(s for s in data["sections"]
                if (s.get("provenance") or {}).get("function") == "rank_root_causes")
     assert rca["provenance"]["sources"]["correlation"] == {"kind": "result", "id": "r1"}
+
+
+def test_cli_reports_record_their_files_and_verify(tmp_path, monkeypatch, capsys):
+    from jupyter_ops.datasets import incident_scenario
+
+    monkeypatch.chdir(tmp_path)
+    s = incident_scenario(seed=3)
+    s.alerts.to_csv("alerts.csv", index=False)
+    s.topology.to_csv("topo.csv", index=False)
+    s.metrics[s.metrics["service"].isin(["checkout", "web"])].to_csv("metrics.csv", index=False)
+    assert main(["aiops", "correlate", "alerts.csv", "--topology", "topo.csv",
+                 "--report", "c.json"]) == 0
+    assert main(["aiops", "anomalies", "metrics.csv", "--report", "a.json"]) in (0, 1)
+    capsys.readouterr()
+    assert main(["report", "verify", "c.json"]) == 0
+    assert main(["report", "verify", "a.json"]) == 0
+    assert "Alert correlation: same" in capsys.readouterr().out
+    # an input changed after the report: exit 2, naming it
+    with open("metrics.csv", "a", encoding="utf-8") as f:
+        f.write("2026-01-06T00:00:00Z,web,latency_ms,1\n")
+    assert main(["report", "verify", "a.json"]) == 2
+    assert "input 'metrics' changed" in capsys.readouterr().out

@@ -86,9 +86,17 @@ def _correlate(args: argparse.Namespace) -> Any:
     topo = load_topology(args.topology) if args.topology else None
     by = [b.strip() for b in args.by.split(",")] if args.by else None
     span = None if str(args.max_span).lower() in ("none", "off", "0") else args.max_span
-    return alerts, correlate(alerts, window=args.window, topology=topo, by=by, hops=args.hops,
-                             similarity=args.similarity or None,
-                             min_severity=args.min_severity, max_span=span)
+    corr = correlate(alerts, window=args.window, topology=topo, by=by, hops=args.hops,
+                     similarity=args.similarity or None, min_severity=args.min_severity,
+                     max_span=span)
+    if not args.columns:  # the files as the loaders read them: `report verify` can re-run it
+        from ..report.sources import file_source, record_sources
+
+        found = {"alerts": file_source(args.alerts, "alerts")}
+        if args.topology:
+            found["topology"] = file_source(args.topology, "topology")
+        record_sources(corr, **found)
+    return alerts, corr
 
 
 def _report(args: argparse.Namespace, results: list[Any], command: str) -> None:
