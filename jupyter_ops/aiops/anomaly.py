@@ -120,6 +120,19 @@ def _canonical(metrics: Any) -> pd.DataFrame:
     return df
 
 
+def _select(df: pd.DataFrame, service: str | None, metric: str | None) -> pd.DataFrame:
+    """Only the series of ``service`` / ``metric`` (when given); an error when none is left."""
+    if service is not None:
+        df = df[df["service"] == service]
+        if df.empty:
+            raise OpsInputError(f"no metrics for service {service!r}")
+    if metric is not None:
+        df = df[df["metric"] == metric]
+        if df.empty:
+            raise OpsInputError(f"no metrics named {metric!r}")
+    return df
+
+
 def _is_canonical(df: Any) -> bool:
     """True for exactly the frame :func:`_canonical` returns (nothing left to load)."""
     import pandas as pd
@@ -984,15 +997,7 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D
             method=method, window=window, threshold=threshold, refractory=refractory,
             short=short, history=history, cycles=cycles, learn=learn, spatial=spatial, seed=seed,
             min_points=min_points, log_ratio=log_ratio)
-    df = _canonical(metrics)
-    if service is not None:
-        df = df[df["service"] == service]
-        if df.empty:
-            raise OpsInputError(f"no metrics for service {service!r}")
-    if metric is not None:
-        df = df[df["metric"] == metric]
-        if df.empty:
-            raise OpsInputError(f"no metrics named {metric!r}")
+    df = _select(_canonical(metrics), service, metric)
     det = AnomalyDetector(method=method, window=window, threshold=threshold,
                           refractory=refractory, short=short, history=history, cycles=cycles,
                           learn=learn, spatial=spatial, seed=seed, min_points=min_points,

@@ -370,17 +370,9 @@ def _timedelta(value: Any, name: str) -> pd.Timedelta:
 
 
 def _series(metrics: Any, service: str | None, metric: str | None) -> pd.DataFrame:
-    from .anomaly import _canonical
+    from .anomaly import _canonical, _select
 
-    df = _canonical(metrics)
-    if service is not None:
-        df = df[df["service"] == service]
-        if df.empty:
-            raise OpsInputError(f"no metrics for service {service!r}")
-    if metric is not None:
-        df = df[df["metric"] == metric]
-        if df.empty:
-            raise OpsInputError(f"no metrics named {metric!r}")
+    df = _select(_canonical(metrics), service, metric)
     if df.empty:
         raise OpsInputError("metrics are empty: nothing to forecast")
     return df
