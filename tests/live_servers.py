@@ -11,6 +11,8 @@ import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -171,3 +173,37 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+@contextmanager
+def hanging_http_server(hold: float = 60.0) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 that answers ``/health`` and then holds every other request
+    for ``hold`` seconds (a tracking server that hangs); yields its URL."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    release = threading.Event()
+
+    class H(BaseHTTPRequestHandler):
+        def log_message(self, *a: object) -> None:
+            pass
+
+        def _hang(self) -> None:
+            if self.path.endswith("/health"):
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"OK")
+                return
+            release.wait(hold)
+
+        do_GET = do_POST = _hang
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    srv.daemon_threads = True
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{srv.server_address[1]}"
+    finally:
+        release.set()
+        srv.shutdown()
+        srv.server_close()

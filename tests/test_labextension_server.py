@@ -113,32 +113,10 @@ def test_unreadable_store_is_a_4xx(jp_fetch, run, mlflow_uri, tmp_path, monkeypa
 @pytest.fixture
 def hanging_server():
     """An HTTP server that answers /health, then never answers anything else."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from tests.live_servers import hanging_http_server
 
-    release = threading.Event()
-
-    class H(BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def _hang(self):
-            if self.path.endswith("/health"):
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"OK")
-                return
-            release.wait(30)
-
-        do_GET = do_POST = _hang
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_address[1]}"
-    release.set()
-    srv.shutdown()
-    srv.server_close()
+    with hanging_http_server(hold=30) as url:
+        yield url
 
 
 def test_hanging_tracking_server_does_not_starve_jupyter(jp_fetch, run, mlflow_uri,

@@ -109,39 +109,13 @@ def test_cli_writes_provenance_next_to_fetched_input(env, tmp_path):
 
 
 def test_cli_runs_against_a_hanging_tracking_server_fails_fast(tmp_path):
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from tests.live_servers import hanging_http_server
 
-    release = threading.Event()
-
-    class H(BaseHTTPRequestHandler):
-        def log_message(self, *a):
-            pass
-
-        def _hang(self):
-            if self.path.endswith("/health"):
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"OK")
-                return
-            release.wait(60)
-
-        do_GET = do_POST = _hang
-
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
-    srv.daemon_threads = True
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-m", "jupyter_ops", "mlops", "runs", "--uri",
-             f"http://127.0.0.1:{srv.server_address[1]}"],
-            capture_output=True, text=True, timeout=50)
+    with hanging_http_server(hold=60) as url:
+        proc = subprocess.run([sys.executable, "-m", "jupyter_ops", "mlops", "runs", "--uri", url],
+                              capture_output=True, text=True, timeout=50)
         assert proc.returncode == 2, proc.stderr
         assert "cannot be reached" in proc.stderr or "timed out" in proc.stderr.lower()
-    finally:
-        release.set()
-        srv.shutdown()
-        srv.server_close()
 
 
 def test_report_records_the_exact_range_and_replaying_it_fetches_the_same_data(ip, env):
