@@ -207,3 +207,37 @@ def test_requests_without_the_token_are_refused(jp_serverapp, http_server_client
         r = run(http_server_client.fetch(f"{jp_base_url}jupyter-ops/{endpoint}",
                                          headers=headers, raise_error=False))
         assert r.code == 403, endpoint
+
+
+def test_runs_of_a_notebook_come_from_its_folders_store_and_nothing_is_created(
+        jp_fetch, run, jp_root_dir, tmp_path, monkeypatch):
+    """With no MLFLOW_TRACKING_URI, a kernel's runs land in mlflow.db beside its notebook: the
+    sidebar names the notebook and the server reads that store (inside the root only)."""
+    import mlflow
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)  # artifacts of the run below stay out of the repository
+    folder = jp_root_dir / "work"
+    folder.mkdir()
+    mlflow.set_tracking_uri(f"sqlite:///{folder / 'mlflow.db'}")
+    try:
+        mlflow.set_experiment("beside-the-notebook")
+        with mlflow.start_run(run_name="nb-run"):
+            mlflow.log_metric("accuracy", 0.5)
+    finally:
+        mlflow.set_tracking_uri("")
+    r = run(jp_fetch("jupyter-ops", "runs", params={"notebook": "work/analysis.ipynb"}))
+    body = json.loads(r.body)
+    assert [x["run_name"] for x in body["runs"]] == ["nb-run"]
+    assert body["tracking_uri"].endswith("work/mlflow.db")
+
+    # a notebook whose folder has no store: no runs, and no store is created by looking
+    (jp_root_dir / "empty").mkdir()
+    r = run(jp_fetch("jupyter-ops", "runs", params={"notebook": "empty/x.ipynb"}))
+    assert json.loads(r.body)["runs"] == []
+    assert not (jp_root_dir / "empty" / "mlflow.db").exists()
+
+    # a path that climbs out of the root is refused before anything is opened
+    with pytest.raises(HTTPClientError) as e:
+        run(jp_fetch("jupyter-ops", "runs", params={"notebook": "../../etc/x.ipynb"}))
+    assert e.value.code == 403

@@ -64,8 +64,12 @@ class RunsHandler(_Base):
             return self._fail(400, f"limit must be between 1 and {MAX_RUNS}, got {limit}")
         uri = self.get_query_argument("tracking_uri", "") or None
         experiment = self.get_query_argument("experiment", "") or None
+        notebook = self.get_query_argument("notebook", "") or None
+        root = self.settings.get("server_root_dir") or self.contents_manager.root_dir
         try:
-            chosen = sources.choose_uri(uri)  # allow-list first: nothing is contacted before
+            # allow-list first: nothing is contacted before; a notebook's own store (its
+            # folder's mlflow.db, inside the root) is read, never created
+            chosen = sources.choose_uri(uri, notebook, root)
         except sources.Forbidden as e:
             return self._fail(403, str(e))
         except OpsInputError as e:

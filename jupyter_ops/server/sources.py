@@ -102,12 +102,30 @@ def allowed_uris() -> list[str]:
     return out
 
 
-def choose_uri(requested: str | None) -> str:
-    """The store to read: the server's own, or ``requested`` when the server allows it."""
+def notebook_store(root_dir: str, notebook: str) -> str:
+    """The default store of a notebook's kernel: ``mlflow.db`` in the notebook's folder.
+
+    A kernel runs in its notebook's folder, so with no ``MLFLOW_TRACKING_URI`` its runs land in
+    ``<folder>/mlflow.db``. Only folders inside the server's root are read (403 otherwise).
+    """
+    root = os.path.realpath(root_dir)
+    folder = os.path.realpath(os.path.join(root, os.path.dirname(notebook.lstrip("/"))))
+    if os.path.commonpath([root, folder]) != root:
+        raise Forbidden("the notebook is outside this Jupyter server's root")
+    return "sqlite:///" + os.path.join(folder, "mlflow.db")
+
+
+def choose_uri(requested: str | None, notebook: str | None = None,
+               root_dir: str | None = None) -> str:
+    """The store to read: ``requested`` when the server allows it; else, with no
+    ``MLFLOW_TRACKING_URI`` set, the store next to ``notebook`` (its kernel's store); else the
+    server's own."""
     from ..mlops import _store
 
     allowed = allowed_uris()
     if not requested:
+        if notebook and root_dir and not os.environ.get("MLFLOW_TRACKING_URI"):
+            return notebook_store(root_dir, notebook)
         return allowed[0]
     _store.check_uri(requested.strip())
     n = _normal(requested)

@@ -45,10 +45,14 @@ export async function requestAPI<T>(
   return data as T;
 }
 
-export function fetchRuns(limit: number, trackingUri: string): Promise<IRunsReply> {
+export function fetchRuns(limit: number, trackingUri: string, notebook = ''): Promise<IRunsReply> {
   const q = new URLSearchParams({ limit: String(limit) });
   if (trackingUri) {
     q.set('tracking_uri', trackingUri);
+  }
+  if (notebook) {
+    // the server reads the store of this notebook's kernel (mlflow.db in its folder)
+    q.set('notebook', notebook);
   }
   return requestAPI<IRunsReply>(`runs?${q.toString()}`);
 }

@@ -129,7 +129,8 @@ export class OpsSidebar extends Widget {
     const s = this.options.settings();
     this.runsInfo.textContent = 'Loading…';
     try {
-      const reply = await fetchRuns(s.runsLimit, s.trackingUri);
+      const panel = this.options.tracker.currentWidget;
+      const reply = await fetchRuns(s.runsLimit, s.trackingUri, panel ? panel.context.path : '');
       this.runsInfo.textContent = reply.error ? reply.error : reply.tracking_uri;
       const items = reply.runs.map(r => this.runItem(r));
       if (!items.length && !reply.error) {
