@@ -208,3 +208,22 @@ def test_bad_runbooks_are_named(tmp_path, corr, text, match):
     path.write_text(text)
     with pytest.raises(OpsInputError, match=match):
         suggest_remediation(corr.incident(1), path)
+
+
+def test_ops_metrics_number_incidents_as_the_correlation_does():
+    """One numbering per report: truth incidents take the id of the correlated incident that
+    holds most of their alerts; their own id is kept beside it."""
+    from jupyter_ops.aiops import correlate, ops_metrics
+    from jupyter_ops.datasets import incident_scenario
+
+    s = incident_scenario(seed=0)
+    corr = correlate(s.alerts, topology=s.topology)
+    per = ops_metrics(s.alerts, s.truth, numbering=corr).per_incident
+    assert list(per["source_incident"]) == sorted(s.truth.incidents["incident_id"])
+    for _, row in per.iterrows():
+        own = (s.truth.alert_incident == row["source_incident"]).fillna(False)
+        shared = corr.assignments[own.to_numpy(dtype=bool)].value_counts()
+        assert row["incident_id"] == shared.index[0]  # the correlated incident with most alerts
+    assert set(per["incident_id"].dropna()) <= set(corr.incidents["incident_id"])
+    with pytest.raises(OpsInputError, match="numbering"):
+        ops_metrics(s.alerts, s.truth, numbering=s.truth)

@@ -20,6 +20,7 @@ def ops_metrics(
     resolutions: Any = None,
     assignments: pd.Series | None = None,
     on_call_hours: float | None = None,
+    numbering: Any = None,
 ) -> OpsMetrics:
     """Alerting quality and response times.
 
@@ -38,6 +39,10 @@ def ops_metrics(
         Incident id of each alert (aligned with ``alerts``), ``<NA>`` for noise.
     on_call_hours : float, optional
         Hours of on-call the alerts cover (default: the span of the alerts).
+    numbering : Correlation, optional
+        Number the incidents as this correlation of the same alerts does, so a report uses
+        one numbering: each incident takes the id of the correlated incident holding most of
+        its alerts (its own id stays in ``source_incident``; none when no alert correlated).
 
     Returns
     -------
@@ -175,11 +180,33 @@ def ops_metrics(
     hourly = pd.DataFrame({"hour": ts.dt.floor("h"),
                            "kind": np.where(in_inc, "in an incident", "noise")}) \
         .groupby(["hour", "kind"]).size().rename("alerts").reset_index()
+    if numbering is not None:
+        per = _renumber(per, assign, numbering)
     result = OpsMetrics(table, per, noisy, hourly, known_start)
     result.provenance = make_provenance(
-        "ops_metrics", {"on_call_hours": on_call_hours, "known_start": known_start},
+        "ops_metrics", {"on_call_hours": on_call_hours, "known_start": known_start,
+                        "numbered": numbering is not None},
         inputs={"alerts": al.drop(columns=[c for c in ("labels",) if c in al.columns])})
     return result
+
+
+def _renumber(per: pd.DataFrame, assign: pd.Series, corr: Any) -> pd.DataFrame:
+    """``per`` with the incident ids of ``corr`` (most shared alerts wins; ties: lowest id)."""
+    from .correlation import Correlation
+
+    if not isinstance(corr, Correlation):
+        raise OpsInputError("numbering= takes a Correlation of the same alerts (from correlate)")
+    theirs = corr.assignments
+    if not theirs.index.equals(assign.index):
+        raise OpsInputError("numbering= must be a correlation of these same alerts")
+    both = pd.DataFrame({"own": assign, "theirs": theirs}).dropna()
+    best = (both.groupby(["own", "theirs"]).size().rename("n").reset_index()
+            .sort_values(["own", "n", "theirs"], ascending=[True, False, True])
+            .drop_duplicates("own").set_index("own")["theirs"])
+    out = per.rename(columns={"incident_id": "source_incident"})
+    out.insert(0, "incident_id", pd.array(out["source_incident"].map(best), dtype="Int64"))
+    return out.sort_values(["incident_id", "source_incident"], na_position="last",
+                           kind="stable").reset_index(drop=True)
 
 
 class OpsMetrics(Result):

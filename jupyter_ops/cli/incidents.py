@@ -207,5 +207,6 @@ def demo(ctx: Any) -> None:
         tl = timeline(corr.incident(biggest), logs=s.logs, deploys=s.deploys)
         ctx.report.add(tl, call=f"timeline(corr.incident({biggest}), logs=scenario.logs, "
                        "deploys=scenario.deploys)")
-    ctx.report.add(ops_metrics(s.alerts, s.truth), call="ops_metrics(scenario.alerts, "
-                   "scenario.truth)")
+    # numbered as the correlation above, so the report has one incident numbering
+    ctx.report.add(ops_metrics(s.alerts, s.truth, numbering=corr),
+                   call="ops_metrics(scenario.alerts, scenario.truth, numbering=corr)")

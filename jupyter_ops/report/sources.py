@@ -225,7 +225,9 @@ def attach_dataset_sources(report: Any, datasets: dict[str, tuple[int, Any]]) ->
             continue
         sources = {}
         for name in recipe.inputs + recipe.optional:
-            if name == "correlation":  # root causes and timelines use the correlation above
+            if name in ("correlation", "numbering"):
+                # root causes and timelines use the correlation above; so do ops metrics
+                # numbered as it
                 if last_correlation is not None:
                     sources[name] = {"kind": "result", "id": last_correlation}
                 continue
