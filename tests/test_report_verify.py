@@ -269,7 +269,12 @@ def test_cli_reports_record_their_files_and_verify(tmp_path, monkeypatch, capsys
     assert main(["aiops", "correlate", "alerts.csv", "--topology", "topo.csv",
                  "--report", "c.json"]) == 0
     assert main(["aiops", "anomalies", "metrics.csv", "--report", "a.json"]) in (0, 1)
+    s.deploys.to_csv("deploys.csv", index=False)
+    assert main(["aiops", "rca", "alerts.csv", "--topology", "topo.csv", "--metrics",
+                 "metrics.csv", "--deploys", "deploys.csv", "--report", "r.json"]) == 0
     capsys.readouterr()
+    assert main(["report", "verify", "r.json"]) == 0
+    assert "Root-cause candidates: same" in capsys.readouterr().out
     assert main(["report", "verify", "c.json"]) == 0
     assert main(["report", "verify", "a.json"]) == 0
     assert "Alert correlation: same" in capsys.readouterr().out

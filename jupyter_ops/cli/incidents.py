@@ -128,12 +128,23 @@ def run_rca(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from ..aiops.rootcause import RootCauses
-    from ..io import load_metrics
+    from ..io import load_metrics, read_table
 
     _, corr = _correlate(args)
     metrics = load_metrics(args.metrics) if args.metrics else None
-    res = RootCauses.rank(corr, metrics=metrics, deploys=args.deploys, top=args.top,
+    # read as a table here (as verify's "table" reader does): the ranker parses its times
+    deploys = read_table(args.deploys) if args.deploys else None
+    res = RootCauses.rank(corr, metrics=metrics, deploys=deploys, top=args.top,
                           hops=args.rca_hops)
+    if "alerts" in (corr.provenance.get("sources") or {}):  # for `report verify`
+        from ..report.sources import file_source, record_sources, result_source
+
+        found = {"correlation": result_source(corr)}
+        if args.metrics:
+            found["metrics"] = file_source(args.metrics, "metrics")
+        if args.deploys:
+            found["deploys"] = file_source(args.deploys, "table")
+        record_sources(res, **found)
     print(res.summary())
     with pd.option_context("display.width", 200, "display.max_colwidth", 120):
         print(res.ranking[["incident_id", "rank", "service", "score", "evidence"]].head(60)
