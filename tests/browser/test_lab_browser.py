@@ -145,7 +145,7 @@ def test_sidebar_lists_results_and_runs(page, artifacts):
     page.wait_for_function(
         "() => !!document.querySelector('.jp-Cell.jp-mod-active .jops-result[data-kind=anomalies]')")
     # the tracked run shows in the MLflow list (from the server extension)
-    sidebar.locator(".jops-sb-refresh").click()
+    sidebar.locator(".jops-sb-refresh:not(.jops-sb-alerts-refresh)").click()
     sidebar.locator(".jops-sb-run", has_text="browser-run").wait_for(timeout=30000)
     shot(page, artifacts, "04-sidebar")
 
