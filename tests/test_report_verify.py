@@ -283,3 +283,26 @@ def test_cli_reports_record_their_files_and_verify(tmp_path, monkeypatch, capsys
         f.write("2026-01-06T00:00:00Z,web,latency_ms,1\n")
     assert main(["report", "verify", "a.json"]) == 2
     assert "input 'metrics' changed" in capsys.readouterr().out
+
+
+def test_cli_drift_and_logs_reports_verify(tmp_path, monkeypatch, capsys):
+    import numpy as np
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    times = pd.date_range("2024-01-01", periods=1000, freq="h").astype(str)
+    pd.DataFrame({"a": rng.normal(size=1000), "b": rng.choice(["x", "y"], 1000),
+                  "t": times}).to_csv("ref.csv", index=False)
+    pd.DataFrame({"a": rng.normal(0.5, size=1000), "b": rng.choice(["x", "y"], 1000),
+                  "t": times}).to_csv("cur.csv", index=False)
+    (tmp_path / "app.log").write_text("".join(
+        f"2024-05-01T10:00:{i % 60:02d}Z INFO connected to 10.0.0.{i % 9} port {i}\n"
+        for i in range(300)), encoding="utf-8")
+    assert main(["mlops", "drift", "ref.csv", "cur.csv", "--report", "d.json"]) == 1
+    assert main(["aiops", "logs", "app.log", "--report", "l.json"]) == 0
+    capsys.readouterr()
+    assert main(["report", "verify", "d.json"]) == 0
+    assert main(["report", "verify", "l.json"]) == 0
+    out = capsys.readouterr().out
+    assert "Data drift: same" in out and "Log templates: same" in out

@@ -64,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
             result = Templates.load(args.state).update(source)
         else:
             result = mine_templates(source, masks=args.mask)
+            if args.service is None:  # the whole file, as verify's "log_file" reader reads it
+                from ..report.sources import file_source, record_sources
+
+                record_sources(result, logs=file_source(args.file, "log_file"))
     print(result.summary())
     table = result.tables()["templates"].head(args.top)
     print(_text_table(table[["template_id", "count", "template"]]))

@@ -45,6 +45,10 @@ READERS: dict[str, str] = {
     "logs": "jupyter_ops.io.canonical:load_logs",
     "topology": "jupyter_ops.io.canonical:load_topology",
     "table": "jupyter_ops.io.tables:read_table",
+    # what the CLI commands read their files with (so their reports re-run identically)
+    "log_file": "jupyter_ops.aiops.logmining:select_logs",
+    "data": "jupyter_ops.mlops._inputs:read_data",
+    "reference": "jupyter_ops.mlops._inputs:read_reference",
 }
 
 #: generator name -> "module:function"
