@@ -131,3 +131,24 @@ def test_report_records_the_exact_range_and_replaying_it_fetches_the_same_data(i
     first, second = ip.user_ns["first"], ip.user_ns["second"]
     assert first.n_lines == second.n_lines == 300
     pd.testing.assert_frame_equal(first.lines, second.lines)
+
+
+def test_cli_report_from_a_live_source_verifies_by_query_and_range(env, tmp_path, monkeypatch,
+                                                                    capsys):
+    """`report verify` fetches a live input again by its recorded query and exact range;
+    firing alerts (no history in Alertmanager) are 'cannot re-run', not a failure."""
+    from jupyter_ops.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["aiops", "anomalies", "prometheus:vector(2)", "--since", "30m", "--step", "1m",
+                 "--report", "a.json"]) == 0
+    assert main(["aiops", "correlate", "alertmanager:", "--report", "c.json"]) == 0
+    saved = json.loads((tmp_path / "a.json").read_text())
+    src = next(s["provenance"]["sources"]["metrics"] for s in saved["sections"]
+               if (s.get("provenance") or {}).get("sources"))
+    assert src["kind"] == "live" and src["spec"] == "prometheus:vector(2)" and src["start"]
+    capsys.readouterr()
+    assert main(["report", "verify", "a.json"]) == 0
+    assert "Metric anomalies: same" in capsys.readouterr().out
+    assert main(["report", "verify", "c.json"]) == 0
+    assert "cannot re-run" in capsys.readouterr().out

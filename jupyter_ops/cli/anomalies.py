@@ -104,9 +104,9 @@ def run(args: argparse.Namespace) -> int:
                               service=args.service, metric=args.metric, **opts)
     if not len(result.anomalies):  # header-only file: nothing was checked, not "all clear"
         raise OpsInputError(f"{args.metrics} has no data points; nothing to check")
-    from ..report.sources import file_source, record_sources
+    from ..report.sources import input_source, record_sources
 
-    record_sources(result, metrics=file_source(args.metrics, "metrics"))  # for report verify
+    record_sources(result, metrics=input_source(args.metrics, "metrics"))  # for report verify
     print(result.summary())
     if len(result.episodes):
         print(result.episodes.to_string(index=False))

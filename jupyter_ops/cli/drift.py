@@ -91,10 +91,10 @@ def run_drift(args: argparse.Namespace) -> int:
         raise OpsInputError(f"no column could be compared between {args.reference} and "
                             f"{args.current} ({reasons or 'no columns'}); give files with "
                             "common columns or choose them with --columns")
-    from ..report.sources import file_source, record_sources
+    from ..report.sources import input_source, record_sources
 
-    record_sources(r, reference=file_source(args.reference, "reference"),
-                   current=file_source(args.current, "data"))  # for `report verify`
+    record_sources(r, reference=input_source(args.reference, "reference"),
+                   current=input_source(args.current, "data"))  # for `report verify`
     print(r.summary())
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(r.columns[["column", "kind", "test", "statistic", "p_value", "threshold", "drifted"]]

@@ -90,11 +90,11 @@ def _correlate(args: argparse.Namespace) -> Any:
                      similarity=args.similarity or None, min_severity=args.min_severity,
                      max_span=span)
     if not args.columns:  # the files as the loaders read them: `report verify` can re-run it
-        from ..report.sources import file_source, record_sources
+        from ..report.sources import input_source, record_sources
 
-        found = {"alerts": file_source(args.alerts, "alerts")}
+        found = {"alerts": input_source(args.alerts, "alerts")}
         if args.topology:
-            found["topology"] = file_source(args.topology, "topology")
+            found["topology"] = input_source(args.topology, "topology")
         record_sources(corr, **found)
     return alerts, corr
 
@@ -137,13 +137,13 @@ def run_rca(args: argparse.Namespace) -> int:
     res = RootCauses.rank(corr, metrics=metrics, deploys=deploys, top=args.top,
                           hops=args.rca_hops)
     if "alerts" in (corr.provenance.get("sources") or {}):  # for `report verify`
-        from ..report.sources import file_source, record_sources, result_source
+        from ..report.sources import input_source, record_sources, result_source
 
         found = {"correlation": result_source(corr)}
         if args.metrics:
-            found["metrics"] = file_source(args.metrics, "metrics")
+            found["metrics"] = input_source(args.metrics, "metrics")
         if args.deploys:
-            found["deploys"] = file_source(args.deploys, "table")
+            found["deploys"] = input_source(args.deploys, "table")
         record_sources(res, **found)
     print(res.summary())
     with pd.option_context("display.width", 200, "display.max_colwidth", 120):

@@ -65,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             result = mine_templates(source, masks=args.mask)
             if args.service is None:  # the whole file, as verify's "log_file" reader reads it
-                from ..report.sources import file_source, record_sources
+                from ..report.sources import input_source, record_sources
 
-                record_sources(result, logs=file_source(args.file, "log_file"))
+                record_sources(result, logs=input_source(args.file, "log_file"))
     print(result.summary())
     table = result.tables()["templates"].head(args.top)
     print(_text_table(table[["template_id", "count", "template"]]))

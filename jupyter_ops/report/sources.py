@@ -25,7 +25,7 @@ from typing import Any
 
 from ..errors import OpsInputError
 
-__all__ = ["file_source", "dataset_source", "variable_source", "result_source", "record_sources",
+__all__ = ["file_source", "input_source", "dataset_source", "variable_source", "result_source", "record_sources",
            "register_source_kind", "load_source", "InputProblem", "NotRerunnable",
            "READERS", "GENERATORS", "SOURCE_KINDS"]
 
@@ -73,6 +73,24 @@ def file_source(path: str | os.PathLike, reader: str = "table") -> dict[str, Any
         raise OpsInputError(f"unknown reader {reader!r}; use one of {', '.join(READERS)}")
     p = Path(path).resolve()
     return {"kind": "file", "path": str(p), "sha256": file_sha256(p), "reader": reader}
+
+
+def input_source(path: str | os.PathLike, reader: str = "table") -> dict[str, Any]:
+    """:func:`file_source`, or a ``live`` source for a file the CLI fetched from Prometheus,
+    Alertmanager or Loki (a ``<file>.source.json`` beside it): its spec and exact time range,
+    which verify fetches again."""
+    import json
+
+    side = Path(str(path) + ".source.json")
+    if side.is_file():
+        try:
+            prov = json.loads(side.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            prov = None
+        if isinstance(prov, dict) and prov.get("spec"):
+            return {"kind": "live", **{k: prov[k] for k in ("spec", "server", "start", "end",
+                                                           "step", "fetched_at") if k in prov}}
+    return file_source(path, reader)
 
 
 def dataset_source(generator: str, seed: int, part: str, **params: Any) -> dict[str, Any]:
@@ -198,7 +216,24 @@ def _load_variable(source: dict[str, Any], context: dict[str, Any]) -> Any:
                         f"{source.get('name')!r}; re-run the notebook to check it")
 
 
+def _load_live(source: dict[str, Any], context: dict[str, Any]) -> Any:
+    from ..errors import OpsConnectionError
+    from ..io.live import resolve_source
+
+    name, spec = source["_name"], str(source.get("spec") or "")
+    if not source.get("start") or not source.get("end"):
+        raise NotRerunnable(f"input {name!r} ({spec}) was what fired at "
+                            f"{source.get('fetched_at', 'the time')}; Alertmanager keeps no "
+                            "history to fetch it again")
+    try:  # the recorded server (credentials, if any, from the environment as usual)
+        return resolve_source(spec, start=source["start"], until=source["end"],
+                              step=source.get("step"), url=source.get("server"))
+    except OpsConnectionError as e:
+        raise InputProblem(f"input {name!r} ({spec}) cannot be fetched again: {e}") from None
+
+
 register_source_kind("file", _load_file)
+register_source_kind("live", _load_live)
 register_source_kind("dataset", _load_dataset)
 register_source_kind("variable", _load_variable)
 
