@@ -380,3 +380,28 @@ def test_server_lost_mid_cell_the_cell_goes_on_in_the_buffer(ip, server, buffer)
         list(range(2100))
     partial = run.data.tags["jupyter_ops.partial_server_run_id"]
     assert len(srv.get_metric_history(partial, "loss")) == 1000  # left as it was
+
+
+def test_a_run_the_server_stored_without_answering_is_named_and_ended_by_sync(ip, server, buffer):
+    """The server stores a run's creation and dies before answering: the client buffers the
+    run without knowing that id. Both copies carry the client's run key, so sync names the
+    partial copy in the complete one (jupyter_ops.partial_server_run_id) and ends it KILLED;
+    nothing is counted twice."""
+    from mlflow.tracking import MlflowClient
+
+    server.stop()
+    with pytest.warns(UserWarning, match=r"cannot be reached"):
+        card = ip.run_cell_magic("mlops_track", f"-e lost-answer -n lost --no-autolog "
+                                 f"--uri {server.uri}", "x = 1\n")
+    key = MlflowClient(card.tracking_uri).get_run(card.run_id).data.tags[
+        "jupyter_ops.client_run_key"]
+    server.start()
+    c = MlflowClient(server.uri)
+    exp_id = c.create_experiment("lost-answer")
+    orphan = c.create_run(exp_id, run_name="lost", tags={"jupyter_ops.client_run_key": key})
+    done = ip.run_line_magic("mlops_track", f"sync --uri {server.uri}")
+    assert list(done.runs["action"]) == ["synced"]
+    complete = c.get_run(done.runs["server_run_id"].iloc[0])
+    assert complete.data.tags["jupyter_ops.partial_server_run_id"] == orphan.info.run_id
+    assert c.get_run(orphan.info.run_id).info.status == "KILLED"
+    assert complete.info.status == "FINISHED"

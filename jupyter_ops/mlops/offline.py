@@ -38,6 +38,9 @@ SYNCED_TAG = "jupyter_ops.synced_run_id"
 BUFFER_MODEL_TAG = "jupyter_ops.buffer_model_id"
 #: ``host:pid`` of the process that records a buffered run (to spot runs of dead kernels)
 OWNER_TAG = "jupyter_ops.buffer_owner"
+#: a key made by the client for each tracked run, the same on every copy of it
+CLIENT_KEY_TAG = "jupyter_ops.client_run_key"
+PARTIAL_TAG = "jupyter_ops.partial_server_run_id"
 
 
 def buffer_dir() -> Path:
@@ -379,6 +382,18 @@ def _push(buf: Any, run: Any, target: str, exp_name: str | None, id_map: dict[st
     tags = {k: v for k, v in data.tags.items()
             if k not in (TARGET_TAG, SYNCED_TAG, COMPLETE_TAG)}
     tags[BUFFER_ID_TAG] = info.run_id
+    key = data.tags.get(CLIENT_KEY_TAG)
+    if key and PARTIAL_TAG not in tags:
+        # the server stored this run's creation but died before answering, so the client
+        # went to the buffer without its id: name that partial copy, and end it
+        for r in srv.search_runs([exp.experiment_id],
+                                 filter_string=f"tags.`{CLIENT_KEY_TAG}` = '{key}'",
+                                 max_results=10):
+            if BUFFER_ID_TAG not in r.data.tags:
+                tags[PARTIAL_TAG] = r.info.run_id
+                if r.info.status == "RUNNING":
+                    srv.set_terminated(r.info.run_id, "KILLED")
+                break
     parent = tags.get("mlflow.parentRunId")
     if parent:
         if parent in id_map:

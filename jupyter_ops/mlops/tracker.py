@@ -150,6 +150,12 @@ def _begin(experiment: str | None, run_name: str | None, tags: Mapping[str, Any]
 
     quiet_mlflow_logging()
     target = _store.resolve_uri(tracking_uri)
+    if not resume and offline.CLIENT_KEY_TAG not in (tags or {}):
+        # one key per run, kept when the creation is retried in the buffer: a server that
+        # stored the run but died before answering leaves a copy sync can then recognise
+        import uuid
+
+        tags = {**(tags or {}), offline.CLIENT_KEY_TAG: uuid.uuid4().hex}
     span = current_run()
     if not nested and span is not None and span.span:
         nested = True  # a tracked cell inside %mlops_track start ... stop is a child run
