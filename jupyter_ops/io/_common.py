@@ -420,18 +420,35 @@ def as_text(values: pd.Series, fill: str = "") -> pd.Series:
     if s.dtype == target:
         if plain_object:
             if pd.api.types.infer_dtype(s, skipna=False) == "string":
-                return s
+                return _encodable(s)
         elif not s.hasnans:
             return s
     if s.isna().any():
         s = s.astype(object).where(s.notna(), fill)
     try:
-        return s.astype(str)
-    except UnicodeEncodeError:
-        # a lone surrogate cannot be stored as UTF-8 text: keep it visible as its escape
-        from ..safetext import escape_surrogates
+        return _encodable(s.astype(str))
+    except UnicodeEncodeError:  # Arrow-backed strings refuse a lone surrogate (pandas 3)
+        return _escaped(s)
 
-        return s.astype(object).map(lambda v: escape_surrogates(str(v))).astype(str)
+
+def _escaped(s: pd.Series) -> pd.Series:
+    # a lone surrogate cannot be stored, hashed or written as UTF-8: keep it visible as its
+    # escape (\ud800), as every output shows it
+    from ..safetext import escape_surrogates
+
+    return s.astype(object).map(lambda v: escape_surrogates(str(v))).astype(str)
+
+
+def _encodable(s: pd.Series) -> pd.Series:
+    """``s`` if every text encodes as UTF-8 (one C-level pass), else with lone surrogates
+    escaped; object columns (pandas 2) hold them silently until a hash or a file fails."""
+    if s.dtype != object:
+        return s
+    try:
+        "\n".join(s.tolist()).encode("utf-8")
+    except UnicodeEncodeError:
+        return _escaped(s)
+    return s
 
 
 def as_float(values: pd.Series, column: str, what: str) -> pd.Series:

@@ -31,6 +31,20 @@ _CSV_OPTS: dict[str, Any] = (
     {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {})
 
 
+def _csv_opts(path: Path) -> dict[str, Any]:
+    """Options for ``read_csv`` of ``path``: pandas 2's C parser ends a cell at a NUL byte
+    (the rest of the cell is lost), so such a file is read with the Python parser there,
+    which keeps it (and parses floats exactly, as round_trip does)."""
+    if not _CSV_OPTS:
+        return {}
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            if b"\x00" in chunk:
+                return {"engine": "python"}
+    return _CSV_OPTS
+
+
 def table_format(path: str | os.PathLike[str]) -> str | None:
     """The table format implied by a file name (``.gz`` ignored), or None."""
     name = Path(path).name.lower()
@@ -141,16 +155,17 @@ def read_table(source: Any, format: str | None = None) -> pd.DataFrame:
     fmt = _resolve_format(path, format)
     _check_file(path)
     try:
+        opts = _csv_opts(path) if fmt in ("csv", "tsv") else {}
         if fmt == "csv":
-            frame = pd.read_csv(path, encoding_errors="replace", **_CSV_OPTS)
+            frame = pd.read_csv(path, encoding_errors="replace", **opts)
             if frame.shape[1] == 1:  # one column: maybe ';' or '|' separated (European Excel)
                 head = str(frame.columns[0])
                 for sep in (";", "|", "\t"):
                     if sep in head:
-                        frame = pd.read_csv(path, sep=sep, encoding_errors="replace", **_CSV_OPTS)
+                        frame = pd.read_csv(path, sep=sep, encoding_errors="replace", **opts)
                         break
         elif fmt == "tsv":
-            frame = pd.read_csv(path, sep="\t", encoding_errors="replace", **_CSV_OPTS)
+            frame = pd.read_csv(path, sep="\t", encoding_errors="replace", **opts)
         elif fmt == "jsonl":
             frame = _read_jsonl(path)
         elif fmt == "json":
