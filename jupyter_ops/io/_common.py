@@ -312,6 +312,22 @@ def _to_ns(s: pd.Series) -> pd.Series:
         return s.where((s >= lo) & (s <= hi)).astype(TS_DTYPE)
 
 
+_PANDAS2 = int(pd.__version__.split(".")[0]) < 3
+_TZ_TEXT = r"(?:[zZ]|[+-]\d\d:?\d\d|UTC|GMT)\s*$"
+
+
+def _naive_as_utc(s: pd.Series, parsed: pd.Series) -> pd.Series:
+    """pandas 2 reads the naive values of a column mixing offsets and naive text in the
+    first value's offset; parse the naive ones again on their own (as UTC, the rule)."""
+    tz = s.str.contains(_TZ_TEXT, regex=True, na=False).to_numpy()
+    naive = ~tz & _present_mask(s)
+    if not tz.any() or not naive.any():
+        return parsed
+    again = _to_ns(pd.to_datetime(s[naive], utc=True, format="ISO8601", errors="coerce"))
+    parsed.iloc[np.flatnonzero(naive)] = again.array
+    return parsed
+
+
 def _parse_strings(s: pd.Series, column: str = "timestamp", what: str = "input") -> pd.Series:
     """Text (or mixed objects) to UTC; unparseable and blank values become NaT."""
     import warnings
@@ -327,6 +343,8 @@ def _parse_strings(s: pd.Series, column: str = "timestamp", what: str = "input")
             warnings.simplefilter("ignore")
             parsed = pd.to_datetime(s, utc=True, format="ISO8601", errors="coerce")
             parsed = _to_ns(parsed)
+            if _PANDAS2:
+                parsed = _naive_as_utc(s, parsed)
             left = parsed.isna().to_numpy().copy()
             if left.any():
                 left &= _present_mask(s)
