@@ -164,6 +164,27 @@ def start_prometheus(workdir: Path, targets: list[str], alertmanager: str | None
     return Server(url, proc)
 
 
+@contextmanager
+def prometheus_stack(workdir: Path) -> Iterator[dict[str, Server]]:
+    """node-exporter, Alertmanager and a Prometheus scraping the one and alerting to the other.
+
+    Yields ``{"node", "am", "prom"}``; every server started is stopped on exit, also when a
+    later one fails to start.
+    """
+    servers: list[Server] = []
+    try:
+        node = start_node_exporter(workdir)
+        servers.append(node)
+        am = start_alertmanager(workdir)
+        servers.append(am)
+        prom = start_prometheus(workdir, [node.url.split("://")[1]], alertmanager=am.url)
+        servers.append(prom)
+        yield {"node": node, "am": am, "prom": prom}
+    finally:
+        for s in reversed(servers):
+            s.stop()
+
+
 def wait_for(predicate, timeout: float = 20.0, interval: float = 0.2):
     """Poll ``predicate()`` until it returns something truthy; return it (or fail)."""
     deadline = time.monotonic() + timeout

@@ -129,7 +129,10 @@ class MlflowServer:
     the whole process group.
     """
 
-    def __init__(self, root: Path, port: int | None = None) -> None:
+    def __init__(self, root: Path, port: int | None = None,
+                 backend_uri: str | None = None) -> None:
+        """``backend_uri`` None: a fresh SQLite store in ``root`` (created at first start)."""
+        self.backend_uri = backend_uri
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
@@ -149,13 +152,16 @@ class MlflowServer:
         return self
 
     def _launch(self, timeout: float) -> None:
-        if not (self.root / "s.db").exists():
-            fresh_store(self.root / "s.db")
+        backend = self.backend_uri
+        if backend is None:
+            if not (self.root / "s.db").exists():
+                fresh_store(self.root / "s.db")
+            backend = f"sqlite:///{self.root / 's.db'}"
         env = dict(os.environ)
         env.pop("MLFLOW_TRACKING_URI", None)
         cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1",
                "--port", str(self.backend_port), "--workers", "1",
-               "--backend-store-uri", f"sqlite:///{self.root / 's.db'}",
+               "--backend-store-uri", backend,
                "--artifacts-destination", str(self.root / "art"), "--serve-artifacts"]
         self.log = open(self.root / "server.log", "ab")  # noqa: SIM115 - closed in close()
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
@@ -164,7 +170,8 @@ class MlflowServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited: see {self.root / 'server.log'}")
+                tail = (self.root / "server.log").read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"mlflow server exited: {tail}")
             try:
                 with urllib.request.urlopen(url, timeout=1) as r:
                     if r.status == 200:

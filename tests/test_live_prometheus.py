@@ -16,8 +16,7 @@ from jupyter_ops.errors import OpsConnectionError, OpsInputError
 from jupyter_ops.io import fetch_alerts, fetch_silences, prometheus_query, prometheus_query_range
 from jupyter_ops.io.live import provenance, resolve_source
 from tests.live_servers import (
-    start_alertmanager,
-    start_node_exporter,
+    prometheus_stack,
     start_prometheus,
     wait_for,
 )
@@ -28,23 +27,13 @@ USER, PASSWORD = "ops", "s3cr3t-Pa55word"
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     work = tmp_path_factory.mktemp("live")
-    servers = []
-    try:
-        node = start_node_exporter(work)
-        servers.append(node)
-        am = start_alertmanager(work)
-        servers.append(am)
-        prom = start_prometheus(work, [node.url.split("://")[1]], alertmanager=am.url)
-        servers.append(prom)
+    with prometheus_stack(work) as servers:
         # scraped data and the firing alert appear within a few seconds (1 s intervals)
         # (static targets are handed to the scraper after Prometheus's 5 s discovery delay)
         # wait until both targets have samples at least 3 s old (tests read ranges ending
         # a second or two before now)
-        wait_for(lambda: _scraped(prom.url, 4), timeout=40)
-        yield {"node": node, "am": am, "prom": prom, "work": work}
-    finally:
-        for s in reversed(servers):
-            s.stop()
+        wait_for(lambda: _scraped(servers["prom"].url, 4), timeout=40)
+        yield {**servers, "work": work}
 
 
 def _scraped(url, n):

@@ -92,34 +92,7 @@ class PgMlflowServer(MlflowServer):
     :meth:`kill` kills the server process itself (not just the gate)."""
 
     def __init__(self, root: Path, backend_uri: str) -> None:
-        super().__init__(root)
-        self.backend_uri = backend_uri
-
-    def _launch(self, timeout: float) -> None:
-        import urllib.request
-
-        env = dict(os.environ)
-        env.pop("MLFLOW_TRACKING_URI", None)
-        cmd = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1",
-               "--port", str(self.backend_port), "--workers", "1",
-               "--backend-store-uri", self.backend_uri,
-               "--artifacts-destination", str(self.root / "art"), "--serve-artifacts"]
-        self.log = open(self.root / "server.log", "ab")  # noqa: SIM115 - closed in close()
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
-                                     cwd=self.root, env=env, start_new_session=True)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited: {(self.root / 'server.log').read_text()[-3000:]}")
-            try:
-                url = f"http://127.0.0.1:{self.backend_port}/health"
-                with urllib.request.urlopen(url, timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        self.close()
-        raise RuntimeError(f"mlflow server did not start in {timeout} s")
+        super().__init__(root, backend_uri=backend_uri)
 
     def kill(self) -> None:
         """The server process dies (SIGKILL to its process group), as in a crash."""
