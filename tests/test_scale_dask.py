@@ -336,3 +336,53 @@ def test_core_does_not_import_dask():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# -- data quality ------------------------------------------------------------------------------
+def _quality_frame(n: int, shift: float, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = _frame(n, shift, seed)
+    df["m"] = pd.Series(rng.choice(np.array(["x", 1, 2.5, None, 1.0, True], dtype=object), n),
+                        dtype=object)  # 1 == 1.0 == True: one value for pandas
+    df["t"] = df["t"].where(rng.random(n) < 0.5, pd.Timestamp("2024-01-01"))
+    df["txt"] = pd.Series([f"free text message number {v} with a few more words"
+                           for v in rng.integers(0, 2 * n, n)], dtype=object)
+    return df
+
+
+@pytest.mark.parametrize("ref_kind", ["frame", "profile", "dask"])
+def test_check_quality_equals_single_process(client, ref_kind):
+    """Issues and the column table equal the single-process call, including exact duplicate
+    rows and distinct values of datetime/text columns (hash shuffle), with an empty
+    partition in the middle."""
+    from jupyter_ops.mlops import check_quality, profile
+
+    ref, cur = _quality_frame(900, 0.0, 12), _quality_frame(800, 0.3, 13)
+    cur.loc[3:40, "x"] = np.nan
+    cur.loc[50:60, "x"] = np.inf
+    cur.loc[5, "k"] = "never seen"
+    cur = pd.concat([cur, cur.iloc[100:130], cur.iloc[[1, 1, 1]]], ignore_index=True)
+    parts = [cur.iloc[:300], cur.iloc[:0], cur.iloc[300:700], cur.iloc[700:]]
+    ddf = dd.from_delayed([dask.delayed(p) for p in parts], meta=cur.iloc[:0])
+    schema = {"x": "numeric", "k": "text", "absent": None}
+    reference = {"frame": ref, "profile": profile(ref),
+                 "dask": dd.from_pandas(ref, npartitions=3)}[ref_kind]
+    a = check_quality(cur, reference=ref if ref_kind == "dask" else reference, schema=schema)
+    b = check_quality(ddf, reference=reference, schema=schema, client=client)
+    pd.testing.assert_frame_equal(a.issues, b.issues)
+    pd.testing.assert_frame_equal(a.summary_table, b.summary_table)
+    assert {"duplicate_rows", "unseen_categories", "infinite", "schema_type"} <= \
+        set(b.issues["check"])
+    assert b.scale["workers"] == 2 and b.scale["buckets"] >= 4
+
+
+def test_check_quality_schema_mismatch_names_partition(client):
+    from jupyter_ops.mlops import check_quality
+
+    good = _frame(300, 0.0, 14).drop(columns=["m"])
+    bad = good.copy()
+    bad["i"] = bad["i"].astype(str)
+    ddf = dd.from_delayed([dask.delayed(good), dask.delayed(bad)], meta=good.iloc[:0],
+                          verify_meta=False)
+    with pytest.raises(OpsInputError, match=r"column 'i' is .* in partition 1"):
+        check_quality(ddf, client=client)
