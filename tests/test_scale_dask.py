@@ -386,3 +386,31 @@ def test_check_quality_schema_mismatch_names_partition(client):
                           verify_meta=False)
     with pytest.raises(OpsInputError, match=r"column 'i' is .* in partition 1"):
         check_quality(ddf, client=client)
+
+
+# -- forecasts ---------------------------------------------------------------------------------
+def test_forecast_and_breach_equal_single_process(client):
+    """Series spread over the workers: forecasts, models, history and breaches equal the
+    single-process calls (jupyter_ops.scale.forecast / time_to_breach)."""
+    from jupyter_ops import scale
+    from jupyter_ops.aiops import forecast, time_to_breach
+
+    rng = np.random.default_rng(15)
+    ts = pd.date_range("2024-01-01", periods=150, freq="30min", tz="UTC")
+    rows = [pd.DataFrame({"timestamp": ts, "service": s, "metric": m,
+                          "value": 50 + 0.1 * np.arange(150) + rng.normal(0, 1, 150)})
+            for s in ("api", "db", "web") for m in ("cpu", "disk")]
+    df = pd.concat(rows).sample(frac=1, random_state=15).reset_index(drop=True)
+    ddf = dd.from_pandas(df, npartitions=3)
+    a, b = forecast(df, horizon="3h"), scale.forecast(ddf, horizon="3h", client=client)
+    for name in ("forecasts", "models", "history"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    assert b.scale["workers"] == 2 and b.scale["groups"] == 4
+    a = time_to_breach(df, threshold=60, horizon="12h")
+    b = scale.time_to_breach(ddf, threshold=60, horizon="12h", client=client)
+    pd.testing.assert_frame_equal(a.breaches, b.breaches)
+    assert a.params == b.params
+    short = pd.concat([df, pd.DataFrame({"timestamp": ts[:4], "service": "tiny",
+                                         "metric": "cpu", "value": 1.0})], ignore_index=True)
+    with pytest.raises(OpsInputError, match="tiny/cpu: 4 points are too few"):
+        scale.forecast(dd.from_pandas(short, npartitions=2), client=client)
