@@ -291,20 +291,33 @@ def test_anomalies_equal_single_process(client, kw):
 
 
 # -- correlation ------------------------------------------------------------------------------
-@pytest.mark.parametrize("seed", [0, 2])
-def test_correlate_slices_equal_single_process(client, seed):
+@pytest.mark.parametrize("seed,shuffled", [(0, False), (2, True)])
+def test_correlate_slices_equal_single_process(client, seed, shuffled):
+    """The alerts stay on the workers (loaded per partition, cut into time bins, then slices);
+    incidents cross the input partitions' edges (shuffled: every partition spans the whole
+    time range) and the time bins' edges (more bins than quiet gaps) and are stitched: the
+    assignments, incidents and dedup counts equal the single-process call."""
     from jupyter_ops.aiops import correlate
     from jupyter_ops.datasets import incident_scenario
 
     s = incident_scenario(seed=seed, hours=48, n_incidents=30, with_metrics=False,
                           with_logs=False)
-    a = correlate(s.alerts, topology=s.topology)
-    b = correlate(dd.from_pandas(s.alerts, npartitions=3), topology=s.topology, client=client)
+    alerts = s.alerts.sample(frac=1, random_state=seed) if shuffled else s.alerts
+    a = correlate(alerts, topology=s.topology)
+    ddf = dd.from_pandas(alerts, npartitions=3, sort=False)
+    b = correlate(ddf, topology=s.topology, client=client)
     assert b.scale["slices"] > 1  # really cut, not one slice
+    assert b.scale["time_bins"] > b.scale["slices"]  # bin edges fall inside incidents
     pd.testing.assert_series_equal(a.assignments, b.assignments)
     pd.testing.assert_frame_equal(a.incidents.reset_index(drop=True),
                                   b.incidents.reset_index(drop=True))
     assert a.dedup == b.dedup
+    # an incident with alerts in two input partitions was joined
+    part_of = pd.Series(np.repeat(np.arange(3), ddf.map_partitions(len).compute().to_numpy()),
+                        index=alerts.index)
+    spread = pd.DataFrame({"inc": b.assignments, "part": part_of}).dropna() \
+        .groupby("inc")["part"].nunique()
+    assert (spread > 1).any()
 
 
 def test_quiet_cuts_respect_resolution_and_flapping():
