@@ -166,15 +166,20 @@ def test_bad_engine_and_input():
         drift(ref, ["/nonexistent/x.parquet"], engine="dask", log=False)
 
 
-def _kill_a_worker_soon(client, delay: float) -> None:
+def _kill_a_worker_soon(client, delay: float) -> list[float]:
+    """SIGKILL one worker after ``delay`` s; the returned list gets the time of the kill."""
     import threading
+
+    killed: list[float] = []
 
     def kill():
         time.sleep(delay)
         pids = client.run(os.getpid)
         os.kill(next(iter(pids.values())), 9)
+        killed.append(time.monotonic())
 
     threading.Thread(target=kill, daemon=True).start()
+    return killed
 
 
 def _slow_summary(df, kinds, forced=()):
@@ -427,3 +432,90 @@ def test_forecast_and_breach_equal_single_process(client):
                                          "metric": "cpu", "value": 1.0})], ignore_index=True)
     with pytest.raises(OpsInputError, match="tiny/cpu: 4 points are too few"):
         scale.forecast(dd.from_pandas(short, npartitions=2), client=client)
+
+
+# -- bad input across the calls ------------------------------------------------------------------
+def test_empty_partitions_and_partition_schemas_logs_alerts(client, shared_data):
+    """An empty partition changes nothing for log mining and correlation; a log partition
+    without 'message' is named in the error."""
+    from jupyter_ops.aiops import correlate, mine_templates
+    from jupyter_ops.datasets import incident_scenario
+
+    lines = _loghub_lines(shared_data)[:3000]
+    bag = db.from_delayed([dask.delayed(lines[:1000]), dask.delayed([]),
+                           dask.delayed(lines[1000:])])
+    pd.testing.assert_frame_equal(mine_templates(lines).templates,
+                                  mine_templates(bag, client=client).templates)
+    good = pd.DataFrame({"message": lines[:50]})
+    bad = pd.DataFrame({"text": lines[50:100]})
+    frames = dd.from_delayed([dask.delayed(good), dask.delayed(bad)], meta=good.iloc[:0],
+                             verify_meta=False)
+    with pytest.raises(OpsInputError, match="partition 1 of the logs has no 'message'"):
+        mine_templates(frames, client=client)
+    s = incident_scenario(seed=1, hours=24, n_incidents=12, with_metrics=False,
+                          with_logs=False)
+    al = s.alerts
+    ddf = dd.from_delayed([dask.delayed(al.iloc[:400]), dask.delayed(al.iloc[:0]),
+                           dask.delayed(al.iloc[400:])], meta=al.iloc[:0])
+    a, b = correlate(al, topology=s.topology), correlate(ddf, topology=s.topology,
+                                                         client=client)
+    pd.testing.assert_series_equal(a.assignments, b.assignments)
+    empty = dd.from_pandas(al.iloc[:0], npartitions=1)
+    with pytest.raises(OpsInputError, match="alerts are empty"):
+        correlate(empty, client=client)
+
+
+def test_unreachable_scheduler_every_call():
+    from jupyter_ops import scale
+    from jupyter_ops.aiops import correlate, detect_anomalies, mine_templates
+    from jupyter_ops.mlops import check_quality, profile
+    from jupyter_ops.scale import _dask
+
+    df = _frame(50, 0.0, 16)
+    calls = [lambda a: profile(df, engine="dask", client=a),
+             lambda a: check_quality(df, engine="dask", client=a),
+             lambda a: mine_templates(["a b", "a c"], engine="dask", client=a),
+             lambda a: detect_anomalies(_metrics(1), engine="dask", client=a),
+             lambda a: scale.forecast(_metrics(1), client=a),
+             lambda a: correlate(pd.DataFrame({"timestamp": ["2024-01-01"], "service": ["x"]}),
+                                 engine="dask", client=a)]
+    old = _dask.CONNECT_TIMEOUT
+    _dask.CONNECT_TIMEOUT = 1
+    try:
+        for call in calls:
+            with pytest.raises(OpsInputError, match="cannot reach the Dask scheduler at"):
+                call("tcp://127.0.0.1:9")
+    finally:
+        _dask.CONNECT_TIMEOUT = old
+
+
+def _slow_slice(pieces, kwargs):
+    from jupyter_ops.scale.correlate import _run
+
+    time.sleep(0.5)
+    return _run(pieces, kwargs)
+
+
+def test_worker_killed_during_correlate_result_still_exact(client, monkeypatch):
+    """The loaded partitions are kept on the workers between rounds: when a worker dies the
+    scheduler recomputes what it held, and the assignments are still the single-process
+    ones."""
+    import cloudpickle
+
+    import jupyter_ops.scale.correlate as sc
+    from jupyter_ops.aiops import correlate
+    from jupyter_ops.datasets import incident_scenario
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    s = incident_scenario(seed=0, hours=48, n_incidents=30, with_metrics=False,
+                          with_logs=False)
+    a = correlate(s.alerts, topology=s.topology)
+    monkeypatch.setattr(sc, "_run", _slow_slice)
+    client.wait_for_workers(2, timeout=60)
+    before = set(client.run(os.getpid).values())
+    killed = _kill_a_worker_soon(client, 1.5)
+    b = correlate(dd.from_pandas(s.alerts, npartitions=4), topology=s.topology, client=client)
+    assert killed, "the worker was killed only after the call had returned"
+    pd.testing.assert_series_equal(a.assignments, b.assignments)
+    client.wait_for_workers(2, timeout=60)
+    assert set(client.run(os.getpid).values()) != before
