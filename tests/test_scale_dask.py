@@ -342,10 +342,11 @@ def test_quiet_cuts_respect_resolution_and_flapping():
 def test_core_does_not_import_dask():
     code = ("import sys, pandas as pd\n"
             "import jupyter_ops\n"
-            "from jupyter_ops.mlops import drift, profile\n"
+            "from jupyter_ops.mlops import drift, profile, check_quality\n"
             "from jupyter_ops.aiops import mine_templates, detect_anomalies, correlate\n"
             "df = pd.DataFrame({'x': range(50)})\n"
             "drift(df, df, log=False); profile(df); mine_templates(['a b', 'a c'])\n"
+            "check_quality(df, reference=df)\n"
             "bad = [m for m in sys.modules if m == 'dask' or m.startswith(('dask.', "
             "'distributed'))]\n"
             "print(bad)\n")

@@ -41,10 +41,12 @@ def _run(pieces: list[pd.DataFrame], kwargs: dict[str, Any]) -> Any:
 
 
 def _dask(call: str, metrics: Any, params: dict[str, Any], *, client: Any, progress: bool,
-          groups: int | None) -> Any:
+          groups: int | None, engine: str | None) -> Any:
     from ..aiops.forecasting import ForecastResult, _check_level, _timedelta
     from ..provenance import make_provenance
+    from .drift import _check_engine
 
+    _check_engine(engine)
     _timedelta(params["horizon"], "horizon")  # bad arguments fail here, not once per group
     _check_level(params["level"])
     outs, scale = spread(metrics, _run, dict(params, __call__=call), client=client,
@@ -68,7 +70,7 @@ def _dask(call: str, metrics: Any, params: dict[str, Any], *, client: Any, progr
 
 def forecast_dask(metrics: Any, horizon: str = "6h", level: float = 0.8,
                   service: str | None = None, metric: str | None = None, damped: bool = True,
-                  *, client: Any = None, progress: bool = False,
+                  *, engine: str | None = "dask", client: Any = None, progress: bool = False,
                   groups: int | None = None) -> Any:
     """:func:`jupyter_ops.aiops.forecast` on a Dask DataFrame (or Parquet/CSV paths).
 
@@ -78,17 +80,19 @@ def forecast_dask(metrics: Any, horizon: str = "6h", level: float = 0.8,
     """
     params = dict(horizon=str(horizon), level=level, service=service, metric=metric,
                   damped=damped)
-    return _dask("forecast", metrics, params, client=client, progress=progress, groups=groups)
+    return _dask("forecast", metrics, params, client=client, progress=progress, groups=groups,
+                 engine=engine)
 
 
 def time_to_breach_dask(metrics: Any, threshold: float, horizon: str = "24h",
                         level: float = 0.8, direction: str = "auto",
                         service: str | None = None, metric: str | None = None,
-                        trend_window: str = "2D", *, client: Any = None,
-                        progress: bool = False, groups: int | None = None) -> Any:
+                        trend_window: str = "2D", *, engine: str | None = "dask",
+                        client: Any = None, progress: bool = False,
+                        groups: int | None = None) -> Any:
     """:func:`jupyter_ops.aiops.time_to_breach` on a Dask DataFrame (or Parquet/CSV paths);
     arguments as :func:`forecast_dask` plus those of ``time_to_breach``."""
     params = dict(threshold=threshold, horizon=str(horizon), level=level, direction=direction,
                   service=service, metric=metric, trend_window=str(trend_window))
     return _dask("time_to_breach", metrics, params, client=client, progress=progress,
-                 groups=groups)
+                 groups=groups, engine=engine)
