@@ -9,7 +9,8 @@ and ``../shared/data/loghub-2k``). Options: ``--rows`` (total drift rows, refere
   ``LocalCluster`` of 2 worker processes x ``--worker-memory`` runs ``drift(ref, cur)`` on
   the Parquet paths; the peer is the same call in one pandas process (``pd.read_parquet`` of
   everything). Printed: wall time, peak RSS of every worker, of the client, of the pandas
-  process, and whether the two results are identical.
+  process, and whether the two results are identical. Then ``check_quality`` of the current
+  half (0.5% of its rows are exact duplicates) on Dask and in the same pandas process.
 * **logs**: ``--lines`` lines (the 16,000 Loghub lines of 8 sets, numbers re-drawn per
   100k-line block, seeded) written first as log files of 200k lines (not timed), then
   ``mine_templates(files, engine="dask")`` (one task per file: read, mine, partial state;
@@ -71,6 +72,9 @@ def write_parquet(folder: Path, rows: int, seed: int = 0) -> tuple[list[str], li
                 pr = pr[::-1]
             cols[f"c{j}"] = cats[rng.choice(6, n, p=pr / pr.sum())]
         df = pd.DataFrame(cols)
+        if side == "cur":  # 0.5% exact duplicate rows for check_quality to find
+            k = n // 200
+            df.iloc[n - k:] = df.iloc[:k].to_numpy()
         mem += df.memory_usage(deep=True).sum() / 2**20
         path = folder / f"{side}-{p:03d}.parquet"
         df.to_parquet(path)
@@ -91,6 +95,13 @@ out = {"seconds": time.perf_counter() - t0,
        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
        "columns": res.columns.to_json(orient="split", double_precision=15),
        "mv": res.multivariate}
+from jupyter_ops.mlops import check_quality
+del ref
+t0 = time.perf_counter()
+q = check_quality(cur)
+out["quality_seconds"] = time.perf_counter() - t0
+out["quality"] = q.issues.to_json(orient="split")
+out["quality_table"] = q.summary_table.to_json(orient="split", double_precision=15)
 print(json.dumps(out))
 """
 
@@ -114,6 +125,17 @@ def bench_drift(client, rows: int, worker_mb: int) -> dict:
         workers = client.run(_peak_mb)
         print(f"dask: {dask_s:.1f} s; worker peaks (MiB): {sorted(workers.values())}", flush=True)
         states = _drift_states(client, cur)
+        from jupyter_ops.mlops import check_quality
+
+        client.run(_reset_peak)
+        t0 = time.perf_counter()
+        q = check_quality(cur, engine="dask", client=client)
+        quality = {"seconds": time.perf_counter() - t0, "workers": client.run(_peak_mb),
+                   "rows": q.n_rows, "candidate_rows": q.scale["candidate_rows"],
+                   "issues": q.issues.to_json(orient="split"),
+                   "table": q.summary_table}
+        print(f"check_quality (current, {q.n_rows:,} rows): {quality['seconds']:.1f} s; "
+              f"worker peaks (MiB): {sorted(quality['workers'].values())}", flush=True)
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         t0 = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", PANDAS_PEER, json.dumps(ref), json.dumps(cur),
@@ -135,7 +157,15 @@ def bench_drift(client, rows: int, worker_mb: int) -> dict:
                 "verdicts": a["drifted"].astype(bool).tolist() == b["drifted"].tolist(),
                 "domain_classifier": peer["mv"] == res.multivariate}
             same = all(checks.values()) or checks
+            qa = pd.read_json(__import__("io").StringIO(peer["quality_table"]), orient="split",
+                              precise_float=True)
+            qt = quality.pop("table")
+            quality["same"] = peer["quality"] == quality["issues"] and \
+                qa["n_unique"].tolist() == qt["n_unique"].tolist() and \
+                bool(np.allclose(qa["missing"], qt["missing"], rtol=1e-12))
+    quality.pop("table", None)
     return {"rows": rows, "mem_mb": mem, "dask_s": dask_s, "workers": workers,
+            "quality": quality,
             "client_mb": _maxrss_mb(), "peer": peer, "same": same,
             "drifted": res.drifted_columns} | states
 
@@ -324,8 +354,19 @@ def main() -> None:
                          "-" if "failed" in peer else f"{d['dask_s'] / peer['seconds']:.2f}x time, "
                          f"{peak / peer['peak_mb']:.2f}x peak", str(d["same"]),
                          f"{d['part_state_kb']:,.0f} kB / {d['merged_state_kb']:,.0f} kB"))
+            q = d["quality"]
+            if "quality_seconds" in peer:
+                qpeak = max(q["workers"].values())
+                rows.append(("check_quality", f"the current half: {q['rows']:,} rows x 20 "
+                             f"({q['candidate_rows']:,} rows with a repeated key)",
+                             f"{q['seconds']:.1f} s", f"{qpeak:.0f} MiB",
+                             f"{peer['quality_seconds']:.1f} s (data already loaded; the "
+                             "process peak is the drift's)",
+                             f"{q['seconds'] / peer['quality_seconds']:.2f}x time",
+                             str(q.get("same")), "as drift"))
             print(json.dumps({k: v for k, v in d.items() if k != "peer"} |
-                             {"peer": {k: v for k, v in peer.items() if k != "columns"}},
+                             {"peer": {k: v for k, v in peer.items()
+                                       if k not in ("columns", "quality", "quality_table")}},
                              default=str), flush=True)
         if args.skip != "logs":
             lg = bench_logs(client, args.lines, args.peer_lines)

@@ -520,3 +520,21 @@ def test_worker_killed_during_correlate_result_still_exact(client, monkeypatch):
     pd.testing.assert_series_equal(a.assignments, b.assignments)
     client.wait_for_workers(2, timeout=60)
     assert set(client.run(os.getpid).values()) != before
+
+
+def test_value_keys_equal_values_share_a_key():
+    """The shuffle key of check_quality: values pandas calls equal share a key across dtypes,
+    units, time zones and Python number types (so every copy meets in one bucket)."""
+    from jupyter_ops.scale.quality import row_keys, value_keys
+
+    k = value_keys
+    assert (k(pd.Series([1, 2, -0])) == k(pd.Series([1.0, 2.0, 0.0]))).all()
+    assert (k(pd.Series([1, 1.0, True, None], dtype=object))[:3] == k(pd.Series([1]))[0]).all()
+    t = pd.Series(pd.to_datetime(["2024-01-01 00:00", "2024-06-01 12:00"], utc=True))
+    assert (k(t) == k(t.dt.tz_convert("Europe/Paris"))).all()
+    assert (k(t) == k(t.astype("datetime64[us, UTC]"))).all()
+    assert k(pd.Series(["a", "b"], dtype=object))[0] == k(pd.Series(["a"], dtype="string"))[0]
+    a = pd.DataFrame({"x": [1, 2], "s": ["u", "v"]})
+    b = pd.DataFrame({"x": [1.0, 2.0], "s": pd.Series(["u", "v"], dtype=object)})
+    assert (row_keys(a) == row_keys(b)).all()
+    assert row_keys(a)[0] != row_keys(a)[1]

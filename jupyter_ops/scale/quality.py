@@ -1,21 +1,26 @@
-"""``check_quality`` on Dask: the drift summaries merged, plus an exact duplicate count.
+"""``check_quality`` on Dask: the drift summaries merged, plus exact duplicate counts.
 
 :func:`~jupyter_ops.mlops.check_quality` reads, per column, the kind, dtype, missing and
 infinite counts, min/max, distinct values, category counts and mixed-type notes: all in the
 merged :class:`~jupyter_ops.scale.summary.FrameSummary` that ``drift`` uses (exact). Two
-answers are not in it, and cannot come from a bounded per-partition state exactly:
+answers are not in it, and no bounded per-partition state gives them exactly:
 
 * duplicate rows (``DataFrame.duplicated`` over the whole frame);
 * distinct values of datetime and text columns.
 
-Both are counted with a *hash shuffle*: every partition splits its rows (and the distinct
-values of each datetime/text column) into ``buckets`` pieces by a key that equal values
+Both are counted in two rounds of a *key shuffle*. A key is a 64-bit hash that equal values
 always share (numbers by Python's numeric hash, so ``1 == 1.0 == True`` stay together;
-strings by pandas' fixed-key hash; other objects share one key), each bucket gathers its
-pieces from every partition and counts with pandas on its own rows, and the counts are
-added. Equal rows meet in one bucket, so the sum is the single-process count. What moves:
-each row once (the duplicate check needs whole rows), and the distinct values of
-datetime/text columns; the summaries travel up the merge tree as for ``drift``.
+strings by pandas' fixed-key hash; any other object shares one key); a row's key mixes its
+cells' keys. Round 1 (with the summaries, in the same read): each partition sends only its
+row keys, and the keys of each datetime/text column's distinct values, to buckets by key; a
+bucket returns the keys it saw more than once, and per column how many value keys it saw
+once (each is exactly one distinct value). Round 2 (a second read), only when round 1 found
+repeated keys: each partition sends just the rows and values whose key repeated; a bucket
+counts them with pandas (every copy of a repeated row is there). Keys that did not repeat
+are rows equal to no other row, so the totals are the single-process counts; a hash
+collision only costs a row more in round 2. What moves: 8 bytes a row plus 8 per distinct
+value of datetime/text columns, then the repeated rows and values.
+
 One documented edge: a frame with unhashable cells (lists, dicts) is compared as text per
 bucket, while one process compares all rows as text once any cell is unhashable; the counts
 differ only if a column also holds a number and its text (``1`` and ``"1"``).
@@ -30,7 +35,6 @@ import numpy as np
 import pandas as pd
 
 from ..errors import OpsInputError
-from ..mlops._colstats import epoch_seconds
 from ._dask import as_frame, cluster_info, compute, dask, get_client
 from .drift import _check_engine, _checked, finish_summary, summarise_dask, summary_graph
 from .summary import FrameSummary
@@ -41,10 +45,16 @@ _MUL = np.uint64(0x100000001B3)  # FNV prime: mixes column keys into a row key
 
 
 def value_keys(s: pd.Series) -> np.ndarray:
-    """A uint64 key per value such that equal values (as pandas compares them) share a key."""
+    """A uint64 key per value such that equal values (as pandas compares them) share a key,
+    whatever the column's dtype: numbers hash as float64 everywhere (``1``, ``1.0`` and
+    ``True``, in a numeric or an object column), instants in UTC, text by pandas' fixed-key
+    hash; missing values share key 0."""
     dt = s.dtype
     if pd.api.types.is_datetime64_any_dtype(dt):
-        x = epoch_seconds(s)  # any unit / time zone: the same instant, the same key
+        if isinstance(dt, pd.DatetimeTZDtype):  # the same instant in any zone / unit
+            s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+        ns = s.to_numpy(dtype="datetime64[ns]").view(np.int64)
+        x = np.where(ns == np.iinfo(np.int64).min, np.nan, ns.astype("float64"))
     elif pd.api.types.is_timedelta64_dtype(dt):
         x = s.dt.total_seconds().to_numpy(dtype="float64", na_value=np.nan)
     elif pd.api.types.is_bool_dtype(dt) or (pd.api.types.is_numeric_dtype(dt)
@@ -52,8 +62,14 @@ def value_keys(s: pd.Series) -> np.ndarray:
         x = s.to_numpy(dtype="float64", na_value=np.nan)
     else:
         return _object_keys(s.astype(object))
-    x = np.where(np.isnan(x), 0.0, x + 0.0)  # one key for missing; -0.0 == 0.0
-    return pd.util.hash_array(x)
+    return _float_keys(x)
+
+
+def _float_keys(x: np.ndarray) -> np.ndarray:
+    nan = np.isnan(x)
+    out = pd.util.hash_array(np.where(nan, 0.0, x + 0.0))  # -0.0 == 0.0
+    out[nan] = 0
+    return out
 
 
 def _object_keys(s: pd.Series) -> np.ndarray:
@@ -66,19 +82,23 @@ def _object_keys(s: pd.Series) -> np.ndarray:
         out[text] = pd.util.hash_array(vals[text].astype(str).astype(object))
     other = np.flatnonzero(valid & ~is_str)
     if len(other):
-        out[other] = [_number_key(vals[i]) for i in other]
+        # numbers as in a numeric column; any other object (dates, tuples) shares key 1:
+        # coarse, but equal objects always meet
+        num = np.array([_as_float(vals[i]) for i in other], dtype="float64")
+        keys = np.full(len(other), 1, dtype=np.uint64)
+        ok = ~np.isnan(num)
+        keys[ok] = _float_keys(num[ok])
+        out[other] = keys
     return out
 
 
-def _number_key(v: Any) -> int:
-    # Python's numeric hash is the same in every process (only str/bytes hashes are salted)
-    # and equal numbers hash equal; any other object shares key 1 (coarse but consistent)
-    if isinstance(v, numbers.Number):
+def _as_float(v: Any) -> float:
+    if isinstance(v, numbers.Real):
         try:
-            return hash(v) & 0xFFFFFFFFFFFFFFFF
-        except TypeError:
-            return 1
-    return 1
+            return float(v)
+        except (OverflowError, ValueError):
+            return float("nan")
+    return float("nan")
 
 
 def row_keys(df: pd.DataFrame) -> np.ndarray:
@@ -90,22 +110,51 @@ def row_keys(df: pd.DataFrame) -> np.ndarray:
     return h
 
 
-def _split(df: pd.DataFrame, buckets: int, distinct: list[str]) -> list[Any]:
-    """One partition's rows, and each distinct-value column's values, cut into buckets."""
-    b = row_keys(df) % np.uint64(buckets)
-    rows = [df[b == k] for k in range(buckets)]
-    values: list[dict[str, pd.Series]] = [{} for _ in range(buckets)]
+def _keys_split(df: pd.DataFrame, buckets: int, distinct: list[str]) -> list[Any]:
+    """Round 1 of a partition: its row keys, and the keys of each datetime/text column's
+    distinct values, cut into buckets by key (8 bytes a row travel, not the row)."""
+    rk = row_keys(df)
+    rb = rk % np.uint64(buckets)
+    vals = {}
     for c in distinct:
+        vk = value_keys(df[c].dropna().drop_duplicates())
+        vals[c] = (vk, vk % np.uint64(buckets))
+    return [(rk[rb == k], {c: v[v_b == k] for c, (v, v_b) in vals.items()})
+            for k in range(buckets)]
+
+
+def _candidates(pieces: list[Any], distinct: list[str]) -> tuple[np.ndarray, dict[str, Any]]:
+    """Round 1 of a bucket: row keys seen more than once (rows that may repeat) and, per
+    column, how many value keys appear once (one value each, exactly) and the rest."""
+    rk = np.concatenate([p[0] for p in pieces])
+    u, n = np.unique(rk, return_counts=True)
+    cols = {}
+    for c in distinct:
+        vu, vn = np.unique(np.concatenate([p[1][c] for p in pieces]), return_counts=True)
+        cols[c] = (int((vn == 1).sum()), vu[vn > 1])
+    return u[n > 1], cols
+
+
+def _rows_split(df: pd.DataFrame, buckets: int,
+                wanted: tuple[np.ndarray, dict[str, np.ndarray]]) -> list[Any]:
+    """Round 2 of a partition: only the rows and values whose key is a candidate."""
+    rows, values = wanted
+    rk = row_keys(df)
+    keep = np.isin(rk, rows)
+    sub, rb = df[keep], rk[keep] % np.uint64(buckets)
+    vals = {}
+    for c, cand in values.items():
         u = df[c].dropna().drop_duplicates()
-        vb = value_keys(u) % np.uint64(buckets)
-        for k in range(buckets):
-            values[k][c] = u[vb == k]
-    return [(rows[k], values[k]) for k in range(buckets)]
+        vk = value_keys(u)
+        m = np.isin(vk, cand)
+        vals[c] = (u[m], vk[m] % np.uint64(buckets))
+    return [(sub[rb == k], {c: v[b == k] for c, (v, b) in vals.items()})
+            for k in range(buckets)]
 
 
-def _count(pieces: list[tuple[pd.DataFrame, dict[str, pd.Series]]],
-           distinct: list[str]) -> tuple[int, dict[str, int]]:
-    """Duplicate rows and distinct values within one bucket (all equal values are here)."""
+def _count(pieces: list[Any], distinct: list[str]) -> tuple[int, dict[str, int]]:
+    """Round 2 of a bucket: duplicates among its candidate rows, distinct candidate values
+    (every copy of a repeated row or value is here: equal values share a key)."""
     from ..mlops.quality import count_duplicates
 
     frames = [p[0] for p in pieces if len(p[0])]
@@ -176,14 +225,32 @@ def check_quality_dask(df: Any, reference: Any = None, schema: Any = None, *,
     if int(buckets) < 1:
         raise OpsInputError(f"buckets must be >= 1, got {buckets!r}")
     buckets = int(buckets)
-    split = [dask.delayed(_checked, nout=buckets)(p, i, expected, _split, buckets, distinct)
+    # round 1 (with the summaries, one read of each partition): keys only
+    split = [dask.delayed(_checked, nout=buckets)(p, i, expected, _keys_split, buckets,
+                                                  distinct)
              for i, p in enumerate(parts)]
-    counts = [dask.delayed(_count)([s[k] for s in split], distinct) for k in range(buckets)]
-    merged, *found = compute([tree] + counts, client, progress)
+    cands = [dask.delayed(_candidates)([s[k] for s in split], distinct)
+             for k in range(buckets)]
+    merged, *found = compute([tree] + cands, client, progress)
     summary = finish_summary(merged, mixed, ddf, parts, client)
-    nunique = {c: sum(f[1][c] for f in found) for c in distinct}
-    data = DaskData(summary, sum(f[0] for f in found), nunique)
+    rows = np.concatenate([f[0] for f in found])
+    values = {c: np.concatenate([f[1][c][1] for f in found]) for c in distinct}
+    nunique = {c: sum(f[1][c][0] for f in found) for c in distinct}
+    dups = 0
+    if len(rows) or any(len(v) for v in values.values()):
+        # round 2 (a second read): only the rows and values that may repeat move
+        wanted = dask.delayed((rows, values), pure=True)  # one graph key, sent once per worker
+        split2 = [dask.delayed(_rows_split, nout=buckets)(p, buckets, wanted)
+                  for p in parts]
+        counts = [dask.delayed(_count)([s[k] for s in split2], distinct)
+                  for k in range(buckets)]
+        for dup, uniq in compute(counts, client, progress):
+            dups += dup
+            for c in distinct:
+                nunique[c] += uniq[c]
+    data = DaskData(summary, dups, nunique)
     result = quality_of(data, reference, schema, summary.digest)
-    result.scale = dict(info, engine="dask", partitions=len(parts), buckets=buckets)
+    result.scale = dict(info, engine="dask", partitions=len(parts), buckets=buckets,
+                        candidate_rows=int(len(rows)))
     return result
 
