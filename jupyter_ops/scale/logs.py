@@ -42,6 +42,7 @@ def partial_state(source: Any, settings: dict[str, Any]) -> tuple[ParserState, d
     _skip_blank(batch)  # as the single-process call: blank lines counted, not mined
     st = ParserState(**settings)
     st.add(batch.messages, batch.ts, start=0)
+    st._cache.clear()  # the line-shape cache only speeds up add(); merge never reads it
     return st, dict(batch.issues)
 
 
