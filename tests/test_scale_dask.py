@@ -166,15 +166,20 @@ def test_bad_engine_and_input():
         drift(ref, ["/nonexistent/x.parquet"], engine="dask", log=False)
 
 
-def _kill_a_worker_soon(client, delay: float) -> None:
+def _kill_a_worker_soon(client, delay: float) -> list[float]:
+    """SIGKILL one worker after ``delay`` s; the returned list gets the time of the kill."""
     import threading
+
+    killed: list[float] = []
 
     def kill():
         time.sleep(delay)
         pids = client.run(os.getpid)
         os.kill(next(iter(pids.values())), 9)
+        killed.append(time.monotonic())
 
     threading.Thread(target=kill, daemon=True).start()
+    return killed
 
 
 def _slow_summary(df, kinds, forced=()):
@@ -291,20 +296,33 @@ def test_anomalies_equal_single_process(client, kw):
 
 
 # -- correlation ------------------------------------------------------------------------------
-@pytest.mark.parametrize("seed", [0, 2])
-def test_correlate_slices_equal_single_process(client, seed):
+@pytest.mark.parametrize("seed,shuffled", [(0, False), (2, True)])
+def test_correlate_slices_equal_single_process(client, seed, shuffled):
+    """The alerts stay on the workers (loaded per partition, cut into time bins, then slices);
+    incidents cross the input partitions' edges (shuffled: every partition spans the whole
+    time range) and the time bins' edges (more bins than quiet gaps) and are stitched: the
+    assignments, incidents and dedup counts equal the single-process call."""
     from jupyter_ops.aiops import correlate
     from jupyter_ops.datasets import incident_scenario
 
     s = incident_scenario(seed=seed, hours=48, n_incidents=30, with_metrics=False,
                           with_logs=False)
-    a = correlate(s.alerts, topology=s.topology)
-    b = correlate(dd.from_pandas(s.alerts, npartitions=3), topology=s.topology, client=client)
+    alerts = s.alerts.sample(frac=1, random_state=seed) if shuffled else s.alerts
+    a = correlate(alerts, topology=s.topology)
+    ddf = dd.from_pandas(alerts, npartitions=3, sort=False)
+    b = correlate(ddf, topology=s.topology, client=client)
     assert b.scale["slices"] > 1  # really cut, not one slice
+    assert b.scale["time_bins"] > b.scale["slices"]  # bin edges fall inside incidents
     pd.testing.assert_series_equal(a.assignments, b.assignments)
     pd.testing.assert_frame_equal(a.incidents.reset_index(drop=True),
                                   b.incidents.reset_index(drop=True))
     assert a.dedup == b.dedup
+    # an incident with alerts in two input partitions was joined
+    part_of = pd.Series(np.repeat(np.arange(3), ddf.map_partitions(len).compute().to_numpy()),
+                        index=alerts.index)
+    spread = pd.DataFrame({"inc": b.assignments, "part": part_of}).dropna() \
+        .groupby("inc")["part"].nunique()
+    assert (spread > 1).any()
 
 
 def test_quiet_cuts_respect_resolution_and_flapping():
@@ -324,10 +342,11 @@ def test_quiet_cuts_respect_resolution_and_flapping():
 def test_core_does_not_import_dask():
     code = ("import sys, pandas as pd\n"
             "import jupyter_ops\n"
-            "from jupyter_ops.mlops import drift, profile\n"
+            "from jupyter_ops.mlops import drift, profile, check_quality\n"
             "from jupyter_ops.aiops import mine_templates, detect_anomalies, correlate\n"
             "df = pd.DataFrame({'x': range(50)})\n"
             "drift(df, df, log=False); profile(df); mine_templates(['a b', 'a c'])\n"
+            "check_quality(df, reference=df)\n"
             "bad = [m for m in sys.modules if m == 'dask' or m.startswith(('dask.', "
             "'distributed'))]\n"
             "print(bad)\n")
@@ -336,3 +355,186 @@ def test_core_does_not_import_dask():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+# -- data quality ------------------------------------------------------------------------------
+def _quality_frame(n: int, shift: float, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    df = _frame(n, shift, seed)
+    df["m"] = pd.Series(rng.choice(np.array(["x", 1, 2.5, None, 1.0, True], dtype=object), n),
+                        dtype=object)  # 1 == 1.0 == True: one value for pandas
+    df["t"] = df["t"].where(rng.random(n) < 0.5, pd.Timestamp("2024-01-01"))
+    df["txt"] = pd.Series([f"free text message number {v} with a few more words"
+                           for v in rng.integers(0, 2 * n, n)], dtype=object)
+    return df
+
+
+@pytest.mark.parametrize("ref_kind", ["frame", "profile", "dask"])
+def test_check_quality_equals_single_process(client, ref_kind):
+    """Issues and the column table equal the single-process call, including exact duplicate
+    rows and distinct values of datetime/text columns (hash shuffle), with an empty
+    partition in the middle."""
+    from jupyter_ops.mlops import check_quality, profile
+
+    ref, cur = _quality_frame(900, 0.0, 12), _quality_frame(800, 0.3, 13)
+    cur.loc[3:40, "x"] = np.nan
+    cur.loc[50:60, "x"] = np.inf
+    cur.loc[5, "k"] = "never seen"
+    cur = pd.concat([cur, cur.iloc[100:130], cur.iloc[[1, 1, 1]]], ignore_index=True)
+    parts = [cur.iloc[:300], cur.iloc[:0], cur.iloc[300:700], cur.iloc[700:]]
+    ddf = dd.from_delayed([dask.delayed(p) for p in parts], meta=cur.iloc[:0])
+    schema = {"x": "numeric", "k": "text", "absent": None}
+    reference = {"frame": ref, "profile": profile(ref),
+                 "dask": dd.from_pandas(ref, npartitions=3)}[ref_kind]
+    a = check_quality(cur, reference=ref if ref_kind == "dask" else reference, schema=schema)
+    b = check_quality(ddf, reference=reference, schema=schema, client=client)
+    pd.testing.assert_frame_equal(a.issues, b.issues)
+    pd.testing.assert_frame_equal(a.summary_table, b.summary_table)
+    assert {"duplicate_rows", "unseen_categories", "infinite", "schema_type"} <= \
+        set(b.issues["check"])
+    assert b.scale["workers"] == 2 and b.scale["buckets"] >= 4
+
+
+def test_check_quality_schema_mismatch_names_partition(client):
+    from jupyter_ops.mlops import check_quality
+
+    good = _frame(300, 0.0, 14).drop(columns=["m"])
+    bad = good.copy()
+    bad["i"] = bad["i"].astype(str)
+    ddf = dd.from_delayed([dask.delayed(good), dask.delayed(bad)], meta=good.iloc[:0],
+                          verify_meta=False)
+    with pytest.raises(OpsInputError, match=r"column 'i' is .* in partition 1"):
+        check_quality(ddf, client=client)
+
+
+# -- forecasts ---------------------------------------------------------------------------------
+def test_forecast_and_breach_equal_single_process(client):
+    """Series spread over the workers: forecasts, models, history and breaches equal the
+    single-process calls (jupyter_ops.scale.forecast / time_to_breach)."""
+    from jupyter_ops import scale
+    from jupyter_ops.aiops import forecast, time_to_breach
+
+    rng = np.random.default_rng(15)
+    ts = pd.date_range("2024-01-01", periods=150, freq="30min", tz="UTC")
+    rows = [pd.DataFrame({"timestamp": ts, "service": s, "metric": m,
+                          "value": 50 + 0.1 * np.arange(150) + rng.normal(0, 1, 150)})
+            for s in ("api", "db", "web") for m in ("cpu", "disk")]
+    df = pd.concat(rows).sample(frac=1, random_state=15).reset_index(drop=True)
+    ddf = dd.from_pandas(df, npartitions=3)
+    a, b = forecast(df, horizon="3h"), scale.forecast(ddf, horizon="3h", client=client)
+    for name in ("forecasts", "models", "history"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name))
+    assert b.scale["workers"] == 2 and b.scale["groups"] == 4
+    a = time_to_breach(df, threshold=60, horizon="12h")
+    b = scale.time_to_breach(ddf, threshold=60, horizon="12h", client=client)
+    pd.testing.assert_frame_equal(a.breaches, b.breaches)
+    assert a.params == b.params
+    short = pd.concat([df, pd.DataFrame({"timestamp": ts[:4], "service": "tiny",
+                                         "metric": "cpu", "value": 1.0})], ignore_index=True)
+    with pytest.raises(OpsInputError, match="tiny/cpu: 4 points are too few"):
+        scale.forecast(dd.from_pandas(short, npartitions=2), client=client)
+
+
+# -- bad input across the calls ------------------------------------------------------------------
+def test_empty_partitions_and_partition_schemas_logs_alerts(client, shared_data):
+    """An empty partition changes nothing for log mining and correlation; a log partition
+    without 'message' is named in the error."""
+    from jupyter_ops.aiops import correlate, mine_templates
+    from jupyter_ops.datasets import incident_scenario
+
+    lines = _loghub_lines(shared_data)[:3000]
+    bag = db.from_delayed([dask.delayed(lines[:1000]), dask.delayed([]),
+                           dask.delayed(lines[1000:])])
+    pd.testing.assert_frame_equal(mine_templates(lines).templates,
+                                  mine_templates(bag, client=client).templates)
+    good = pd.DataFrame({"message": lines[:50]})
+    bad = pd.DataFrame({"text": lines[50:100]})
+    frames = dd.from_delayed([dask.delayed(good), dask.delayed(bad)], meta=good.iloc[:0],
+                             verify_meta=False)
+    with pytest.raises(OpsInputError, match="partition 1 of the logs has no 'message'"):
+        mine_templates(frames, client=client)
+    s = incident_scenario(seed=1, hours=24, n_incidents=12, with_metrics=False,
+                          with_logs=False)
+    al = s.alerts
+    ddf = dd.from_delayed([dask.delayed(al.iloc[:400]), dask.delayed(al.iloc[:0]),
+                           dask.delayed(al.iloc[400:])], meta=al.iloc[:0])
+    a, b = correlate(al, topology=s.topology), correlate(ddf, topology=s.topology,
+                                                         client=client)
+    pd.testing.assert_series_equal(a.assignments, b.assignments)
+    empty = dd.from_pandas(al.iloc[:0], npartitions=1)
+    with pytest.raises(OpsInputError, match="alerts are empty"):
+        correlate(empty, client=client)
+
+
+def test_unreachable_scheduler_every_call():
+    from jupyter_ops import scale
+    from jupyter_ops.aiops import correlate, detect_anomalies, mine_templates
+    from jupyter_ops.mlops import check_quality, profile
+    from jupyter_ops.scale import _dask
+
+    df = _frame(50, 0.0, 16)
+    calls = [lambda a: profile(df, engine="dask", client=a),
+             lambda a: check_quality(df, engine="dask", client=a),
+             lambda a: mine_templates(["a b", "a c"], engine="dask", client=a),
+             lambda a: detect_anomalies(_metrics(1), engine="dask", client=a),
+             lambda a: scale.forecast(_metrics(1), client=a),
+             lambda a: correlate(pd.DataFrame({"timestamp": ["2024-01-01"], "service": ["x"]}),
+                                 engine="dask", client=a)]
+    old = _dask.CONNECT_TIMEOUT
+    _dask.CONNECT_TIMEOUT = 1
+    try:
+        for call in calls:
+            with pytest.raises(OpsInputError, match="cannot reach the Dask scheduler at"):
+                call("tcp://127.0.0.1:9")
+    finally:
+        _dask.CONNECT_TIMEOUT = old
+
+
+def _slow_slice(pieces, kwargs):
+    from jupyter_ops.scale.correlate import _run
+
+    time.sleep(0.5)
+    return _run(pieces, kwargs)
+
+
+def test_worker_killed_during_correlate_result_still_exact(client, monkeypatch):
+    """The loaded partitions are kept on the workers between rounds: when a worker dies the
+    scheduler recomputes what it held, and the assignments are still the single-process
+    ones."""
+    import cloudpickle
+
+    import jupyter_ops.scale.correlate as sc
+    from jupyter_ops.aiops import correlate
+    from jupyter_ops.datasets import incident_scenario
+
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    s = incident_scenario(seed=0, hours=48, n_incidents=30, with_metrics=False,
+                          with_logs=False)
+    a = correlate(s.alerts, topology=s.topology)
+    monkeypatch.setattr(sc, "_run", _slow_slice)
+    client.wait_for_workers(2, timeout=60)
+    before = set(client.run(os.getpid).values())
+    killed = _kill_a_worker_soon(client, 1.5)
+    b = correlate(dd.from_pandas(s.alerts, npartitions=4), topology=s.topology, client=client)
+    assert killed, "the worker was killed only after the call had returned"
+    pd.testing.assert_series_equal(a.assignments, b.assignments)
+    client.wait_for_workers(2, timeout=60)
+    assert set(client.run(os.getpid).values()) != before
+
+
+def test_value_keys_equal_values_share_a_key():
+    """The shuffle key of check_quality: values pandas calls equal share a key across dtypes,
+    units, time zones and Python number types (so every copy meets in one bucket)."""
+    from jupyter_ops.scale.quality import row_keys, value_keys
+
+    k = value_keys
+    assert (k(pd.Series([1, 2, -0])) == k(pd.Series([1.0, 2.0, 0.0]))).all()
+    assert (k(pd.Series([1, 1.0, True, None], dtype=object))[:3] == k(pd.Series([1]))[0]).all()
+    t = pd.Series(pd.to_datetime(["2024-01-01 00:00", "2024-06-01 12:00"], utc=True))
+    assert (k(t) == k(t.dt.tz_convert("Europe/Paris"))).all()
+    assert (k(t) == k(t.astype("datetime64[us, UTC]"))).all()
+    assert k(pd.Series(["a", "b"], dtype=object))[0] == k(pd.Series(["a"], dtype="string"))[0]
+    a = pd.DataFrame({"x": [1, 2], "s": ["u", "v"]})
+    b = pd.DataFrame({"x": [1.0, 2.0], "s": pd.Series(["u", "v"], dtype=object)})
+    assert (row_keys(a) == row_keys(b)).all()
+    assert row_keys(a)[0] != row_keys(a)[1]

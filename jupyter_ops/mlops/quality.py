@@ -111,20 +111,66 @@ def _unique_columns(df: pd.DataFrame, what: str) -> None:
                             "unique name (e.g. df.columns = [...]) and check again")
 
 
-def check_quality(df: pd.DataFrame, reference: Any = None,
-                  schema: dict[str, str] | list[str] | None = None) -> QualityResult:
+class FrameData:
+    """What :func:`check_quality` reads of the data, from an in-memory frame.
+
+    The Dask adapter (:mod:`jupyter_ops.scale.quality`) supplies the same five answers from
+    merged partition states, so the checks below run once, on either.
+    """
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.df = df
+        self.columns = list(df.columns)
+        self.n_rows = len(df)
+
+    def stats(self, col: str) -> ColumnStats:
+        return from_series(self.df[col])
+
+    def kind(self, col: str) -> str:
+        from ._colstats import detect_kind
+
+        return detect_kind(self.df[col])
+
+    def dtype(self, col: str) -> str:
+        return str(self.df[col].dtype)
+
+    def nunique(self, col: str) -> int:
+        """Distinct non-missing values of a datetime or text column."""
+        return int(self.df[col].nunique())
+
+    def duplicates(self) -> int:
+        return count_duplicates(self.df)
+
+
+def count_duplicates(df: pd.DataFrame) -> int:
+    """Rows equal to an earlier row (``DataFrame.duplicated``; unhashable cells as text)."""
+    try:
+        return int(df.duplicated().sum())
+    except TypeError:  # unhashable cells (lists, dicts)
+        return int(df.astype(str).duplicated().sum())
+
+
+def check_quality(df: Any, reference: Any = None,
+                  schema: dict[str, str] | list[str] | None = None, *,
+                  engine: str | None = None, client: Any = None,
+                  progress: bool = False) -> QualityResult:
     """Check a frame for missing values, unseen categories, out-of-range values and more.
 
     Parameters
     ----------
     df : DataFrame
-        The data to check.
+        The data to check (a Dask DataFrame, or Parquet/CSV paths with ``engine="dask"``,
+        runs on a Dask cluster: same result, see ``docs/scale.md``).
     reference : DataFrame or Profile, optional
         What good data looks like: enables missing-share change, unseen categories,
         out-of-range values, dtype changes and missing/new column checks.
     schema : dict or list, optional
         Required columns (a list) or ``{column: kind_or_dtype}`` where the value is a kind
         (``numeric``, ``categorical``, ``datetime``, ``text``) or a dtype name (``int64``).
+    engine, client, progress
+        ``engine="dask"`` (implied by a Dask DataFrame): per-partition states merged on a
+        Dask cluster (``client``: a ``distributed.Client`` or scheduler address);
+        ``progress`` shows a progress bar.
 
     Returns
     -------
@@ -137,17 +183,34 @@ def check_quality(df: pd.DataFrame, reference: Any = None,
     columns (warning; info when the reference is constant too), mixed Python types in one
     column (warning), duplicate rows.
     """
-    from .profiling import Profile
+    from ..scale import is_dask
 
+    if engine is not None or is_dask(df) or is_dask(reference):
+        from ..scale.quality import check_quality_dask
+
+        return check_quality_dask(df, reference, schema, engine=engine, client=client,
+                                  progress=progress)
     if not isinstance(df, pd.DataFrame):
         raise OpsInputError(f"check_quality() needs a DataFrame, got {type(df).__name__}")
-    if reference is not None and not isinstance(reference, (pd.DataFrame, Profile)):
-        raise OpsInputError(f"reference must be a DataFrame or a Profile, got {type(reference).__name__}")
     df = df.set_axis([str(c) for c in df.columns], axis=1)
     _unique_columns(df, "the data")
+    return quality_of(FrameData(df), reference, schema, df)
+
+
+def quality_of(data: Any, reference: Any, schema: dict[str, str] | list[str] | None,
+               hashed: Any) -> QualityResult:
+    """The checks of :func:`check_quality` on ``data`` (a :class:`FrameData` or the Dask
+    adapter's merged state); ``hashed``: the data's provenance input (object or digest)."""
+    from ..scale import is_summary
+    from .profiling import Profile
+
+    if reference is not None and not isinstance(reference, (pd.DataFrame, Profile)) \
+            and not is_summary(reference):
+        raise OpsInputError(f"reference must be a DataFrame or a Profile, got {type(reference).__name__}")
     if isinstance(reference, pd.DataFrame):
         _unique_columns(reference.set_axis([str(c) for c in reference.columns], axis=1),
                         "the reference")
+    n_rows = data.n_rows
     issues: list[dict[str, Any]] = []
 
     def add(sev: str, col: str, check: str, value: Any, ref: Any, msg: str) -> None:
@@ -157,40 +220,40 @@ def check_quality(df: pd.DataFrame, reference: Any = None,
     def grade(share: float, limits: tuple[float, float]) -> str:
         return "critical" if share > limits[1] else "warning" if share > limits[0] else "info"
 
-    if len(df) == 0:
+    if n_rows == 0:
         add("critical", "", "empty", 0, None, "the frame has no rows")
     ref_cols: list[str] = []
     if reference is not None:
-        ref_cols = list(reference.columns) if isinstance(reference, Profile) \
-            else [str(c) for c in reference.columns]
+        ref_cols = [str(c) for c in reference.columns]
         if isinstance(reference, pd.DataFrame):
             reference = reference.set_axis(ref_cols, axis=1)
         for c in ref_cols:
-            if c not in df.columns:
+            if c not in data.columns:
                 add("critical", c, "missing_column", None, "present",
                     f"column {c!r} is in the reference but not in the data")
-        for c in df.columns:
+        for c in data.columns:
             if c not in ref_cols:
                 add("info", c, "new_column", "present", None, f"column {c!r} is not in the reference")
     if schema is not None:
-        _check_schema(df, schema, add)
+        _check_schema(data, schema, add)
 
     summary = []
-    for c in df.columns:
-        s = df[c]
-        st = from_series(s)
+    for c in data.columns:
+        st = data.stats(c)
         rs: ColumnStats | None = None
         if c in ref_cols:
-            rs = reference.stats(c) if isinstance(reference, Profile) else from_series(reference[c])
+            rs = from_series(reference[c]) if isinstance(reference, pd.DataFrame) \
+                else reference.stats(c)
         row = {"column": c, "kind": st.kind, "dtype": st.dtype,
-               "missing": st.missing_share if len(df) else np.nan,
+               "missing": st.missing_share if n_rows else np.nan,
                "ref_missing": rs.missing_share if rs is not None else np.nan,
-               "n_unique": st.n_unique if st.kind in ("numeric", "categorical") else s.nunique(),
+               "n_unique": st.n_unique if st.kind in ("numeric", "categorical")
+               else data.nunique(c),
                "min": np.nan, "max": np.nan}
         if st.sample is not None and st.sample.n:
             row.update(min=float(st.sample.values[0]), max=float(st.sample.values[-1]))
         summary.append(row)
-        if not len(df):
+        if not n_rows:
             continue
         # missing values
         if st.n_missing == st.n_rows:
@@ -249,13 +312,10 @@ def check_quality(df: pd.DataFrame, reference: Any = None,
                     f"{c!r}: {outside:,} value(s) ({share:.1%}) outside the reference range "
                     f"[{lo:.6g}, {hi:.6g}]")
     # duplicate rows
-    if len(df) > 1:
-        try:
-            dup = int(df.duplicated().sum())
-        except TypeError:  # unhashable cells (lists, dicts)
-            dup = int(df.astype(str).duplicated().sum())
+    if n_rows > 1:
+        dup = data.duplicates()
         if dup:
-            share = dup / len(df)
+            share = dup / n_rows
             add(grade(share, QUALITY_LIMITS["duplicate_rows"]), "", "duplicate_rows", dup, None,
                 f"{dup:,} duplicate row(s) ({share:.1%})")
 
@@ -270,13 +330,14 @@ def check_quality(df: pd.DataFrame, reference: Any = None,
                                                 "n_unique", "min", "max"])
     if reference is None:
         summary_df = summary_df.drop(columns="ref_missing")
-    result = QualityResult(table, summary_df, len(df))
+    result = QualityResult(table, summary_df, n_rows)
     from ..provenance import make_provenance
 
-    ref_in = reference.fingerprint if isinstance(reference, Profile) else reference
+    ref_in = reference if isinstance(reference, pd.DataFrame) or reference is None \
+        else reference.fingerprint
     result.provenance = make_provenance(
         "jupyter_ops.mlops.check_quality", {"schema": schema},
-        {"df": df, "reference": ref_in}, None)
+        {"df": hashed, "reference": ref_in}, None)
     return result
 
 
@@ -288,23 +349,18 @@ def _same_tz(a: str, b: str) -> bool:
 _KINDS = {"numeric", "categorical", "datetime", "text"}
 
 
-def _check_schema(df: pd.DataFrame, schema: dict[str, str] | list[str], add: Any) -> None:
-    from ._colstats import detect_kind
-
+def _check_schema(data: Any, schema: dict[str, str] | list[str], add: Any) -> None:
     if isinstance(schema, (list, tuple)):
         schema = {c: None for c in schema}
     if not isinstance(schema, dict):
         raise OpsInputError("schema must be a list of column names or a {column: kind or dtype} dict")
     for c, want in schema.items():
-        if c not in df.columns:
+        if c not in data.columns:
             add("critical", c, "missing_column", None, want or "required",
-                f"required column {c!r} is missing; the data has {list(df.columns)[:20]}")
+                f"required column {c!r} is missing; the data has {list(data.columns)[:20]}")
             continue
         if want is None:
             continue
-        if want in _KINDS:
-            got = detect_kind(df[c])
-        else:
-            got = str(df[c].dtype)
+        got = data.kind(c) if want in _KINDS else data.dtype(c)
         if got != want:
             add("critical", c, "schema_type", got, want, f"{c!r} is {got}, the schema says {want}")

@@ -22,7 +22,7 @@ import pandas as pd
 from ..errors import OpsInputError
 from ._dask import as_frame, cluster_info, compute, dask, get_client
 
-__all__ = ["detect_anomalies_dask"]
+__all__ = ["detect_anomalies_dask", "spread"]
 
 _POS = "__jupyter_ops_pos__"
 
@@ -45,27 +45,32 @@ def _split(df: pd.DataFrame, offset: int, groups: int, service_col: str | None,
     return [df[h == g] for g in range(groups)]
 
 
+def _gather(pieces: list[pd.DataFrame]) -> pd.DataFrame | None:
+    """A group's pieces from every partition, in partition order (= input order)."""
+    part = pd.concat(pieces, ignore_index=True) if pieces else None
+    return part if part is not None and len(part) else None
+
+
 def _score(pieces: list[pd.DataFrame], kwargs: dict[str, Any]) -> Any:
     from ..aiops.anomaly import detect_anomalies
 
-    part = pd.concat(pieces, ignore_index=True) if pieces else None
-    if part is None or not len(part):
+    part = _gather(pieces)
+    if part is None:
         return None
     pos = part.pop(_POS).to_numpy()
     res = detect_anomalies(part, **kwargs)
     return pos, res.anomalies, res.episodes, res.methods, res.params
 
 
-def detect_anomalies_dask(metrics: Any, *, client: Any = None, progress: bool = False,
-                          groups: int | None = None, service: str | None = None,
-                          metric: str | None = None, **kwargs: Any) -> Any:
-    """:func:`jupyter_ops.aiops.detect_anomalies` on a Dask DataFrame (or Parquet/CSV paths).
+def spread(metrics: Any, task: Any, kwargs: dict[str, Any], *, client: Any, progress: bool,
+           groups: int | None, service: str | None, metric: str | None
+           ) -> tuple[list[Any], dict[str, Any]]:
+    """Run ``task(pieces, kwargs)`` once per service group on the cluster.
 
-    ``groups``: number of service groups (tasks); default twice the cluster's workers.
+    Every partition is cut into ``groups`` pieces by a stable hash of the service name
+    (rows keep their global position in ``__jupyter_ops_pos__``), so each task sees whole
+    services in input order. Returns the non-empty tasks' outputs and ``result.scale``.
     """
-    from ..aiops.anomaly import AnomalyResult, _canonical
-    from ..provenance import make_provenance
-
     client = get_client(client)
     ddf = as_frame(metrics, "metrics")
     cols = {c.lower(): c for c in ddf.columns}
@@ -86,12 +91,27 @@ def detect_anomalies_dask(metrics: Any, *, client: Any = None, progress: bool = 
     split = [dask.delayed(_split, nout=groups)(p, int(o), groups, cols.get("service"), service,
                                                cols.get("metric"), metric)
              for p, o in zip(parts, offsets, strict=True)]
-    tasks = [dask.delayed(_score)([s[g] for s in split], kwargs) for g in range(groups)]
+    tasks = [dask.delayed(task)([s[g] for s in split], kwargs) for g in range(groups)]
     outs = [o for o in compute(tasks, client, progress) if o is not None]
     if not outs:
         what = f"service {service!r}" if service is not None else f"metric {metric!r}" \
             if metric is not None else "the input"
         raise OpsInputError(f"no metrics for {what}")
+    return outs, dict(info, engine="dask", partitions=len(parts), groups=groups)
+
+
+def detect_anomalies_dask(metrics: Any, *, client: Any = None, progress: bool = False,
+                          groups: int | None = None, service: str | None = None,
+                          metric: str | None = None, **kwargs: Any) -> Any:
+    """:func:`jupyter_ops.aiops.detect_anomalies` on a Dask DataFrame (or Parquet/CSV paths).
+
+    ``groups``: number of service groups (tasks); default twice the cluster's workers.
+    """
+    from ..aiops.anomaly import AnomalyResult, _canonical
+    from ..provenance import make_provenance
+
+    outs, scale = spread(metrics, _score, kwargs, client=client, progress=progress,
+                         groups=groups, service=service, metric=metric)
     pos = np.concatenate([o[0] for o in outs])
     order = np.argsort(pos, kind="stable")
     anomalies = pd.concat([o[1] for o in outs], ignore_index=True).iloc[order] \
@@ -101,7 +121,7 @@ def detect_anomalies_dask(metrics: Any, *, client: Any = None, progress: bool = 
     methods = pd.concat([o[3] for o in outs], ignore_index=True) \
         .sort_values(["service", "metric"], kind="stable").reset_index(drop=True)
     result = AnomalyResult(anomalies, episodes, methods, outs[0][4])
-    result.scale = dict(info, engine="dask", partitions=len(parts), groups=groups)
+    result.scale = scale
     canon = _canonical(anomalies[["timestamp", "service", "metric", "value"]])
     result.provenance = make_provenance(
         "detect_anomalies", dict(outs[0][4], service=service, metric=metric),

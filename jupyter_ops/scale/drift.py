@@ -26,7 +26,7 @@ from ..mlops._colstats import detect_kind
 from ._dask import as_frame, cluster_info, compute, dask, get_client
 from .summary import FrameSummary, summarise
 
-__all__ = ["drift_dask", "profile_dask", "summarise_dask"]
+__all__ = ["drift_dask", "profile_dask", "summarise_dask", "summary_graph", "finish_summary"]
 
 _HEAD = 2000  # detect_kind looks at the first 2,000 non-missing values
 
@@ -86,12 +86,32 @@ def profile_dask(df: Any, columns: list[str] | None = None, *, client: Any = Non
 def summarise_dask(ddf: Any, client: Any, progress: bool = False,
                    forced: list[str] = ()) -> FrameSummary:
     """The exact merged :class:`FrameSummary` of a Dask DataFrame (rows fetchable by position)."""
+    tree, _, mixed, _, delayed_parts = summary_graph(ddf, client, progress, forced)
+    out: FrameSummary = compute(tree, client, progress)
+    return finish_summary(out, mixed, ddf, delayed_parts, client)
+
+
+def summary_graph(ddf: Any, client: Any, progress: bool = False, forced: list[str] = ()
+                  ) -> tuple[Any, dict[str, str], dict[str, list[str]],
+                             dict[str, tuple[str, str]], list[Any]]:
+    """The merge tree of partition summaries (not computed yet), each column's kind, the
+    mixed-type names per object column, the schema every partition is checked against, and
+    the partitions.
+
+    Column kinds are decided first (one small pass over object columns), so every partition
+    is summarised with the kinds of the whole column.
+    """
     kinds, mixed = _kinds(ddf, client, progress)
     expected = _families(ddf)
     delayed_parts = ddf.to_delayed()
     parts = [dask.delayed(_checked)(p, i, expected, summarise, kinds, list(forced))
              for i, p in enumerate(delayed_parts)]
-    out: FrameSummary = compute(_tree(parts, FrameSummary.merge), client, progress)
+    return _tree(parts, FrameSummary.merge), kinds, mixed, expected, delayed_parts
+
+
+def finish_summary(out: FrameSummary, mixed: dict[str, list[str]], ddf: Any,
+                   delayed_parts: list[Any], client: Any) -> FrameSummary:
+    """The merged summary's final category order and notes, and a row fetcher by position."""
     out.finish(mixed)
     bounds = np.cumsum([0] + out.part_rows)
 

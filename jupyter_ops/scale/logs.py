@@ -29,16 +29,20 @@ from ._dask import cluster_info, compute, dask, get_client
 __all__ = ["mine_templates_dask", "merge_states", "partial_state"]
 
 
-def partial_state(lines: list[Any], ts: np.ndarray | None,
-                  settings: dict[str, Any]) -> tuple[ParserState, dict[str, int]]:
-    """The parser state of one partition's lines (numbered from 0) and its input issues."""
+def partial_state(source: Any, settings: dict[str, Any]) -> tuple[ParserState, dict[str, int]]:
+    """The parser state of one partition (lines numbered from 0) and its input issues.
+
+    ``source``: a list of lines, a logs frame (``message``, optional ``timestamp``) or a log
+    file path, read by the single-process reader (decoding, CRLF/BOM, timestamps through
+    ``jupyter_ops.io.to_utc``), so a partition is read exactly as the whole input would be.
+    """
     from ..aiops.logmining import _read, _skip_blank
 
-    batch = _read(list(lines))
-    batch.ts = ts
+    batch = _read(source if isinstance(source, (str, pd.DataFrame)) else list(source))
     _skip_blank(batch)  # as the single-process call: blank lines counted, not mined
     st = ParserState(**settings)
     st.add(batch.messages, batch.ts, start=0)
+    st._cache.clear()  # the line-shape cache only speeds up add(); merge never reads it
     return st, dict(batch.issues)
 
 
@@ -68,21 +72,7 @@ def _frame_part(df: pd.DataFrame, i: int, settings: dict[str, Any]) -> Any:
     if "message" not in df.columns:
         raise OpsInputError(f"partition {i} of the logs has no 'message' column (columns: "
                             f"{', '.join(map(str, df.columns)) or 'none'})")
-    ts = None
-    if "timestamp" in df.columns:
-        t = pd.to_datetime(df["timestamp"], utc=True, errors="coerce")
-        ts = t.dt.tz_localize(None).to_numpy().astype("datetime64[ns]").view(np.int64)
-    return partial_state(df["message"].tolist(), ts, settings)
-
-
-def _file_part(path: str, settings: dict[str, Any]) -> Any:
-    from ..aiops.logmining import _read, _skip_blank
-
-    batch = _read(path)  # decoding, CRLF and BOM handling as in the single-process call
-    _skip_blank(batch)
-    st = ParserState(**settings)
-    st.add(batch.messages, batch.ts, start=0)
-    return st, dict(batch.issues)
+    return partial_state(df, settings)
 
 
 def mine_templates_dask(logs: Any, masks: Any = None, *, threshold: int = 4,
@@ -122,8 +112,7 @@ def mine_templates_dask(logs: Any, masks: Any = None, *, threshold: int = 4,
             parts = [dask.delayed(_frame_part)(p, i, settings)
                      for i, p in enumerate(logs.to_delayed())]
         elif isinstance(logs, db.Bag):
-            parts = [dask.delayed(partial_state)(p, None, settings)
-                     for p in logs.to_delayed()]
+            parts = [dask.delayed(partial_state)(p, settings) for p in logs.to_delayed()]
         else:
             raise OpsInputError(f"cannot mine a Dask {type(logs).__name__}; pass a Dask "
                                 "DataFrame with a 'message' column or a Bag of lines")
@@ -137,7 +126,7 @@ def mine_templates_dask(logs: Any, masks: Any = None, *, threshold: int = 4,
         missing = [os.fspath(p) for p in paths if not os.path.isfile(p)]
         if missing:
             raise OpsInputError(f"log file(s) not found: {missing[:3]}")
-        parts = [dask.delayed(_file_part)(os.fspath(p), settings) for p in paths]
+        parts = [dask.delayed(partial_state)(os.fspath(p), settings) for p in paths]
         npart = len(parts)
     while len(parts) > 1:
         parts = [dask.delayed(_merge_pair)(parts[i], parts[i + 1]) if i + 1 < len(parts)
