@@ -50,25 +50,43 @@ _DEFAULT_METRIC = "value"
 _MIN_WINDOW, _MIN_HISTORY, _MIN_SHORT = 12, 48, 5
 
 
-def _span(spec: Any, name: str) -> Any:
-    """A validated span: a positive number of points (int) or a positive duration."""
+def _duration(value: Any, name: str, points: bool = False) -> Any:
+    """A validated positive duration (``pd.Timedelta``); with ``points=True`` a positive int
+    is accepted too and returned as a number of points. The one parser of span/horizon
+    arguments (``detect_anomalies`` windows, ``forecast`` horizons)."""
     import pandas as pd
 
-    if isinstance(spec, bool):
-        raise OpsInputError(f"{name} must be a duration such as '1D' or a number of points, "
-                            f"got {spec!r}")
-    if isinstance(spec, int) or (hasattr(spec, "__index__") and not isinstance(spec, str)):
-        if int(spec) < 1:
-            raise OpsInputError(f"{name} must be a positive number of points, got {spec!r}")
-        return int(spec)
+    alt = " or a number of points" if points else ""
+    if isinstance(value, bool):
+        raise OpsInputError(f"{name} must be a duration such as '1D'{alt}, got {value!r}")
+    if points and (isinstance(value, int)
+                   or (hasattr(value, "__index__") and not isinstance(value, str))):
+        if int(value) < 1:
+            raise OpsInputError(f"{name} must be a positive number of points, got {value!r}")
+        return int(value)
     try:
-        td = pd.Timedelta(spec)
+        td = pd.Timedelta(value)
     except (TypeError, ValueError) as e:
-        raise OpsInputError(f"{name} must be a duration such as '1D', '6h', '30min' or a "
-                            f"number of points, got {spec!r}") from e
+        raise OpsInputError(f"{name} must be a duration such as '1D', '6h', '30min'{alt}, "
+                            f"got {value!r}") from e
     if pd.isna(td) or td <= pd.Timedelta(0):
-        raise OpsInputError(f"{name} must be a positive duration, got {spec!r}")
+        raise OpsInputError(f"{name} must be a positive duration, got {value!r}")
     return td
+
+
+def _fraction(value: Any, what: str, example: str) -> None:
+    """Refuse anything but a number strictly between 0 and 1 (``what`` names it)."""
+    try:
+        ok = 0 < float(value) < 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise OpsInputError(f"{what} in (0, 1), e.g. {example}; got {value!r}")
+
+
+def _span(spec: Any, name: str) -> Any:
+    """A validated span: a positive number of points (int) or a positive duration."""
+    return _duration(spec, name, points=True)
 
 
 def _points(spec: Any, step: Any, name: str, floor: int) -> int:
@@ -258,13 +276,7 @@ class AnomalyDetector:
             raise OpsInputError(f"window must be at least 3 points, got {window}")
         if not isinstance(cycles, int) or isinstance(cycles, bool) or cycles < 1:
             raise OpsInputError(f"cycles must be a positive number of periods, got {cycles!r}")
-        try:
-            ok = 0 < float(threshold) < 1
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise OpsInputError(f"threshold is an anomaly likelihood in (0, 1), e.g. 0.999999; "
-                                f"got {threshold!r}")
+        _fraction(threshold, "threshold is an anomaly likelihood", "0.999999")
         if not 0 <= learn < 1:
             raise OpsInputError(f"learn must be a fraction in [0, 1), got {learn!r}")
         self.method = method

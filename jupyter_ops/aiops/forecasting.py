@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import OpsInputError
 from ..results import Result
+from .anomaly import _duration, _fraction  # the one parser of durations and fractions
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -356,19 +357,6 @@ def _bin_history(y: pd.Series, service: str, metric: str, bins: int = CHART_BINS
 # ---------------------------------------------------------------------------------------
 # entry points
 # ---------------------------------------------------------------------------------------
-def _timedelta(value: Any, name: str) -> pd.Timedelta:
-    import pandas as pd
-
-    try:
-        td = pd.Timedelta(value)
-    except (TypeError, ValueError) as e:
-        raise OpsInputError(f"{name} must be a duration such as '6h', '1D' or '30min', got "
-                            f"{value!r}") from e
-    if pd.isna(td) or td <= pd.Timedelta(0):
-        raise OpsInputError(f"{name} must be a positive duration, got {value!r}")
-    return td
-
-
 def _series(metrics: Any, service: str | None, metric: str | None) -> pd.DataFrame:
     from .anomaly import _canonical, _select
 
@@ -447,7 +435,7 @@ def forecast(metrics: Any, horizon: str = "6h", level: float = 0.8,
     """
     from ..provenance import make_provenance
 
-    td = _timedelta(horizon, "horizon")
+    td = _duration(horizon, "horizon")
     _check_level(level)
     df = _series(metrics, service, metric)
     fc, models, hist, _ = _run(df, td, level, damped, pd_timedelta("2D"))
@@ -505,8 +493,8 @@ def time_to_breach(metrics: Any, threshold: float, horizon: str = "24h", level: 
         raise OpsInputError(f"threshold must be a finite number, got {threshold!r}")
     if direction not in ("auto", "up", "down"):
         raise OpsInputError(f"direction must be auto, up or down, got {direction!r}")
-    td = _timedelta(horizon, "horizon")
-    span = _timedelta(trend_window, "trend_window")
+    td = _duration(horizon, "horizon")
+    span = _duration(trend_window, "trend_window")
     _check_level(level)
     df = _series(metrics, service, metric)
     fc, models, hist, series = _run(df, td, level, False, span)
@@ -614,13 +602,7 @@ def _z(level: float) -> float:
 
 
 def _check_level(level: float) -> None:
-    try:
-        ok = 0 < float(level) < 1
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise OpsInputError(f"level is the interval coverage in (0, 1), e.g. 0.8; got "
-                            f"{level!r}")
+    _fraction(level, "level is the interval coverage", "0.8")
 
 
 def pd_timedelta(text: str) -> pd.Timedelta:
