@@ -387,3 +387,15 @@ def test_episode_peak_score_is_unbounded_surprise_and_peak_likelihood_its_score_
     assert len(ep) == 2
     assert ep["peak_score"].iloc[1] > ep["peak_score"].iloc[0] >= 6 - 1e-9
     assert ((ep["peak_likelihood"] >= 0.999999 - 1e-12) & (ep["peak_likelihood"] <= 1)).all()
+
+
+def test_series_shorter_than_one_season_is_judged_without_one():
+    # 200 points of 5-minute data: less than a day, so no daily profile can exist
+    v = noise(200)
+    v[150] += 60
+    res = detect_anomalies(frame(v), learn=0)
+    m = res.methods.iloc[0]
+    assert m["method"] == "robust" and "no daily profile" in m["reason"]
+    assert 150 in flagged(res)
+    with pytest.raises(OpsInputError, match="seasonal method needs"):
+        detect_anomalies(frame(v, freq="7h"), method="seasonal")  # < 4 points a day
