@@ -39,6 +39,8 @@ SEASON_ACF = 0.3
 MAX_POINTS = 3000
 #: fewest points a series needs for a forecast
 MIN_POINTS = 10
+#: rolling origins the interval calibration holds out (see ``_interval_scale``)
+CAL_ORIGINS = 5
 #: seasons tried, longest first
 SEASONS = (("weekly", "7D"), ("daily", "1D"))
 
@@ -133,20 +135,28 @@ def _interval_scale(vals: np.ndarray, h: int, period: int, kw: dict, alpha: floa
     """How much to widen (or narrow) the model's intervals so they hold on held-out data.
 
     The model's intervals assume it is right (STL's season is taken as known, ETS's
-    parameters as exact), so they come out too narrow. Refit without the last ``k`` points,
-    forecast them, and compare the errors with the predicted spread: the ``1 - alpha``
-    quantile of ``|error| / half-width`` is the factor (split-conformal style, clipped to
-    [0.5, 4]; 1 when the series is too short to hold anything out).
+    parameters as exact), so they come out too narrow. Rolling origin: refit without the
+    last ``k``, ``2k``, ... points (:data:`CAL_ORIGINS` origins), forecast the ``k`` points
+    after each origin and compare the errors with the predicted spread; the ``1 - alpha``
+    quantile of the pooled ``|error| / half-width`` is the factor (split-conformal with a
+    normalised score, clipped to [0.5, 4]; 1 when the series is too short to hold anything
+    out). Several origins: one held-out stretch is a handful of correlated errors, and its
+    quantile swings with whatever happened in it.
     """
     import numpy as np
 
     k = min(h, len(vals) // 5)
-    if k < 5 or len(vals) - k < max(2 * period, 2 * MIN_POINTS):
+    ratios = []
+    for r in range(1, CAL_ORIGINS + 1):
+        cut = len(vals) - r * k
+        if k < 5 or cut < max(2 * period, 2 * MIN_POINTS):
+            break
+        mean, lo, hi = _predict(vals[:cut], k, period, kw, alpha)
+        half = np.maximum((hi - lo) / 2, 1e-12)
+        ratios.append(np.abs(vals[cut:cut + k] - mean) / half)
+    if not ratios:
         return 1.0
-    mean, lo, hi = _predict(vals[:-k], k, period, kw, alpha)
-    half = np.maximum((hi - lo) / 2, 1e-12)
-    ratio = np.abs(vals[-k:] - mean) / half
-    return float(np.clip(np.quantile(ratio, 1 - alpha), 0.5, 4.0))
+    return float(np.clip(np.quantile(np.concatenate(ratios), 1 - alpha), 0.5, 4.0))
 
 
 def _fit_one(y: pd.Series, h: int, step: pd.Timedelta, level: float, damped: bool
