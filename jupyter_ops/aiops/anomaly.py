@@ -437,7 +437,10 @@ class AnomalyDetector:
         onset[:learn_n] = np.nan
         if fitting:
             onset[:] = np.nan
+        since0 = st.since_flag
         f, eps = self._detect(st, key, part, s, onset, d, learn_n, fitting)
+        # score >= threshold exactly where the detector fires (see _consistent)
+        onset = _consistent(onset, s, f, since0, st.refractory)
         st.n_seen += len(part)
         return d, onset, f, eps
 
@@ -760,6 +763,27 @@ def _log_scale(x: np.ndarray, ratio: float) -> float:
 def _spec(v: Any) -> str:
     """A span for text: ``10 points`` or ``1D``."""
     return f"{v} points" if isinstance(v, int) else str(v)
+
+
+def _consistent(onset: np.ndarray, s: np.ndarray, flag: np.ndarray, since0: int,
+                refractory: int) -> np.ndarray:
+    """The onset score made consistent with the detector's own decisions: a detection keeps
+    its surprise, the ``refractory`` points after it score 0 (the detector is quiet there
+    whatever the score), so ``score >= threshold`` is exactly ``is_anomaly``, and a sweep
+    over thresholds starts from the detector's own flags. ``since0``: points since the last
+    detection before this piece."""
+    import numpy as np
+
+    n = len(onset)
+    idx = np.arange(n)
+    last = np.maximum.accumulate(np.where(flag, idx, -(10 ** 12)))
+    # distance to the last detection strictly before each point
+    prev = np.concatenate([[-(10 ** 12)], last[:-1]])
+    since = np.where(prev >= 0, idx - prev, since0 + idx + 1)
+    out = np.where(since <= refractory, 0.0, onset)
+    out = np.where(flag, s, out)
+    out[np.isnan(onset)] = np.nan
+    return out
 
 
 def likelihood(surprise: Any) -> Any:
