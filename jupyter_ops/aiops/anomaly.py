@@ -833,7 +833,8 @@ class AnomalyResult(Result):
     anomalies : DataFrame
         One row per input point, in the input's order: ``timestamp`` (UTC), ``service``,
         ``metric``, ``value``, ``score`` (anomaly likelihood 1 - p in [0, 1] where it is a new
-        high over the refractory span, else 0; NaN while learning),
+        high over the refractory span, else 0, and 0 in the refractory span after a
+        detection, so ``score >= threshold`` is exactly ``is_anomaly``; NaN while learning),
         ``is_anomaly`` (a detection: the onset of an anomalous episode), ``deviation`` (the
         method's robust z), ``method``.
     episodes : DataFrame
@@ -920,7 +921,7 @@ class AnomalyResult(Result):
             "series' own median sampling interval. The score is the likelihood 1 - p of the "
             f"average deviation of the last {_spec(p['short'])} given the previous "
             f"{_spec(p['history'])}, shown where it is a new high; a detection fires at "
-            f"score >= {p['threshold']:g}, then the series is quiet for "
+            f"score >= {p['threshold']:g}, then the series is quiet (score 0) for "
             f"{_spec(p['refractory'])}.",
         ]
         for r in self.methods.head(20).itertuples():
