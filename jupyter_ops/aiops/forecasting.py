@@ -105,13 +105,17 @@ def _season(y: np.ndarray, step: pd.Timedelta) -> tuple[str, int, float]:
     return best
 
 
-def _predict(vals: np.ndarray, h: int, period: int, kw: dict, alpha: float
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean, lower, upper of ``h`` steps from a model fitted on ``vals``."""
+def _predict(vals: np.ndarray, h: int, period: int, kw: dict, alpha: float,
+             start: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """Mean, lower, upper of ``h`` steps from a model fitted on ``vals``, and the fitted
+    parameters (``start``: where the optimiser starts, e.g. a fit on more of the data)."""
     import pandas as pd
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     endog = pd.Series(vals)  # statsmodels 0.15 wants a pandas index for predictions
+    fit_kw: dict[str, Any] = dict(disp=False)
+    if start is not None:
+        fit_kw["start_params"] = start
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter of the optimiser
         if period:
@@ -120,18 +124,21 @@ def _predict(vals: np.ndarray, h: int, period: int, kw: dict, alpha: float
             jump = max(1, period // 50)  # loess evaluated every jump points: 10x faster
             res = STLForecast(endog, ETSModel, model_kwargs=kw, period=period,
                               seasonal_jump=jump, trend_jump=jump, low_pass_jump=jump
-                              ).fit(fit_kwargs=dict(disp=False))
+                              ).fit(fit_kwargs=fit_kw)
+            params = res.model_result.params
         else:
-            res = ETSModel(endog, **kw).fit(disp=False)
+            res = ETSModel(endog, **kw).fit(**fit_kw)
+            params = res.params
         fr = res.get_prediction(start=len(vals), end=len(vals) + h - 1).summary_frame(
             alpha=alpha)
     lo = fr["pi_lower"] if "pi_lower" in fr else fr["mean_ci_lower"]
     hi = fr["pi_upper"] if "pi_upper" in fr else fr["mean_ci_upper"]
     return (fr["mean"].to_numpy(dtype=float), lo.to_numpy(dtype=float),
-            hi.to_numpy(dtype=float))
+            hi.to_numpy(dtype=float), params)
 
 
-def _interval_scale(vals: np.ndarray, h: int, period: int, kw: dict, alpha: float) -> float:
+def _interval_scale(vals: np.ndarray, h: int, period: int, kw: dict, alpha: float,
+                    start: Any = None) -> float:
     """How much to widen (or narrow) the model's intervals so they hold on held-out data.
 
     The model's intervals assume it is right (STL's season is taken as known, ETS's
@@ -151,7 +158,9 @@ def _interval_scale(vals: np.ndarray, h: int, period: int, kw: dict, alpha: floa
         cut = len(vals) - r * k
         if k < 5 or cut < max(2 * period, 2 * MIN_POINTS):
             break
-        mean, lo, hi = _predict(vals[:cut], k, period, kw, alpha)
+        # the optimiser starts from the full fit's parameters: the same model, a few
+        # iterations instead of a search from scratch
+        mean, lo, hi, _ = _predict(vals[:cut], k, period, kw, alpha, start)
         half = np.maximum((hi - lo) / 2, 1e-12)
         ratios.append(np.abs(vals[cut:cut + k] - mean) / half)
     if not ratios:
@@ -176,8 +185,8 @@ def _fit_one(y: pd.Series, h: int, step: pd.Timedelta, level: float, damped: boo
     trend = len(vals) >= 2 * MIN_POINTS
     kw = dict(error="add", trend="add" if trend else None,
               damped_trend=bool(damped and trend))
-    mean, lo, hi = _predict(vals, h, period, kw, alpha)
-    scale = _interval_scale(vals, h, period, kw, alpha)
+    mean, lo, hi, params = _predict(vals, h, period, kw, alpha)
+    scale = _interval_scale(vals, h, period, kw, alpha, params)
     half_lo, half_hi = (mean - lo) * scale, (hi - mean) * scale
     model = ("STL + ETS" if period else "ETS") + (
         " (damped trend)" if kw["damped_trend"] else " (trend)" if trend else " (level)")
