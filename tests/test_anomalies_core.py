@@ -387,3 +387,30 @@ def test_episode_peak_score_is_unbounded_surprise_and_peak_likelihood_its_score_
     assert len(ep) == 2
     assert ep["peak_score"].iloc[1] > ep["peak_score"].iloc[0] >= 6 - 1e-9
     assert ((ep["peak_likelihood"] >= 0.999999 - 1e-12) & (ep["peak_likelihood"] <= 1)).all()
+
+
+def test_series_shorter_than_one_season_is_judged_without_one():
+    # 200 points of 5-minute data: less than a day, so no daily profile can exist
+    v = noise(200)
+    v[150] += 60
+    res = detect_anomalies(frame(v), learn=0)
+    m = res.methods.iloc[0]
+    assert m["method"] == "robust" and "no daily profile" in m["reason"]
+    f = flagged(res)  # (a short history: the 10-point average needs a few points)
+    assert len(f) == 1 and 150 <= f[0] <= 160
+    with pytest.raises(OpsInputError, match="seasonal method needs"):
+        detect_anomalies(frame(v, freq="7h"), method="seasonal")  # < 4 points a day
+
+
+@pytest.mark.parametrize("threshold", [0.9999, 0.999999])
+def test_score_above_the_threshold_is_exactly_a_detection(threshold):
+    v = noise(3000, seed=3)
+    v[1200:1260] += 25  # a long episode: its later points are no new detection
+    v[2000] -= 80
+    res = detect_anomalies(frame(v), threshold=threshold)
+    a = res.anomalies
+    assert a["is_anomaly"].sum() >= 2
+    assert ((a["score"] >= threshold) == a["is_anomaly"]).all()
+    # graded below the threshold: a sweep can go lower than the detector
+    below = a["score"][(a["score"] > 0) & ~a["is_anomaly"]]
+    assert len(below) and below.max() < threshold

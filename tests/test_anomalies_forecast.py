@@ -246,3 +246,25 @@ def test_raw_frame_file_loaded_frame_magic_and_cli_give_the_same_anomalies(ip, t
     np.testing.assert_allclose(a["score"].to_numpy(), e["score"].to_numpy(), equal_nan=True)
     assert (a["is_anomaly"].to_numpy() == e["is_anomaly"].to_numpy()).all()
     assert a["is_anomaly"].iloc[2500]
+
+
+def test_a_report_with_a_forecast_and_a_breach_verifies_by_re_running(tmp_path, capsys):
+    from jupyter_ops.report import Report
+    from jupyter_ops.report.sources import file_source, record_sources
+
+    path = tmp_path / "disk.csv"
+    series(leak(900, slope=0.04)).to_csv(path, index=False)
+    tb = time_to_breach(load_metrics(path), threshold=90, horizon="12h")
+    fc = forecast(load_metrics(path), horizon="2h")
+    assert tb.breaches["status"].iloc[0] == "will breach"
+    r = Report("capacity")
+    for res in (tb, fc):
+        r.add(record_sources(res, metrics=file_source(path, "metrics")))
+    r.save(tmp_path / "report.json")
+    assert main(["report", "verify", str(tmp_path / "report.json")]) == 0
+    out = capsys.readouterr().out
+    assert "Time to breach: same" in out and "Metric forecast: same" in out
+    # a changed input is found (not silently re-run on other data)
+    series(leak(900, slope=0.0)).to_csv(path, index=False)
+    assert main(["report", "verify", str(tmp_path / "report.json")]) != 0
+    assert "Time to breach: input problem (input 'metrics' changed" in capsys.readouterr().out

@@ -120,3 +120,39 @@ def test_hostile_service_names_are_escaped_in_html():
 
     html = detect_anomalies(df)._repr_html_()
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+
+
+def test_incident_explorer_shows_the_time_to_breach_of_the_incidents_metrics():
+    import ipywidgets  # noqa: F401 - a hard dependency: missing must fail, not skip
+
+    from jupyter_ops.datasets import incident_scenario
+    from jupyter_ops.widgets import IncidentExplorer
+
+    scen = incident_scenario(seed=4)
+    ex = IncidentExplorer(scen.alerts, topology=scen.topology, metrics=scen.metrics)
+    assert ex.breaches is None and "thresholds=" in ex.w_forecast.value  # nothing asked
+    inc = ex.correlation.incident(ex.selected)
+    leaking, steady = inc.services[0], "<b>x</b>"
+    ts = pd.date_range(scen.metrics["timestamp"].max() - pd.Timedelta("2D"), periods=577,
+                       freq="5min")
+    rng = np.random.default_rng(1)
+    disks = pd.concat([pd.DataFrame({"timestamp": ts, "service": s, "metric": "disk_used",
+                                     "value": v + rng.normal(0, 0.3, len(ts))})
+                       for s, v in ((leaking, np.linspace(50, 85, len(ts))),
+                                    (steady, np.full(len(ts), 50.0)))])
+    # the steady disk belongs to a service outside the incident: it must not be shown
+    ex = IncidentExplorer(scen.alerts, topology=scen.topology,
+                          metrics=pd.concat([scen.metrics, disks], ignore_index=True),
+                          thresholds={"disk_used": 90, "no_such_metric": 1}, horizon="12h")
+    b = ex.breaches
+    assert list(b["service"]) == [leaking] and b["status"].iloc[0] == "will breach"
+    assert 4 < b["eta_hours"].iloc[0] < 10  # +35 in 2 days: 85 -> 90 in about 7 h
+    assert f"disk_used on {leaking} crosses 90" in ex.w_forecast.value
+    assert len(ex.forecast_specs) == 1 and "layer" in json.dumps(ex.forecast_specs[0])
+    # a service name is data: escaped, and the steady service (not in the incident) absent
+    assert "<b>x</b>" not in ex.w_forecast.value
+    other = [i for _, i in ex.w_list.options if leaking not in
+             ex.correlation.incident(i).services]
+    if other:  # an incident without a disk metric says so
+        ex.select(other[0])
+        assert ex.breaches is None and "none of disk_used" in ex.w_forecast.value

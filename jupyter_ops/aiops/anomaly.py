@@ -50,25 +50,43 @@ _DEFAULT_METRIC = "value"
 _MIN_WINDOW, _MIN_HISTORY, _MIN_SHORT = 12, 48, 5
 
 
-def _span(spec: Any, name: str) -> Any:
-    """A validated span: a positive number of points (int) or a positive duration."""
+def _duration(value: Any, name: str, points: bool = False) -> Any:
+    """A validated positive duration (``pd.Timedelta``); with ``points=True`` a positive int
+    is accepted too and returned as a number of points. The one parser of span/horizon
+    arguments (``detect_anomalies`` windows, ``forecast`` horizons)."""
     import pandas as pd
 
-    if isinstance(spec, bool):
-        raise OpsInputError(f"{name} must be a duration such as '1D' or a number of points, "
-                            f"got {spec!r}")
-    if isinstance(spec, int) or (hasattr(spec, "__index__") and not isinstance(spec, str)):
-        if int(spec) < 1:
-            raise OpsInputError(f"{name} must be a positive number of points, got {spec!r}")
-        return int(spec)
+    alt = " or a number of points" if points else ""
+    if isinstance(value, bool):
+        raise OpsInputError(f"{name} must be a duration such as '1D'{alt}, got {value!r}")
+    if points and (isinstance(value, int)
+                   or (hasattr(value, "__index__") and not isinstance(value, str))):
+        if int(value) < 1:
+            raise OpsInputError(f"{name} must be a positive number of points, got {value!r}")
+        return int(value)
     try:
-        td = pd.Timedelta(spec)
+        td = pd.Timedelta(value)
     except (TypeError, ValueError) as e:
-        raise OpsInputError(f"{name} must be a duration such as '1D', '6h', '30min' or a "
-                            f"number of points, got {spec!r}") from e
+        raise OpsInputError(f"{name} must be a duration such as '1D', '6h', '30min'{alt}, "
+                            f"got {value!r}") from e
     if pd.isna(td) or td <= pd.Timedelta(0):
-        raise OpsInputError(f"{name} must be a positive duration, got {spec!r}")
+        raise OpsInputError(f"{name} must be a positive duration, got {value!r}")
     return td
+
+
+def _fraction(value: Any, what: str, example: str) -> None:
+    """Refuse anything but a number strictly between 0 and 1 (``what`` names it)."""
+    try:
+        ok = 0 < float(value) < 1
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise OpsInputError(f"{what} in (0, 1), e.g. {example}; got {value!r}")
+
+
+def _span(spec: Any, name: str) -> Any:
+    """A validated span: a positive number of points (int) or a positive duration."""
+    return _duration(spec, name, points=True)
 
 
 def _points(spec: Any, step: Any, name: str, floor: int) -> int:
@@ -258,13 +276,7 @@ class AnomalyDetector:
             raise OpsInputError(f"window must be at least 3 points, got {window}")
         if not isinstance(cycles, int) or isinstance(cycles, bool) or cycles < 1:
             raise OpsInputError(f"cycles must be a positive number of periods, got {cycles!r}")
-        try:
-            ok = 0 < float(threshold) < 1
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise OpsInputError(f"threshold is an anomaly likelihood in (0, 1), e.g. 0.999999; "
-                                f"got {threshold!r}")
+        _fraction(threshold, "threshold is an anomaly likelihood", "0.999999")
         if not 0 <= learn < 1:
             raise OpsInputError(f"learn must be a fraction in [0, 1), got {learn!r}")
         self.method = method
@@ -425,7 +437,10 @@ class AnomalyDetector:
         onset[:learn_n] = np.nan
         if fitting:
             onset[:] = np.nan
+        since0 = st.since_flag
         f, eps = self._detect(st, key, part, s, onset, d, learn_n, fitting)
+        # score >= threshold exactly where the detector fires (see _consistent)
+        onset = _consistent(onset, s, f, since0, st.refractory)
         st.n_seen += len(part)
         return d, onset, f, eps
 
@@ -750,6 +765,27 @@ def _spec(v: Any) -> str:
     return f"{v} points" if isinstance(v, int) else str(v)
 
 
+def _consistent(onset: np.ndarray, s: np.ndarray, flag: np.ndarray, since0: int,
+                refractory: int) -> np.ndarray:
+    """The onset score made consistent with the detector's own decisions: a detection keeps
+    its surprise, the ``refractory`` points after it score 0 (the detector is quiet there
+    whatever the score), so ``score >= threshold`` is exactly ``is_anomaly``, and a sweep
+    over thresholds starts from the detector's own flags. ``since0``: points since the last
+    detection before this piece."""
+    import numpy as np
+
+    n = len(onset)
+    idx = np.arange(n)
+    last = np.maximum.accumulate(np.where(flag, idx, -(10 ** 12)))
+    # distance to the last detection strictly before each point
+    prev = np.concatenate([[-(10 ** 12)], last[:-1]])
+    since = np.where(prev >= 0, idx - prev, since0 + idx + 1)
+    out = np.where(since <= refractory, 0.0, onset)
+    out = np.where(flag, s, out)
+    out[np.isnan(onset)] = np.nan
+    return out
+
+
 def likelihood(surprise: Any) -> Any:
     """Anomaly likelihood ``1 - p`` in [0, 1] from a surprise ``-log10 p`` (NaN stays NaN)."""
     import numpy as np
@@ -797,7 +833,8 @@ class AnomalyResult(Result):
     anomalies : DataFrame
         One row per input point, in the input's order: ``timestamp`` (UTC), ``service``,
         ``metric``, ``value``, ``score`` (anomaly likelihood 1 - p in [0, 1] where it is a new
-        high over the refractory span, else 0; NaN while learning),
+        high over the refractory span, else 0, and 0 in the refractory span after a
+        detection, so ``score >= threshold`` is exactly ``is_anomaly``; NaN while learning),
         ``is_anomaly`` (a detection: the onset of an anomalous episode), ``deviation`` (the
         method's robust z), ``method``.
     episodes : DataFrame
@@ -884,7 +921,7 @@ class AnomalyResult(Result):
             "series' own median sampling interval. The score is the likelihood 1 - p of the "
             f"average deviation of the last {_spec(p['short'])} given the previous "
             f"{_spec(p['history'])}, shown where it is a new high; a detection fires at "
-            f"score >= {p['threshold']:g}, then the series is quiet for "
+            f"score >= {p['threshold']:g}, then the series is quiet (score 0) for "
             f"{_spec(p['refractory'])}.",
         ]
         for r in self.methods.head(20).itertuples():

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import OpsInputError
 from ..results import Result
+from .anomaly import _duration, _fraction  # the one parser of durations and fractions
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -38,6 +39,8 @@ SEASON_ACF = 0.3
 MAX_POINTS = 3000
 #: fewest points a series needs for a forecast
 MIN_POINTS = 10
+#: rolling origins the interval calibration holds out (see ``_interval_scale``)
+CAL_ORIGINS = 5
 #: seasons tried, longest first
 SEASONS = (("weekly", "7D"), ("daily", "1D"))
 
@@ -102,13 +105,17 @@ def _season(y: np.ndarray, step: pd.Timedelta) -> tuple[str, int, float]:
     return best
 
 
-def _predict(vals: np.ndarray, h: int, period: int, kw: dict, alpha: float
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean, lower, upper of ``h`` steps from a model fitted on ``vals``."""
+def _predict(vals: np.ndarray, h: int, period: int, kw: dict, alpha: float,
+             start: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, Any]:
+    """Mean, lower, upper of ``h`` steps from a model fitted on ``vals``, and the fitted
+    parameters (``start``: where the optimiser starts, e.g. a fit on more of the data)."""
     import pandas as pd
     from statsmodels.tsa.exponential_smoothing.ets import ETSModel
 
     endog = pd.Series(vals)  # statsmodels 0.15 wants a pandas index for predictions
+    fit_kw: dict[str, Any] = dict(disp=False)
+    if start is not None:
+        fit_kw["start_params"] = start
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence chatter of the optimiser
         if period:
@@ -117,35 +124,48 @@ def _predict(vals: np.ndarray, h: int, period: int, kw: dict, alpha: float
             jump = max(1, period // 50)  # loess evaluated every jump points: 10x faster
             res = STLForecast(endog, ETSModel, model_kwargs=kw, period=period,
                               seasonal_jump=jump, trend_jump=jump, low_pass_jump=jump
-                              ).fit(fit_kwargs=dict(disp=False))
+                              ).fit(fit_kwargs=fit_kw)
+            params = res.model_result.params
         else:
-            res = ETSModel(endog, **kw).fit(disp=False)
+            res = ETSModel(endog, **kw).fit(**fit_kw)
+            params = res.params
         fr = res.get_prediction(start=len(vals), end=len(vals) + h - 1).summary_frame(
             alpha=alpha)
     lo = fr["pi_lower"] if "pi_lower" in fr else fr["mean_ci_lower"]
     hi = fr["pi_upper"] if "pi_upper" in fr else fr["mean_ci_upper"]
     return (fr["mean"].to_numpy(dtype=float), lo.to_numpy(dtype=float),
-            hi.to_numpy(dtype=float))
+            hi.to_numpy(dtype=float), params)
 
 
-def _interval_scale(vals: np.ndarray, h: int, period: int, kw: dict, alpha: float) -> float:
+def _interval_scale(vals: np.ndarray, h: int, period: int, kw: dict, alpha: float,
+                    start: Any = None) -> float:
     """How much to widen (or narrow) the model's intervals so they hold on held-out data.
 
     The model's intervals assume it is right (STL's season is taken as known, ETS's
-    parameters as exact), so they come out too narrow. Refit without the last ``k`` points,
-    forecast them, and compare the errors with the predicted spread: the ``1 - alpha``
-    quantile of ``|error| / half-width`` is the factor (split-conformal style, clipped to
-    [0.5, 4]; 1 when the series is too short to hold anything out).
+    parameters as exact), so they come out too narrow. Rolling origin: refit without the
+    last ``k``, ``2k``, ... points (:data:`CAL_ORIGINS` origins), forecast the ``k`` points
+    after each origin and compare the errors with the predicted spread; the ``1 - alpha``
+    quantile of the pooled ``|error| / half-width`` is the factor (split-conformal with a
+    normalised score, clipped to [0.5, 4]; 1 when the series is too short to hold anything
+    out). Several origins: one held-out stretch is a handful of correlated errors, and its
+    quantile swings with whatever happened in it.
     """
     import numpy as np
 
     k = min(h, len(vals) // 5)
-    if k < 5 or len(vals) - k < max(2 * period, 2 * MIN_POINTS):
+    ratios = []
+    for r in range(1, CAL_ORIGINS + 1):
+        cut = len(vals) - r * k
+        if k < 5 or cut < max(2 * period, 2 * MIN_POINTS):
+            break
+        # the optimiser starts from the full fit's parameters: the same model, a few
+        # iterations instead of a search from scratch
+        mean, lo, hi, _ = _predict(vals[:cut], k, period, kw, alpha, start)
+        half = np.maximum((hi - lo) / 2, 1e-12)
+        ratios.append(np.abs(vals[cut:cut + k] - mean) / half)
+    if not ratios:
         return 1.0
-    mean, lo, hi = _predict(vals[:-k], k, period, kw, alpha)
-    half = np.maximum((hi - lo) / 2, 1e-12)
-    ratio = np.abs(vals[-k:] - mean) / half
-    return float(np.clip(np.quantile(ratio, 1 - alpha), 0.5, 4.0))
+    return float(np.clip(np.quantile(np.concatenate(ratios), 1 - alpha), 0.5, 4.0))
 
 
 def _fit_one(y: pd.Series, h: int, step: pd.Timedelta, level: float, damped: bool
@@ -165,8 +185,8 @@ def _fit_one(y: pd.Series, h: int, step: pd.Timedelta, level: float, damped: boo
     trend = len(vals) >= 2 * MIN_POINTS
     kw = dict(error="add", trend="add" if trend else None,
               damped_trend=bool(damped and trend))
-    mean, lo, hi = _predict(vals, h, period, kw, alpha)
-    scale = _interval_scale(vals, h, period, kw, alpha)
+    mean, lo, hi, params = _predict(vals, h, period, kw, alpha)
+    scale = _interval_scale(vals, h, period, kw, alpha, params)
     half_lo, half_hi = (mean - lo) * scale, (hi - mean) * scale
     model = ("STL + ETS" if period else "ETS") + (
         " (damped trend)" if kw["damped_trend"] else " (trend)" if trend else " (level)")
@@ -356,19 +376,6 @@ def _bin_history(y: pd.Series, service: str, metric: str, bins: int = CHART_BINS
 # ---------------------------------------------------------------------------------------
 # entry points
 # ---------------------------------------------------------------------------------------
-def _timedelta(value: Any, name: str) -> pd.Timedelta:
-    import pandas as pd
-
-    try:
-        td = pd.Timedelta(value)
-    except (TypeError, ValueError) as e:
-        raise OpsInputError(f"{name} must be a duration such as '6h', '1D' or '30min', got "
-                            f"{value!r}") from e
-    if pd.isna(td) or td <= pd.Timedelta(0):
-        raise OpsInputError(f"{name} must be a positive duration, got {value!r}")
-    return td
-
-
 def _series(metrics: Any, service: str | None, metric: str | None) -> pd.DataFrame:
     from .anomaly import _canonical, _select
 
@@ -447,7 +454,7 @@ def forecast(metrics: Any, horizon: str = "6h", level: float = 0.8,
     """
     from ..provenance import make_provenance
 
-    td = _timedelta(horizon, "horizon")
+    td = _duration(horizon, "horizon")
     _check_level(level)
     df = _series(metrics, service, metric)
     fc, models, hist, _ = _run(df, td, level, damped, pd_timedelta("2D"))
@@ -505,8 +512,8 @@ def time_to_breach(metrics: Any, threshold: float, horizon: str = "24h", level: 
         raise OpsInputError(f"threshold must be a finite number, got {threshold!r}")
     if direction not in ("auto", "up", "down"):
         raise OpsInputError(f"direction must be auto, up or down, got {direction!r}")
-    td = _timedelta(horizon, "horizon")
-    span = _timedelta(trend_window, "trend_window")
+    td = _duration(horizon, "horizon")
+    span = _duration(trend_window, "trend_window")
     _check_level(level)
     df = _series(metrics, service, metric)
     fc, models, hist, series = _run(df, td, level, False, span)
@@ -614,13 +621,7 @@ def _z(level: float) -> float:
 
 
 def _check_level(level: float) -> None:
-    try:
-        ok = 0 < float(level) < 1
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise OpsInputError(f"level is the interval coverage in (0, 1), e.g. 0.8; got "
-                            f"{level!r}")
+    _fraction(level, "level is the interval coverage", "0.8")
 
 
 def pd_timedelta(text: str) -> pd.Timedelta:

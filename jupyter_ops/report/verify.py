@@ -76,6 +76,8 @@ RERUN: dict[str, Recipe] = {
     "correlate": Recipe("jupyter_ops.aiops.correlation:correlate", ("alerts",),
                         optional=("topology",), used_if={"topology": "topology"}),
     "detect_anomalies": Recipe("jupyter_ops.aiops.anomaly:detect_anomalies", ("metrics",)),
+    "forecast": Recipe("jupyter_ops.aiops.forecasting:forecast", ("metrics",)),
+    "time_to_breach": Recipe("jupyter_ops.aiops.forecasting:time_to_breach", ("metrics",)),
     "mine_templates": Recipe("jupyter_ops.aiops.logmining:mine_templates", ("logs",)),
     "ops_metrics": Recipe("jupyter_ops.aiops.opsmetrics:ops_metrics", ("alerts", "incidents"),
                           optional=("numbering",), used_if={"numbering": "numbered"}),

@@ -2,7 +2,9 @@
 
 Controls (window, hops, label keys, minimum severity, service) recompute the correlation;
 the incident list shows the incidents that pass the filters; the selected incident's timeline,
-root-cause candidates, grouping explanation and runbook suggestions appear in tabs. Every
+root-cause candidates, grouping explanation, runbook suggestions and the time to breach of the
+incident's metrics (:func:`~jupyter_ops.aiops.time_to_breach`, with ``thresholds=``) appear in
+tabs. Every
 piece of data shown in HTML goes through :func:`jupyter_ops.htmltext.esc`. Runbook steps
 can be approved with a button; approval only records a dry run -- nothing is executed.
 """
@@ -34,6 +36,12 @@ class IncidentExplorer:
         Runbooks for the remediation tab (see :func:`~jupyter_ops.aiops.suggest_remediation`).
     window : str
         Initial correlation window.
+    thresholds : dict, optional
+        Metric name -> line, e.g. ``{"cpu": 90, "latency_ms": 500}``: the Forecast tab shows
+        when each such metric of the selected incident's services is expected to cross it
+        (:func:`~jupyter_ops.aiops.time_to_breach` on ``metrics``, from their last point).
+    horizon : str
+        How far ahead the Forecast tab looks (default ``"24h"``).
 
     Attributes
     ----------
@@ -45,6 +53,10 @@ class IncidentExplorer:
         The selected incident's results.
     timeline_spec : dict or None
         Vega-Lite spec of the timeline chart shown.
+    breaches : DataFrame or None
+        The selected incident's time-to-breach rows (``thresholds`` and ``metrics`` given).
+    forecast_specs : list of dict
+        Vega-Lite specs of the forecast charts shown (history, forecast, interval band).
     widget : ipywidgets.Widget
         The top-level widget (the explorer displays itself in a notebook).
 
@@ -55,7 +67,8 @@ class IncidentExplorer:
 
     def __init__(self, alerts: Any, topology: Any = None, metrics: Any = None,
                  logs: Any = None, deploys: Any = None, anomalies: Any = None,
-                 runbooks: Any = None, window: str = "5min") -> None:
+                 runbooks: Any = None, window: str = "5min",
+                 thresholds: dict[str, float] | None = None, horizon: str = "24h") -> None:
         import ipywidgets as w
 
         from ..aiops._incidents import canonical_alerts, canonical_topology
@@ -65,6 +78,11 @@ class IncidentExplorer:
         self.metrics, self.logs, self.deploys = metrics, logs, deploys
         self.runbooks = runbooks
         self._anomalies = anomalies
+        self.thresholds = dict(thresholds or {})
+        self.horizon = horizon
+        self.breaches: Any = None
+        self.forecast_specs: list[dict] = []
+        self._metrics: Any = None  # the loaded metrics, once (for the Forecast tab)
         self.correlation: Any = None
         self.selected: int | None = None
         self.timeline: Any = None
@@ -96,10 +114,14 @@ class IncidentExplorer:
         self.w_rca = w.HTML()
         self.w_explain = w.HTML()
         self.w_remedy = w.VBox()
+        self.w_forecast = w.HTML()
+        self.w_forecast_chart = w.Output()
         self.w_log = w.HTML()
         tabs = w.Tab(children=[w.VBox([self.w_timeline, self.w_events]), self.w_rca,
-                               self.w_explain, self.w_remedy])
-        for i, name in enumerate(["Timeline", "Root cause", "Why grouped", "Remediation"]):
+                               self.w_explain, self.w_remedy,
+                               w.VBox([self.w_forecast, self.w_forecast_chart])])
+        for i, name in enumerate(["Timeline", "Root cause", "Why grouped", "Remediation",
+                                  "Forecast"]):
             tabs.set_title(i, name)
         controls = w.HBox([self.w_window, self.w_hops, self.w_by])
         filters = w.HBox([self.w_severity, self.w_service])
@@ -207,6 +229,57 @@ class IncidentExplorer:
         self.w_explain.value = "<pre style='white-space:pre-wrap'>" + esc(
             self.correlation.explain_text(self.selected, max_lines=80)) + "</pre>"
         self._remediation(inc)
+        self._forecast(inc)
+
+    def _forecast(self, inc: Any) -> None:
+        """Time to breach of the incident's services' metrics that have a threshold."""
+        import pandas as pd
+        from IPython.display import display
+
+        from ..aiops.anomaly import _canonical
+        from ..aiops.forecasting import BREACH_COLUMNS, time_to_breach
+        from ..errors import OpsInputError
+        from ..results import chart_spec
+        from ._style import styled
+
+        self.breaches = None
+        self.forecast_specs = []
+        self.w_forecast_chart.clear_output()
+        if self.metrics is None or not self.thresholds:
+            self.w_forecast.value = ("<i>pass metrics= and thresholds={'metric': line} to see "
+                                     "when the incident's metrics cross their line</i>")
+            return
+        if self._metrics is None:
+            self._metrics = _canonical(self.metrics)  # loaded once, for every incident
+        m = self._metrics[self._metrics["service"].isin(inc.services)]
+        parts, charts = [], []
+        try:
+            for metric, line in self.thresholds.items():
+                sub = m[m["metric"] == metric]
+                if sub.empty:
+                    continue
+                res = time_to_breach(sub, threshold=line, horizon=self.horizon)
+                parts.append(res.breaches)
+                charts.extend(res.charts().values())
+        except OpsInputError as e:  # e.g. a series too short: say so in the tab
+            self.w_forecast.value = f'<span style="color:#cf222e">{esc(str(e))}</span>'
+            return
+        if not parts:
+            self.w_forecast.value = (f"<i>none of {esc(', '.join(map(str, self.thresholds)))} "
+                                     "is among this incident's metrics</i>")
+            return
+        self.breaches = pd.concat(parts, ignore_index=True)[BREACH_COLUMNS]
+        rows = "".join(
+            f"<tr><td><b>{esc(r.service)}</b></td><td>{esc(r.metric)}</td>"
+            f"<td>{esc(r.status)}</td><td>{esc(r.explanation)}</td></tr>"
+            for r in self.breaches.sort_values("eta_hours", na_position="last").itertuples())
+        self.w_forecast.value = styled(
+            f"<p>forecast {esc(self.horizon)} ahead from the last metric point</p><table><tr>"
+            f"<th>service</th><th>metric</th><th>status</th><th>why</th></tr>{rows}</table>")
+        self.forecast_specs = [chart_spec(c) for c in charts[:3]]
+        with self.w_forecast_chart:
+            for c in charts[:3]:
+                display(c)
 
     def _remediation(self, inc: Any) -> None:
         import ipywidgets as w
