@@ -429,6 +429,11 @@ def test_forecast_and_breach_equal_single_process(client):
     b = scale.time_to_breach(ddf, threshold=60, horizon="12h", client=client)
     pd.testing.assert_frame_equal(a.breaches, b.breaches)
     assert a.params == b.params
+    # the public calls dispatch a Dask DataFrame to the same adapter
+    c = time_to_breach(ddf, threshold=60, horizon="12h", client=client)
+    pd.testing.assert_frame_equal(a.breaches, c.breaches)
+    pd.testing.assert_frame_equal(forecast(df, horizon="3h").forecasts,
+                                  forecast(ddf, horizon="3h", client=client).forecasts)
     short = pd.concat([df, pd.DataFrame({"timestamp": ts[:4], "service": "tiny",
                                          "metric": "cpu", "value": 1.0})], ignore_index=True)
     with pytest.raises(OpsInputError, match="tiny/cpu: 4 points are too few"):

@@ -422,7 +422,8 @@ def _run(df: pd.DataFrame, horizon: pd.Timedelta, level: float, damped: bool,
 
 
 def forecast(metrics: Any, horizon: str = "6h", level: float = 0.8,
-             service: str | None = None, metric: str | None = None, damped: bool = True
+             service: str | None = None, metric: str | None = None, damped: bool = True,
+             engine: str | None = None, client: Any = None, progress: bool = False
              ) -> ForecastResult:
     """Forecast each metric series ``horizon`` ahead with prediction intervals.
 
@@ -440,6 +441,9 @@ def forecast(metrics: Any, horizon: str = "6h", level: float = 0.8,
     damped : bool
         Damp the trend (default; better accuracy). ``time_to_breach`` uses an undamped
         trend: a leak is expected to go on.
+    engine, client, progress
+        ``engine="dask"`` (implied by a Dask DataFrame): series spread over a Dask cluster
+        by service, same result (see ``docs/scale.md``).
 
     Returns
     -------
@@ -453,7 +457,13 @@ def forecast(metrics: Any, horizon: str = "6h", level: float = 0.8,
     >>> fc.forecasts.head()                           # doctest: +SKIP
     """
     from ..provenance import make_provenance
+    from ..scale import is_dask
 
+    if engine is not None or is_dask(metrics):  # Dask: jupyter_ops.scale.forecasting
+        from ..scale.forecasting import forecast_dask
+
+        return forecast_dask(metrics, horizon, level, service, metric, damped, engine=engine,
+                             client=client, progress=progress)
     td = _duration(horizon, "horizon")
     _check_level(level)
     df = _series(metrics, service, metric)
@@ -467,7 +477,9 @@ def forecast(metrics: Any, horizon: str = "6h", level: float = 0.8,
 
 def time_to_breach(metrics: Any, threshold: float, horizon: str = "24h", level: float = 0.8,
                    direction: str = "auto", service: str | None = None,
-                   metric: str | None = None, trend_window: str = "2D") -> ForecastResult:
+                   metric: str | None = None, trend_window: str = "2D",
+                   engine: str | None = None, client: Any = None, progress: bool = False
+                   ) -> ForecastResult:
     """When will each series cross ``threshold``? With an interval, a probability and why.
 
     Parameters
@@ -489,6 +501,8 @@ def time_to_breach(metrics: Any, threshold: float, horizon: str = "24h", level: 
         Only these series.
     trend_window : str
         Span of the recent trend quoted in the explanation (default ``"2D"``).
+    engine, client, progress
+        As for :func:`forecast`.
 
     Returns
     -------
@@ -503,7 +517,14 @@ def time_to_breach(metrics: Any, threshold: float, horizon: str = "24h", level: 
     import pandas as pd
 
     from ..provenance import make_provenance
+    from ..scale import is_dask
 
+    if engine is not None or is_dask(metrics):  # Dask: jupyter_ops.scale.forecasting
+        from ..scale.forecasting import time_to_breach_dask
+
+        return time_to_breach_dask(metrics, threshold, horizon, level, direction, service,
+                                   metric, trend_window, engine=engine, client=client,
+                                   progress=progress)
     try:
         thr = float(threshold)
     except (TypeError, ValueError):

@@ -42,12 +42,13 @@ def _run(pieces: list[pd.DataFrame], kwargs: dict[str, Any]) -> Any:
 
 def _dask(call: str, metrics: Any, params: dict[str, Any], *, client: Any, progress: bool,
           groups: int | None, engine: str | None) -> Any:
-    from ..aiops.forecasting import ForecastResult, _check_level, _timedelta
+    from ..aiops.anomaly import _duration
+    from ..aiops.forecasting import ForecastResult, _check_level
     from ..provenance import make_provenance
     from .drift import _check_engine
 
     _check_engine(engine)
-    _timedelta(params["horizon"], "horizon")  # bad arguments fail here, not once per group
+    _duration(params["horizon"], "horizon")  # bad arguments fail here, not once per group
     _check_level(params["level"])
     outs, scale = spread(metrics, _run, dict(params, __call__=call), client=client,
                          progress=progress, groups=groups, service=params["service"],
