@@ -14,11 +14,11 @@ Each family is scored with every alert ("all") and with only the user-facing (SL
 given. A hit@k: a true root cause (either one, with two) among the first k candidates.
 
 Leave one family out: the tuned knobs, the score weights (walk, onset, change) and how far
-before the first alert the robust-shift window opens (20 or 45 min), are picked from a small
-grid on one family (mean top-1 over its all + sli cases) and reported on the
+before the first alert the change scan looks for a cause's change (60 or 30 min), are picked
+from a small grid on one family (mean top-1 over its all + sli cases) and reported on the
 other; both directions are printed, the left-out figures labelled. The shipped defaults
-((0.45, 0.35, 0.20), 20 min: chosen on family A before family B existed) are printed beside
-them.
+((0.45, 0.35, 0.20), 60 min: the weights chosen on family A before family B existed, the 60
+minutes from the 1-hour SLO burn-rate window, checked on family A) are printed beside them.
 
 Peers in the same run (same metrics, same cases):
 
@@ -50,7 +50,7 @@ sys.path.insert(0, str(ROOT))
 
 WEIGHTS = [(0.45, 0.35, 0.20), (0.7, 0.1, 0.2), (0.2, 0.6, 0.2), (0.6, 0.4, 0.0),
            (0.3, 0.3, 0.4), (0.8, 0.2, 0.0)]
-LEADS = ["20min", "45min"]  # how far before the first alert the robust-shift window opens
+LEADS = ["60min", "30min"]  # how far before the first alert the change scan looks
 GRID = [(w, ld) for ld in LEADS for w in WEIGHTS]  # order fixed before any run: ties -> first
 
 
@@ -80,7 +80,7 @@ def family_a(n: int) -> list[dict]:
     return cases
 
 
-def family_b(n: int) -> list[dict]:
+def family_b(n: int, seed: int = 11) -> list[dict]:
     """The alerts are correlated first (threshold alerts also fire on noise, hours before the
     fault); the incident ranked is the largest one (ties: the latest), as a responder would
     pick it -- no ground truth used to choose it."""
@@ -89,7 +89,7 @@ def family_b(n: int) -> list[dict]:
 
     cases = []
     for mode in ("all", "sli"):
-        for s in scm_scenarios(n, seed=11, alerts=mode):
+        for s in scm_scenarios(n, seed=seed, alerts=mode):
             if not len(s.alerts):
                 continue
             c = correlate(s.alerts, topology=s.topology, min_severity="warning")
@@ -103,17 +103,17 @@ def family_b(n: int) -> list[dict]:
 
 
 # -- methods -------------------------------------------------------------------------------
-def ours(case: dict, lead: str = "20min") -> pd.DataFrame:
+def ours(case: dict, lead: str = "60min") -> pd.DataFrame:
     from jupyter_ops.aiops import rank_root_causes
     from jupyter_ops.aiops import rootcause as rc
 
-    saved = rc._robust_shift.__defaults__
-    rc._robust_shift.__defaults__ = (saved[0], saved[1], lead)  # the benchmark's knob only
+    saved = rc.SCAN_SEARCH
+    rc.SCAN_SEARCH = lead  # the benchmark's knob only
     try:
         return rank_root_causes(case["alerts"], metrics=case["metrics"],
                                 topology=case["topology"], top=None)
     finally:
-        rc._robust_shift.__defaults__ = saved
+        rc.SCAN_SEARCH = saved
 
 
 def rescore(r: pd.DataFrame, w: tuple) -> list[str]:
@@ -257,6 +257,9 @@ def main() -> None:
             "B (SCM)": evaluate(family_b(nb))}
     print(f"# Root-cause benchmark, leave one family out ({time.perf_counter() - t:.0f} s)\n")
     names = list(fams)
+    # a fresh draw of family B (other seeds), never looked at while the method was built:
+    # family B's own cases were studied to find why the root got no evidence
+    fams["B' (SCM, fresh seeds)"] = evaluate(family_b(nb, seed=99))
     print("| tuned on | reported on | label | method | top-1 all | top-3 all | top-1 SLI-only "
           "| top-3 SLI-only | cases (all / sli) |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -264,15 +267,15 @@ def main() -> None:
         w = tune(fams[tuned])
         label = "in-sample" if tuned == other else "LEFT-OUT"
         t1 = table_ours(fams[other], w)
-        print(f"| {tuned} | {other} | {label} | ours, weights {w[0]}, lead {w[1]} | "
+        print(f"| {tuned} | {other} | {label} | ours, weights {w[0]}, scan {w[1]} | "
               f"{t1['all'][0]:.3f} | "
               f"{t1['all'][1]:.3f} | {t1['sli'][0]:.3f} | {t1['sli'][1]:.3f} | "
               f"{t1['all'][2]} / {t1['sli'][2]} |")
-    for fam in names:
-        for key, label in (("ours", "ours, shipped default (0.45, 0.35, 0.2), lead 20min"),
+    for fam in fams:
+        for key, label in (("ours", "ours, shipped default (0.45, 0.35, 0.2), scan 60min"),
                            ("baro", "BARO (BOCPD + RobustScorer)"),
                            ("onset", "earliest anomaly onset")):
-            t1 = (table_ours(fams[fam], ((0.45, 0.35, 0.20), "20min")) if key == "ours"
+            t1 = (table_ours(fams[fam], ((0.45, 0.35, 0.20), "60min")) if key == "ours"
                   else table_peer(fams[fam], key))
             print(f"| - | {fam} | untuned | {label} | {t1['all'][0]:.3f} | {t1['all'][1]:.3f} "
                   f"| {t1['sli'][0]:.3f} | {t1['sli'][1]:.3f} | {t1['all'][2]} / "
