@@ -108,7 +108,9 @@ def _hashable(df: pd.DataFrame, codes: dict[str, tuple[np.ndarray, Any]] | None 
                 col.dtype) and not (c == "message" and mostly_distinct(col)):
             fac = pd.factorize(col)
         if fac is not None:
-            h.update(b"f" + np.asarray(fac[0], dtype=np.int64).tobytes())
+            fc = np.asarray(fac[0])  # int32 codes when they fit: half the bytes to hash
+            h.update(b"f" + fc.astype(np.int32 if len(fac[1]) < 2**31 - 1 else np.int64,
+                                      copy=False).tobytes())
             col = pd.Series(np.asarray(fac[1], dtype=object), dtype=object)
         part = _column_bytes(col)
         for piece in (part.parts if isinstance(part, _Chain) else (part,)):

@@ -2,8 +2,9 @@
 
 Candidates are the alerted services and what they depend on (the downstream closure of the
 topology, ``hops=`` to limit it); every candidate with metrics gets anomaly evidence computed
-here (``detect_anomalies`` plus a robust median/IQR shift against the hour before the
-incident), so a cause several hops below the alerting service, with no alert of its own, can
+here (a change scan: the robust median/IQR deviation of each candidate time against its own
+past hour, from an hour before the first alert on), so a cause several hops below the
+alerting service, with no alert of its own, that changed long before anyone was paged, can
 be ranked. Without alerts, ``rank_root_causes(metrics=..., topology=..., around=...)``.
 
 Method (documented in docs/incidents.md), a small combination of published ideas:
@@ -17,7 +18,8 @@ Method (documented in docs/incidents.md), a small combination of published ideas
   stationary mass piles up on the most-downstream anomalous service;
 * **first onset** -- faults propagate upstream with delays, so the service whose first
   metric anomaly (or, without one, first significant alert of severity >= error) came first
-  is favoured (exponential decay, tau = 2 minutes, of the lag behind the earliest onset);
+  is favoured (exponential decay, tau = 2 minutes, of the lag behind the earliest onset); a
+  caller never runs earlier than an anomalous callee (propagation consistency);
 * **change proximity** -- a deploy or config change of the service within ``deploy_window``
   before the incident adds evidence (linear decay).
 
@@ -78,9 +80,9 @@ def rank_root_causes(
         :class:`~jupyter_ops.aiops.Incident`, or the alerts of a single incident. None: the
         metrics-only mode (needs ``metrics``, ``topology`` and ``around``).
     metrics : DataFrame or path, optional
-        Long-form metrics; when ``anomalies`` is not given, anomalies of every candidate
-        service with metrics are found here with :func:`jupyter_ops.aiops.detect_anomalies`
-        (default configuration).
+        Long-form metrics; when ``anomalies`` is not given, every candidate service with
+        metrics is scanned here for a change (robust median/IQR deviation against its own
+        past, from an hour before the first alert to the incident's end).
     anomalies : AnomalyResult or DataFrame, optional
         Anomaly episodes (``service``, ``onset``, optional ``end``, ``metric``,
         ``peak_score``) or point anomalies (``timestamp``, ``service``, ``is_anomaly``).
@@ -668,7 +670,9 @@ class RootCauses(Result):
 
     def explanations(self) -> list[tuple[str, str]]:
         return [("Method", "Candidates: the alerted services and everything they depend on "
-                 "(downstream in the topology), with anomaly evidence from their metrics. "
+                 "(downstream in the topology), with change evidence from their metrics (robust "
+                 "median/IQR deviation against each time's own past hour, from an hour before "
+                 "the first alert). "
                  "Score = 0.45 x random-walk mass (personalised PageRank towards "
                  "called services, weighted by alert and metric-anomaly evidence; MicroRCA, "
                  "Wu et al. 2020) + 0.35 x first-onset score (exp(-lag / 2 min)) + 0.20 x "
