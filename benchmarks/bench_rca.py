@@ -360,9 +360,13 @@ def main() -> None:
                            ("onset", "earliest anomaly onset")):
             t1 = (table_ours(fams[fam], ((0.45, 0.35, 0.20), "60min")) if key == "ours"
                   else table_peer(fams[fam], key))
-            print(f"| - | {fam} | untuned | {label} | {t1['all'][0]:.3f} | {t1['all'][1]:.3f} "
-                  f"| {t1['sli'][0]:.3f} | {t1['sli'][1]:.3f} | {t1['all'][2]} / "
+            print(f"| - | {fam} | untuned | {label} | {_f(t1['all'][0])} | {_f(t1['all'][1])} "
+                  f"| {_f(t1['sli'][0])} | {_f(t1['sli'][1])} | {t1['all'][2]} / "
                   f"{t1['sli'][2]} |")
+
+
+def _f(x: float) -> str:
+    return "-" if np.isnan(x) else f"{x:.3f}"
 
 
 if __name__ == "__main__":
