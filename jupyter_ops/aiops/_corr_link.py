@@ -103,10 +103,11 @@ def _hashable(df: pd.DataFrame, codes: dict[str, tuple[np.ndarray, Any]] | None 
     for c in cols:
         h.update(str(c).encode() + b"\0")
         col = df[c]
-        fac = codes.get(c)
-        if fac is None and c in _FACTORED and not pd.api.types.is_datetime64_any_dtype(
-                col.dtype) and not (c == "message" and mostly_distinct(col)):
-            fac = pd.factorize(col)
+        # which columns are hashed factorized depends on the data only, never on the cache
+        fac = None
+        if c in _FACTORED and not pd.api.types.is_datetime64_any_dtype(col.dtype) and not (
+                c == "message" and mostly_distinct(col)):
+            fac = codes.get(c) or pd.factorize(col)
         if fac is not None:
             fc = np.asarray(fac[0])  # int32 codes when they fit: half the bytes to hash
             h.update(b"f" + fc.astype(np.int32 if len(fac[1]) < 2**31 - 1 else np.int64,
