@@ -44,7 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Correlate the alerts, then rank the root-cause candidates "
                        "of each incident with the evidence.")
     _common(p)
-    p.add_argument("--metrics", "-m", default=None, help="metrics file (anomalies are detected)")
+    p.add_argument("--metrics", "-m", default=None, help="metrics file (each candidate is scanned for a change)")
     p.add_argument("--deploys", "-d", default=None, help="change events file")
     p.add_argument("--top", type=int, default=5, help="candidates per incident (as %%aiops_rca)")
     p.add_argument("--incident", "-i", type=int, default=None,
