@@ -280,6 +280,7 @@ def _detect(m: pd.DataFrame, items: list, graph: _DepGraph, hops: int | None) ->
 # burn-rate alert fires up to an hour after the change it reports), the history each
 # candidate change time is compared with, the window after it, and the threshold on the
 # robust deviation (3x its value on unchanged Gaussian noise, 0.5)
+STRONG = 0.5  # evidence (relative to the strongest) that starts the onset race
 SCAN_SEARCH, SCAN_HISTORY, SCAN_WINDOW, SCAN_THRESHOLD = "60min", "60min", "10min", 1.5
 
 
@@ -303,7 +304,9 @@ def _robust_shift(m: pd.DataFrame, items: list, threshold: float | None = None,
     h = pd.Timedelta(history or SCAN_HISTORY)
     sr = pd.Timedelta(search or SCAN_SEARCH)
     wn = pd.Timedelta(window or SCAN_WINDOW)
-    cols = ["service", "metric", "onset", "end", "peak_score", "method"]
+    # each episode belongs to the incident it was scanned for: a neighbouring incident's
+    # scan (its own "before") is no evidence here
+    cols = ["service", "metric", "onset", "end", "peak_score", "method", "incident_id"]
     if not {"timestamp", "service", "value"} <= set(m.columns) or not items:
         return pd.DataFrame(columns=cols)
     m = m.assign(timestamp=utc_timestamps(m["timestamp"], "metrics"),
@@ -330,18 +333,19 @@ def _robust_shift(m: pd.DataFrame, items: list, threshold: float | None = None,
         idx = np.flatnonzero(need)
         if not len(idx):
             continue
-        vp = np.concatenate([np.full(nh, np.nan), v, np.full(nw, np.nan)])
-        ref = sliding_window_view(vp, nh)[idx]            # v[tau - nh: tau]
-        fwd = sliding_window_view(vp, nw)[idx + nh]       # v[tau: tau + nw]
+        # the past of each tau, v[tau - nh: tau]: rolling quantiles (linear interpolation,
+        # as np.percentile) shifted by one, in C over the whole series
+        roll = pd.Series(v).rolling(nh, min_periods=10)
+        q1, med, q3 = (roll.quantile(q).shift(1).to_numpy()[idx] for q in (0.25, 0.5, 0.75))
+        iqr_all = np.maximum(q3 - q1, 1e-9 + 1e-6 * np.abs(med))
+        vp = np.concatenate([v, np.full(nw, np.nan)])
+        fwd = sliding_window_view(vp, nw)[idx]            # v[tau: tau + nw]
         dev = np.empty(len(idx))
         first = np.zeros(len(idx), dtype=np.int64)  # first deviating point of each window
-        full = (idx >= nh) & (idx + nw <= n)  # nan-free windows: the fast kernels
-        for sel, pct, mdn in ((full, np.percentile, np.median),
-                              (~full, np.nanpercentile, np.nanmedian)):
+        full = idx + nw <= n  # nan-free windows: the fast kernel
+        for sel, mdn in ((full, np.median), (~full, np.nanmedian)):
             if sel.any():
-                q1, med, q3 = pct(ref[sel], [25, 50, 75], axis=1)
-                iqr = np.maximum(q3 - q1, 1e-9 + 1e-6 * np.abs(med))
-                r = np.abs(fwd[sel] - med[:, None]) / iqr[:, None]
+                r = np.abs(fwd[sel] - med[sel, None]) / iqr_all[sel, None]
                 dev[sel] = mdn(r, axis=1)
                 big = np.nan_to_num(r) >= thr
                 pair = big[:, :-1] & big[:, 1:]  # two in a row: one noisy point is no onset
@@ -350,21 +354,30 @@ def _robust_shift(m: pd.DataFrame, items: list, threshold: float | None = None,
         d[idx] = dev
         off = np.zeros(n, dtype=np.int64)
         off[idx] = first
-        for a, b in spans:
+        for inc, (a, b) in zip(items, spans, strict=True):
             z = d[a:b]
             if not np.isfinite(z).any():
                 continue
-            hot = np.nan_to_num(z, nan=0.0) >= thr
-            two = hot[1:] & hot[:-1]
-            if two.any():
-                i = a + int(np.flatnonzero(two)[0])
+            zz = np.nan_to_num(z, nan=0.0)
+            hot = zz >= thr
+            hot = hot & (np.r_[hot[1:], False] | np.r_[False, hot[:-1]])  # two in a row
+            if hot.any():
+                # the incident's change is the strongest one in the range: the run of hot
+                # times holding the largest deviation (an earlier marginal crossing - noise,
+                # a daily drift - is not its onset)
+                top = int(np.argmax(np.where(hot, zz, -np.inf)))
+                i = top
+                while i > 0 and hot[i - 1]:
+                    i -= 1
+                i += a
                 # the window's median crosses when half of it has changed: the onset is the
                 # window's first pair of points beyond the threshold
                 i = min(i + int(off[i]), n - 1)
                 rows.append({"service": svc, "metric": met,
                              "onset": pd.Timestamp(int(t[i]), tz="UTC"),
                              "end": pd.Timestamp(int(t[b - 1]), tz="UTC"),
-                             "peak_score": float(np.nanmax(z)), "method": "robust-shift"})
+                             "peak_score": float(zz[top]), "method": "robust-shift",
+                             "incident_id": int(inc.incident_id)})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -455,6 +468,10 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
     # evidence from metric anomalies overlapping the incident
     if ep is not None and len(ep):
         near = ep[(ep["end"] >= start - lb) & (ep["onset"] <= end)]
+        if {"incident_id", "method"} <= set(near.columns):  # scans of other incidents out
+            scan = (near["method"] == "robust-shift").to_numpy(dtype=bool)
+            mine = (near["incident_id"] == int(inc.incident_id)).to_numpy(dtype=bool)
+            near = near[~scan | mine]
         # candidates: what the alerted services depend on, down the topology (all of it in
         # the metrics-only mode, where any service with metrics may be the cause)
         cand_extra = set(cand)
@@ -549,9 +566,15 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
                     changed = True
         if not changed:
             break
-    rlag = (race - np.nanmin(race)) / 1e9
+    # the race starts at the first onset among the clearly anomalous (evidence at least
+    # half the strongest): a marginal early blip must not set everyone's lag, nor move the
+    # incident's start before the change that caused it
+    strong = (strength >= STRONG) & np.isfinite(race)
+    ref = np.nanmin(race[strong]) if strong.any() else np.nanmin(race)
+    rlag = np.maximum(race - ref, 0.0) / 1e9
     onset_score = np.nan_to_num(np.exp(-rlag / tau)) * strength
-    t0 = min(start, pd.Timestamp(int(np.nanmin(onsets)), tz="UTC"))
+    first_strong = np.nanmin(onsets[strong]) if strong.any() else np.nanmin(onsets)
+    t0 = min(start, pd.Timestamp(int(first_strong), tz="UTC"))
     change = np.zeros(k)
     change_txt: dict[str, str] = {}
     if dep is not None and len(dep):
