@@ -327,15 +327,18 @@ def _robust_shift(m: pd.DataFrame, items: list, threshold: float | None = None,
         nw = max(3, int(round(wn.value / step)))
         spans = [(int(np.searchsorted(t, (inc.start - sr).value)),
                   int(np.searchsorted(t, inc.end.value, side="right"))) for inc in items]
+        # a past of at least half the history: a dozen points at the start of the series
+        # give no IQR to trust (they made "changes" out of ordinary noise)
+        least = max(10, nh // 2)
         need = np.zeros(n, dtype=bool)
         for a, b in spans:
-            need[max(a, 10):b] = True
+            need[max(a, least):b] = True
         idx = np.flatnonzero(need)
         if not len(idx):
             continue
         # the past of each tau, v[tau - nh: tau]: rolling quantiles (linear interpolation,
         # as np.percentile) shifted by one, in C over the whole series
-        roll = pd.Series(v).rolling(nh, min_periods=10)
+        roll = pd.Series(v).rolling(nh, min_periods=least)
         q1, med, q3 = (roll.quantile(q).shift(1).to_numpy()[idx] for q in (0.25, 0.5, 0.75))
         iqr_all = np.maximum(q3 - q1, 1e-9 + 1e-6 * np.abs(med))
         vp = np.concatenate([v, np.full(nw, np.nan)])
@@ -551,21 +554,7 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
     onsets = np.array([ev[s]["onset"].value if ev[s]["onset"] is not None else np.nan
                        for s in svcs], dtype=np.float64)
     lag = (onsets - np.nanmin(onsets)) / 1e9
-    race = onsets.copy()
-    # propagation consistency: a fault reaches a caller after its callee, never before,
-    # so a caller that looks earlier than an anomalous callee is estimation noise - it
-    # runs the onset race at that callee's time (the walk then prefers the callee)
-    for _ in range(len(svcs)):
-        changed = False
-        for s in svcs:
-            i = idx[s]
-            for c in callees_of[s]:
-                j = idx[c]
-                if ev[c]["anom_w"] > 0 and race[j] > race[i]:
-                    race[i] = race[j]
-                    changed = True
-        if not changed:
-            break
+    race = onsets
     # the race starts at the first onset among the clearly anomalous (evidence at least
     # half the strongest): a marginal early blip must not set everyone's lag, nor move the
     # incident's start before the change that caused it
