@@ -18,8 +18,8 @@ Method (documented in docs/incidents.md), a small combination of published ideas
   stationary mass piles up on the most-downstream anomalous service;
 * **first onset** -- faults propagate upstream with delays, so the service whose first
   metric anomaly (or, without one, first significant alert of severity >= error) came first
-  is favoured (exponential decay, tau = 2 minutes, of the lag behind the earliest onset); a
-  caller never runs earlier than an anomalous callee (propagation consistency);
+  is favoured (exponential decay, tau = 2 minutes, of the lag behind the earliest onset of a
+  clearly anomalous service);
 * **change proximity** -- a deploy or config change of the service within ``deploy_window``
   before the incident adds evidence (linear decay).
 
