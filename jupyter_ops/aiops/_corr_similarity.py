@@ -99,6 +99,9 @@ def _message_templates(messages: pd.Series, cache: dict[str, tuple[np.ndarray, A
     if cache is not None:
         cache["message"] = (mc, mu)  # shared with the incident table and the input digest
     tcode, tu = templates(mu)
+    if len(tu) == len(mu):  # no two messages share a template (no digits): the codes stand
+        return np.asarray(mc, dtype=np.int64), pd.Index(np.asarray(tu, dtype=object),
+                                                          dtype=object)
     # renumber by first appearance in the rows, as the row-by-row path numbers them
     codes, first = pd.factorize(tcode[mc]) if len(mc) else (mc, np.zeros(0, np.int64))
     return codes.astype(np.int64), pd.Index(np.asarray(tu, dtype=object)[first], dtype=object)
