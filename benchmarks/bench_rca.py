@@ -9,6 +9,10 @@ Families:
   (random DAG, linear/non-linear lagged links, level-shift or noise-change faults, root
   alerts normal/late/never, two simultaneous roots, fan-in on a shared db).
 
+Two more draws are reported with the shipped defaults only: B' (family B with other seeds)
+and C (:func:`family_c`, a third SCM generator written after the method was final, after the
+issue's description of the peer's simulator, one SLI alert per case).
+
 Each family is scored with every alert ("all") and with only the user-facing (SLI) alerts
 ("sli": tier-0 services in A, services nobody calls in B). Metrics for every service are
 given. A hit@k: a true root cause (either one, with two) among the first k candidates.
