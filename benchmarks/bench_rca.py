@@ -9,16 +9,20 @@ Families:
   (random DAG, linear/non-linear lagged links, level-shift or noise-change faults, root
   alerts normal/late/never, two simultaneous roots, fan-in on a shared db).
 
+Two more draws are reported with the shipped defaults only: B' (family B with other seeds)
+and C (:func:`family_c`, a third SCM generator written after the method was final, after the
+issue's description of the peer's simulator, one SLI alert per case).
+
 Each family is scored with every alert ("all") and with only the user-facing (SLI) alerts
 ("sli": tier-0 services in A, services nobody calls in B). Metrics for every service are
 given. A hit@k: a true root cause (either one, with two) among the first k candidates.
 
 Leave one family out: the tuned knobs, the score weights (walk, onset, change) and how far
-before the first alert the robust-shift window opens (20 or 45 min), are picked from a small
-grid on one family (mean top-1 over its all + sli cases) and reported on the
+before the first alert the change scan looks for a cause's change (60 or 30 min), are picked
+from a small grid on one family (mean top-1 over its all + sli cases) and reported on the
 other; both directions are printed, the left-out figures labelled. The shipped defaults
-((0.45, 0.35, 0.20), 20 min: chosen on family A before family B existed) are printed beside
-them.
+((0.45, 0.35, 0.20), 60 min: the weights chosen on family A before family B existed, the 60
+minutes from the 1-hour SLO burn-rate window, checked on family A) are printed beside them.
 
 Peers in the same run (same metrics, same cases):
 
@@ -50,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 WEIGHTS = [(0.45, 0.35, 0.20), (0.7, 0.1, 0.2), (0.2, 0.6, 0.2), (0.6, 0.4, 0.0),
            (0.3, 0.3, 0.4), (0.8, 0.2, 0.0)]
-LEADS = ["20min", "45min"]  # how far before the first alert the robust-shift window opens
+LEADS = ["60min", "30min"]  # how far before the first alert the change scan looks
 GRID = [(w, ld) for ld in LEADS for w in WEIGHTS]  # order fixed before any run: ties -> first
 
 
@@ -80,7 +84,7 @@ def family_a(n: int) -> list[dict]:
     return cases
 
 
-def family_b(n: int) -> list[dict]:
+def family_b(n: int, seed: int = 11) -> list[dict]:
     """The alerts are correlated first (threshold alerts also fire on noise, hours before the
     fault); the incident ranked is the largest one (ties: the latest), as a responder would
     pick it -- no ground truth used to choose it."""
@@ -89,7 +93,7 @@ def family_b(n: int) -> list[dict]:
 
     cases = []
     for mode in ("all", "sli"):
-        for s in scm_scenarios(n, seed=11, alerts=mode):
+        for s in scm_scenarios(n, seed=seed, alerts=mode):
             if not len(s.alerts):
                 continue
             c = correlate(s.alerts, topology=s.topology, min_severity="warning")
@@ -102,18 +106,99 @@ def family_b(n: int) -> list[dict]:
     return cases
 
 
+def family_c(n: int, seed: int = 2026) -> list[dict]:
+    """A third generator, written after the method was final and never used to change it,
+    after the issue's description of the peer's simulator: a random 20-node DAG (each pair
+    of nodes linked with probability 0.15 in a random order), every node's latency is AR(1)
+    noise (phi 0.5) plus a linear sum of its callees' deviations with lags of 0-3 minutes;
+    one fault per case at a node somebody calls, a level shift (+3-6 sigma of the node's
+    total) or a noise change (x3-6); 4 hours at 1-minute steps, the fault after 2.5-3.5 h.
+    Only SLI alerts: one alert, on the first user-facing node (nobody calls it) whose
+    robust z stays >= 3 for 3 minutes after the fault -- the one alert a responder gets."""
+    rng = np.random.default_rng(seed)
+    t0 = pd.Timestamp("2026-03-01 00:00", tz="UTC")
+    cases: list[dict] = []
+    while len(cases) < n:
+        k, T = 20, 240
+        order = rng.permutation(k)
+        edges = [(int(order[i]), int(order[j])) for i in range(k) for j in range(i + 1, k)
+                 if rng.random() < 0.15]  # caller -> callee, callee later in the order
+        callers = {j: [a for a, b in edges if b == j] for j in range(k)}
+        callees = {i: [b for a, b in edges if a == i] for i in range(k)}
+        inner = [j for j in range(k) if callers[j]]
+        sli = [j for j in range(k) if not callers[j] and callees[j]]
+        if not inner or not sli:
+            continue
+        sd = rng.uniform(1, 10, k)
+        own = np.zeros((k, T))
+        e = rng.normal(0, 1, (k, T)) * sd[:, None]
+        for t in range(1, T):
+            own[:, t] = 0.5 * own[:, t - 1] + e[:, t]
+        root = int(rng.choice(inner))
+        tf = int(rng.integers(150, 210))
+        lag = {ed: int(rng.integers(0, 4)) for ed in edges}
+        w = {ed: rng.uniform(0.5, 1.2) for ed in edges}
+
+        base = _scm(own, order, callees, lag, w)
+        total_sd = base[root, :tf].std()
+        fault = str(rng.choice(["level", "noise"]))
+        if fault == "level":
+            own[root, tf:] += rng.uniform(3, 6) * total_sd
+        else:
+            own[root, tf:] *= rng.uniform(3, 6)
+        x = _scm(own, order, callees, lag, w) + rng.uniform(50, 500, k)[:, None]
+        ref = x[:, : tf - 30]
+        med = np.median(ref, axis=1)
+        mad = np.median(np.abs(ref - med[:, None]), axis=1) * 1.4826 + 1e-9
+        z = np.abs(x - med[:, None]) / mad[:, None]
+        fire = []
+        for j in sli:
+            hot = z[j, tf:] >= 3
+            run = hot[2:] & hot[1:-1] & hot[:-2]
+            if run.any():
+                fire.append((int(np.flatnonzero(run)[0]) + tf + 2, j))
+        if not fire:
+            continue  # nobody noticed: not an RCA case
+        ta, j = min(fire)
+        names = [f"n{i:02d}" for i in range(k)]
+        ts = t0 + pd.to_timedelta(np.arange(T), unit="min")
+        metrics = pd.DataFrame({"timestamp": np.tile(ts, k), "service": np.repeat(names, T),
+                                "metric": "latency_ms", "value": x.ravel()})
+        alerts = pd.DataFrame({"timestamp": [ts[ta]], "service": [names[j]],
+                               "name": ["SLOLatencyBurn"], "severity": ["critical"],
+                               "message": [f"latency SLO burning on {names[j]}"]})
+        topo = pd.DataFrame([(names[a], names[b]) for a, b in edges],
+                            columns=["caller", "callee"])
+        cases.append(dict(alerts=alerts, metrics=metrics, topology=topo, roots={names[root]},
+                          mode="sli"))
+    return cases
+
+
+def _scm(own: np.ndarray, order: np.ndarray, callees: dict, lag: dict, w: dict) -> np.ndarray:
+    """Each node's deviation: its own term plus its callees' lagged, weighted deviations."""
+    k, T = own.shape
+    dev = np.zeros((k, T))
+    for j in (int(x) for x in order[::-1]):  # callees (later in the order) first
+        d = own[j].copy()
+        for c in callees[j]:
+            L = lag[(j, c)]
+            d += w[(j, c)] * np.concatenate([np.zeros(L), dev[c][:T - L]])
+        dev[j] = d
+    return dev
+
+
 # -- methods -------------------------------------------------------------------------------
-def ours(case: dict, lead: str = "20min") -> pd.DataFrame:
+def ours(case: dict, lead: str = "60min") -> pd.DataFrame:
     from jupyter_ops.aiops import rank_root_causes
     from jupyter_ops.aiops import rootcause as rc
 
-    saved = rc._robust_shift.__defaults__
-    rc._robust_shift.__defaults__ = (saved[0], saved[1], lead)  # the benchmark's knob only
+    saved = rc.SCAN_SEARCH
+    rc.SCAN_SEARCH = lead  # the benchmark's knob only
     try:
         return rank_root_causes(case["alerts"], metrics=case["metrics"],
                                 topology=case["topology"], top=None)
     finally:
-        rc._robust_shift.__defaults__ = saved
+        rc.SCAN_SEARCH = saved
 
 
 def rescore(r: pd.DataFrame, w: tuple) -> list[str]:
@@ -257,6 +342,11 @@ def main() -> None:
             "B (SCM)": evaluate(family_b(nb))}
     print(f"# Root-cause benchmark, leave one family out ({time.perf_counter() - t:.0f} s)\n")
     names = list(fams)
+    # a fresh draw of family B (other seeds): family B's cases were studied to find why the
+    # root got no evidence, and this draw's failures were looked at too (not tuned on)
+    fams["B' (SCM, fresh seeds)"] = evaluate(family_b(nb, seed=99))
+    # family C: written after the method was final, never used to change it
+    fams["C (peer-like SCM, SLI alert only)"] = evaluate(family_c(nb))
     print("| tuned on | reported on | label | method | top-1 all | top-3 all | top-1 SLI-only "
           "| top-3 SLI-only | cases (all / sli) |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -264,19 +354,23 @@ def main() -> None:
         w = tune(fams[tuned])
         label = "in-sample" if tuned == other else "LEFT-OUT"
         t1 = table_ours(fams[other], w)
-        print(f"| {tuned} | {other} | {label} | ours, weights {w[0]}, lead {w[1]} | "
+        print(f"| {tuned} | {other} | {label} | ours, weights {w[0]}, scan {w[1]} | "
               f"{t1['all'][0]:.3f} | "
               f"{t1['all'][1]:.3f} | {t1['sli'][0]:.3f} | {t1['sli'][1]:.3f} | "
               f"{t1['all'][2]} / {t1['sli'][2]} |")
-    for fam in names:
-        for key, label in (("ours", "ours, shipped default (0.45, 0.35, 0.2), lead 20min"),
+    for fam in fams:
+        for key, label in (("ours", "ours, shipped default (0.45, 0.35, 0.2), scan 60min"),
                            ("baro", "BARO (BOCPD + RobustScorer)"),
                            ("onset", "earliest anomaly onset")):
-            t1 = (table_ours(fams[fam], ((0.45, 0.35, 0.20), "20min")) if key == "ours"
+            t1 = (table_ours(fams[fam], ((0.45, 0.35, 0.20), "60min")) if key == "ours"
                   else table_peer(fams[fam], key))
-            print(f"| - | {fam} | untuned | {label} | {t1['all'][0]:.3f} | {t1['all'][1]:.3f} "
-                  f"| {t1['sli'][0]:.3f} | {t1['sli'][1]:.3f} | {t1['all'][2]} / "
+            print(f"| - | {fam} | untuned | {label} | {_f(t1['all'][0])} | {_f(t1['all'][1])} "
+                  f"| {_f(t1['sli'][0])} | {_f(t1['sli'][1])} | {t1['all'][2]} / "
                   f"{t1['sli'][2]} |")
+
+
+def _f(x: float) -> str:
+    return "-" if np.isnan(x) else f"{x:.3f}"
 
 
 if __name__ == "__main__":

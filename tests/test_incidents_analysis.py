@@ -83,6 +83,16 @@ def test_timeline_orders_events_across_sources(scen, corr):
     assert inc_alerts == (corr.assignments == pid).sum()
     data = tl.chart_data()
     assert len(data) <= 3000 and data["events"].sum() >= len(ev)
+    # anomaly onsets: one row each, with metric, end and peak in words
+    on = ev[ev["source"] == "alert"]["timestamp"].min()
+    ep = pd.DataFrame({"service": [row["root_cause"]], "onset": [on],
+                       "end": [on + pd.Timedelta("7min")], "metric": ["latency_ms"],
+                       "peak_score": [6.25]})
+    an = timeline(corr, incident_id=pid, anomalies=ep).events
+    an = an[an["source"] == "anomaly"]
+    assert len(an) == 1 and an["kind"].iloc[0] == "latency_ms"
+    assert an["text"].iloc[0] == f"latency_ms anomalous until {on + pd.Timedelta('7min'):%H:%M} " \
+        "(peak score 6.2)"
     spec = tl.to_payload()["charts"][0]["spec"]
     assert json.dumps(spec)  # a Vega-Lite dict
 

@@ -54,10 +54,32 @@ def test_timeline_remediate_and_rca_default_top(files, capsys):
     assert main(args(files, "remediate", "--incident", "1", "--runbooks",
                      str(files / "rb.json"))) == 0
     assert "open the dashboard" in capsys.readouterr().out
-    from jupyter_ops.cli import build_parser
+    assert main(args(files, "rca", "--incident", "2", "--top", "1")) == 0
+    out = capsys.readouterr().out
+    assert "#2:" in out and "#1:" not in out
+    assert main(args(files, "rca", "--incident", "999")) == 2
+    assert "999" in capsys.readouterr().err
 
-    ns = build_parser().parse_args(["aiops", "rca", "x.csv"])
-    assert ns.top == 5  # as %aiops_rca
+
+def test_cli_defaults_are_the_magics():
+    from jupyter_ops.cli import build_parser
+    from jupyter_ops.magics.incidents import IncidentMagics as M
+
+    shared = {"correlate": (M.aiops_correlate, ["window", "hops", "similarity",
+                                                "min_severity", "max_span", "by", "columns"]),
+              "rca": (M.aiops_rca, ["top", "metrics", "deploys", "incident"]),
+              "timeline": (M.aiops_timeline, ["margin", "logs", "deploys"]),
+              "remediate": (M.aiops_remediate, ["root_cause"])}
+    for cmd, (magic, names) in shared.items():
+        extra = {"timeline": ["--incident", "1"],
+                 "remediate": ["--incident", "1", "--runbooks", "r"]}.get(cmd, [])
+        cli = vars(build_parser().parse_args(["aiops", cmd, "x.csv", *extra]))
+        mag = vars(magic.parser.parse_args(["x", *extra]))
+        for k in names:
+            assert cli[k] == mag[k], (cmd, k, cli[k], mag[k])
+    # the CLI's --rca-hops is the magic's --hops (the CLI's --hops is correlate's)
+    assert build_parser().parse_args(["aiops", "rca", "x"]).rca_hops == \
+        M.aiops_rca.parser.parse_args(["x"]).hops
 
 
 def test_magic_takes_the_same_new_options(files, ip):

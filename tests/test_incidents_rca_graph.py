@@ -67,6 +67,14 @@ def test_awkward_graphs_rank_or_say_why():
     topo = pd.concat([CHAIN, pd.DataFrame({"caller": ["api"], "callee": ["cache"]})])
     r = rank_root_causes(sli_alert(), metrics=m, topology=topo)
     assert r["service"].iloc[0] == "orders-db" and "cache" not in set(r["service"])
+    # an anomalous service off the topology is no candidate of an alert (nothing links it to
+    # the alerted service) but is one in the metrics-only mode
+    m2 = metrics(["web", "api", "orders", "orders-db", "lonely"], carry=("web", "lonely"))
+    r = rank_root_causes(sli_alert(), metrics=m2, topology=topo, top=None)
+    assert r["service"].iloc[0] == "orders-db" and "lonely" not in set(r["service"])
+    r = rank_root_causes(metrics=m2, topology=topo, around="12:45", top=None)
+    assert "lonely" in set(r["service"]) and "cache" not in set(r["service"])
+    assert "not in the topology" in r.set_index("service").loc["lonely", "evidence"]
     # disconnected graph: the other component is not a candidate of the web alert
     topo2 = pd.concat([CHAIN, pd.DataFrame({"caller": ["batch"], "callee": ["lonely"]})])
     r2 = rank_root_causes(sli_alert(), metrics=m, topology=topo2)

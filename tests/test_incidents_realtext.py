@@ -130,3 +130,22 @@ def test_max_span_must_hold_a_window():
 
     with pytest.raises(OpsInputError, match="max_span"):
         correlate(steady_stream(days=0.01), window="10min", max_span="5min")
+
+
+@pytest.mark.parametrize("numeric", [False, True])
+def test_the_input_digest_depends_on_the_alerts_only(numeric):
+    """The provenance digest reuses the linking's factorizations; with or without them (and
+    with similarity on or off, which caches more of them) it is the same, and one changed
+    message changes it."""
+    from jupyter_ops.aiops._corr_link import _hashable
+    from jupyter_ops.aiops._incidents import canonical_alerts
+
+    s = incident_scenario(seed=3, n_alerts=25_000, with_metrics=False, with_logs=False)
+    al = numbered(s.alerts) if numeric else s.alerts
+    on = correlate(al, topology=s.topology).provenance["inputs"]["alerts"]
+    off = correlate(al, topology=s.topology, similarity=None).provenance["inputs"]["alerts"]
+    bare = _hashable(canonical_alerts(al))
+    assert on == off == bare
+    changed = al.copy()
+    changed.loc[changed.index[7], "message"] = "something else entirely"
+    assert _hashable(canonical_alerts(changed)) != bare

@@ -76,19 +76,32 @@ def jaccard(a: frozenset, b: frozenset) -> float:
     return len(a & b) / len(a | b)
 
 
-def _message_templates(messages: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def mostly_distinct(texts: pd.Series) -> bool:
+    """Whether a long text column is mostly distinct (numbers, ids in every message), judged
+    on its first 5,000 rows: such columns are processed row by row, not deduplicated first
+    (hashing a million distinct strings costs more than the row-wise work)."""
+    n = len(texts)
+    head = texts.iloc[: min(n, 5000)]
+    return n > 20_000 and head.nunique() > 0.5 * len(head)
+
+
+def _message_templates(messages: pd.Series, cache: dict[str, tuple[np.ndarray, Any]] | None = None
+                       ) -> tuple[np.ndarray, pd.Index]:
     """Template code per alert and the templates. Mostly distinct messages (numbers, ids in
     them) are masked row by row, then deduplicated; mostly repeated ones are deduplicated first
     and only the distinct ones masked (hashing a million distinct strings costs more than
     masking them; masking a million repeats costs more than hashing them). A sample of the
     first rows decides; both paths give the same codes."""
-    n = len(messages)
-    head = messages.iloc[: min(n, 5000)]
-    if n > 20_000 and head.nunique() > 0.5 * len(head):
+    if mostly_distinct(messages):
         codes, tu = templates(messages)
         return codes, pd.Index(tu, dtype=object)
-    mc, mu = pd.factorize(messages)
+    mc, mu = (cache or {}).get("message") or pd.factorize(messages)
+    if cache is not None:
+        cache["message"] = (mc, mu)  # shared with the incident table and the input digest
     tcode, tu = templates(mu)
+    if len(tu) == len(mu):  # no two messages share a template (no digits): the codes stand
+        return np.asarray(mc, dtype=np.int64), pd.Index(np.asarray(tu, dtype=object),
+                                                          dtype=object)
     # renumber by first appearance in the rows, as the row-by-row path numbers them
     codes, first = pd.factorize(tcode[mc]) if len(mc) else (mc, np.zeros(0, np.int64))
     return codes.astype(np.int64), pd.Index(np.asarray(tu, dtype=object)[first], dtype=object)
@@ -105,7 +118,7 @@ def _message_clusters(df: pd.DataFrame, threshold: float, graph: Graph,
     if "name" not in cache:
         cache["name"] = pd.factorize(df["name"])
     nc, nu = cache["name"]
-    mc, mu = _message_templates(df["message"])
+    mc, mu = _message_templates(df["message"], cache)
     pair = nc.astype(np.int64) * (len(mu) + 1) + mc
     codes, upair = pd.factorize(pair)
     nu_a, mu_a = np.asarray(nu, dtype=object), np.asarray(mu, dtype=object)

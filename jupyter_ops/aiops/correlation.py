@@ -138,5 +138,5 @@ def correlate(
     result = Correlation(df, topo, state, params)
     # hashed now, not on first read: provenance must describe the input as it was at call time
     result.provenance = make_provenance(
-        "correlate", params, inputs={"alerts": _hashable(df), "topology": topo})
+        "correlate", params, inputs={"alerts": _hashable(df, state.codes), "topology": topo})
     return result

@@ -2,8 +2,9 @@
 
 Candidates are the alerted services and what they depend on (the downstream closure of the
 topology, ``hops=`` to limit it); every candidate with metrics gets anomaly evidence computed
-here (``detect_anomalies`` plus a robust median/IQR shift against the hour before the
-incident), so a cause several hops below the alerting service, with no alert of its own, can
+here (a change scan: the robust median/IQR deviation of each candidate time against its own
+past hour, from an hour before the first alert on), so a cause several hops below the
+alerting service, with no alert of its own, that changed long before anyone was paged, can
 be ranked. Without alerts, ``rank_root_causes(metrics=..., topology=..., around=...)``.
 
 Method (documented in docs/incidents.md), a small combination of published ideas:
@@ -17,7 +18,8 @@ Method (documented in docs/incidents.md), a small combination of published ideas
   stationary mass piles up on the most-downstream anomalous service;
 * **first onset** -- faults propagate upstream with delays, so the service whose first
   metric anomaly (or, without one, first significant alert of severity >= error) came first
-  is favoured (exponential decay, tau = 2 minutes, of the lag behind the earliest onset);
+  is favoured (exponential decay, tau = 2 minutes, of the lag behind the earliest onset of a
+  clearly anomalous service);
 * **change proximity** -- a deploy or config change of the service within ``deploy_window``
   before the incident adds evidence (linear decay).
 
@@ -78,9 +80,9 @@ def rank_root_causes(
         :class:`~jupyter_ops.aiops.Incident`, or the alerts of a single incident. None: the
         metrics-only mode (needs ``metrics``, ``topology`` and ``around``).
     metrics : DataFrame or path, optional
-        Long-form metrics; when ``anomalies`` is not given, anomalies of every candidate
-        service with metrics are found here with :func:`jupyter_ops.aiops.detect_anomalies`
-        (default configuration).
+        Long-form metrics; when ``anomalies`` is not given, every candidate service with
+        metrics is scanned here for a change (robust median/IQR deviation against its own
+        past, from an hour before the first alert to the incident's end).
     anomalies : AnomalyResult or DataFrame, optional
         Anomaly episodes (``service``, ``onset``, optional ``end``, ``metric``,
         ``peak_score``) or point anomalies (``timestamp``, ``service``, ``is_anomaly``).
@@ -200,10 +202,12 @@ class _DepGraph:
                 self.callers.setdefault(v, []).append(u)
             self.nodes = set(topo["caller"]) | set(topo["callee"])
 
-    def below(self, sources: list[str], hops: int | None) -> dict[str, tuple[int, str]]:
-        """Services reachable from ``sources`` along caller -> callee edges: hop distance and
-        the nearest source (a breadth-first search; the sources themselves at 0)."""
-        out: dict[str, tuple[int, str]] = {s: (0, s) for s in sources}
+    def below(self, sources: list[str],
+              hops: int | None) -> dict[str, tuple[int, str, str | None]]:
+        """Services reachable from ``sources`` along caller -> callee edges: hop distance,
+        the nearest source and the breadth-first parent (None for the sources themselves,
+        at distance 0) -- the one walk that gives both the candidates and their paths."""
+        out: dict[str, tuple[int, str, str | None]] = {s: (0, s, None) for s in sources}
         frontier = list(sources)
         d = 0
         while frontier and (hops is None or d < hops):
@@ -212,7 +216,7 @@ class _DepGraph:
             for u in frontier:
                 for v in self.callees.get(u, ()):
                     if v not in out:
-                        out[v] = (d, out[u][1])
+                        out[v] = (d, out[u][1], u)
                         nxt.append(v)
             frontier = nxt
         return out
@@ -245,17 +249,16 @@ def _metrics_only(metrics: Any, topology: Any, around: Any, lb: pd.Timedelta) ->
     return [Incident(1, empty, at - lb, at + lb, (), f"around {at:%Y-%m-%d %H:%M}", "none")]
 
 
-def _candidates(inc: Any, graph: _DepGraph, hops: int | None) -> dict[str, tuple[int, str]]:
+def _candidates(inc: Any, graph: _DepGraph,
+                hops: int | None) -> dict[str, tuple[int, str, str | None]]:
     alerted = list(dict.fromkeys(map(str, inc.services)))
     if not alerted:  # metrics-only: every service of the topology
-        return {s: (0, "") for s in sorted(graph.nodes)}
+        return {s: (0, "", None) for s in sorted(graph.nodes)}
     return graph.below(alerted, hops)
 
 
 def _detect(m: pd.DataFrame, items: list, graph: _DepGraph, hops: int | None) -> Any:
     """Anomaly episodes of every candidate service with metrics (alerted or not)."""
-    from .anomaly import detect_anomalies
-
     need: set[str] = set()
     for inc in items:
         need.update(_candidates(inc, graph, hops))
@@ -265,52 +268,119 @@ def _detect(m: pd.DataFrame, items: list, graph: _DepGraph, hops: int | None) ->
         m = m[m["service"].astype(str).isin(need)]
     if m.empty:
         return None
-    found = detect_anomalies(m).episodes
-    # the detector is causal and general; an incident also has a "before": a robust change
-    # score of each candidate's metric against the hour before the incident (median/IQR
-    # scaling, as BARO's RobustScorer) adds what the detector has not (yet) flagged
-    extra = _robust_shift(m, items)
-    if extra.empty:
-        return found
-    return pd.concat([found, extra], ignore_index=True) if len(found) else extra
+    # one evidence source on one scale: the incident-relative change scan. (Round 2 also
+    # ran detect_anomalies here; its -log10 p peaks and later onsets, mixed with the scan's
+    # robust deviations in one relative scale, buried causes that changed long before the
+    # alert; without it family A stays at 1.000 and the call is ~3x faster.)
+    found = _robust_shift(m, items)
+    return found if len(found) else None
 
 
-def _robust_shift(m: pd.DataFrame, items: list, threshold: float = 4.0,
-                  history: str = "60min", lead: str = "20min") -> pd.DataFrame:
-    """Episodes where a metric left its pre-incident range: per series, median and IQR of the
-    ``history`` before ``incident start - lead``, then the first point from there to the
-    incident's end whose robust deviation ``|x - median| / IQR`` reaches ``threshold``
-    (twice in a row)."""
-    cols = ["service", "metric", "onset", "end", "peak_score", "method"]
+# change scan: how far before the first alert a cause's change is looked for (a 1-hour SLO
+# burn-rate alert fires up to an hour after the change it reports), the history each
+# candidate change time is compared with, the window after it, and the threshold on the
+# robust deviation (3x its value on unchanged Gaussian noise, 0.5)
+STRONG = 0.5  # evidence (relative to the strongest) that starts the onset race
+SCAN_SEARCH, SCAN_HISTORY, SCAN_WINDOW, SCAN_THRESHOLD = "60min", "60min", "10min", 1.5
+
+
+def _robust_shift(m: pd.DataFrame, items: list, threshold: float | None = None,
+                  history: str | None = None, search: str | None = None,
+                  window: str | None = None) -> pd.DataFrame:
+    """Change points of each series around each incident, scored the BARO way (robust median
+    and IQR scaling, Pham et al. 2024) but per candidate time instead of one global one.
+
+    For every time tau from ``search`` before the incident's first alert to its end, the
+    ``history`` before tau gives a median and an IQR; the deviation of tau is the median of
+    ``|x - median| / IQR`` over the ``window`` from tau on (a level shift moves it by the
+    shift, a noise change by the growth of the spread; one outlier does not move it). The
+    onset is the first tau whose deviation reaches ``threshold`` twice in a row, the peak the
+    largest deviation in the range. No fixed "before" window: the reference moves with tau,
+    so a cause that changed long before the alert still stands out against its own past.
+    """
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    thr = SCAN_THRESHOLD if threshold is None else threshold
+    h = pd.Timedelta(history or SCAN_HISTORY)
+    sr = pd.Timedelta(search or SCAN_SEARCH)
+    wn = pd.Timedelta(window or SCAN_WINDOW)
+    # each episode belongs to the incident it was scanned for: a neighbouring incident's
+    # scan (its own "before") is no evidence here
+    cols = ["service", "metric", "onset", "end", "peak_score", "method", "incident_id"]
     if not {"timestamp", "service", "value"} <= set(m.columns) or not items:
         return pd.DataFrame(columns=cols)
     m = m.assign(timestamp=utc_timestamps(m["timestamp"], "metrics"),
                  service=m["service"].astype(str),
                  metric=m["metric"].astype(str) if "metric" in m.columns else "value")
     rows = []
-    h, ld = pd.Timedelta(history), pd.Timedelta(lead)
     for (svc, met), g in m.groupby(["service", "metric"], sort=True):
         g = g.sort_values("timestamp")
         t = to_ns(g["timestamp"])
         v = g["value"].to_numpy(dtype=float)
-        for inc in items:
-            cut = (inc.start - ld).value
-            base = v[(t < cut) & (t >= (inc.start - ld - h).value)]
-            if len(base) < 10:
+        ok = np.isfinite(v)
+        t, v = t[ok], v[ok]
+        n = len(v)
+        if n < 20:
+            continue
+        step = float(np.median(np.diff(t))) or 1.0
+        nh = max(10, int(round(h.value / step)))
+        nw = max(3, int(round(wn.value / step)))
+        spans = [(int(np.searchsorted(t, (inc.start - sr).value)),
+                  int(np.searchsorted(t, inc.end.value, side="right"))) for inc in items]
+        # a past of at least half the history: a dozen points at the start of the series
+        # give no IQR to trust (they made "changes" out of ordinary noise)
+        least = max(10, nh // 2)
+        need = np.zeros(n, dtype=bool)
+        for a, b in spans:
+            need[max(a, least):b] = True
+        idx = np.flatnonzero(need)
+        if not len(idx):
+            continue
+        # the past of each tau, v[tau - nh: tau]: rolling quantiles (linear interpolation,
+        # as np.percentile) shifted by one, in C over the whole series
+        roll = pd.Series(v).rolling(nh, min_periods=least)
+        q1, med, q3 = (roll.quantile(q).shift(1).to_numpy()[idx] for q in (0.25, 0.5, 0.75))
+        iqr_all = np.maximum(q3 - q1, 1e-9 + 1e-6 * np.abs(med))
+        vp = np.concatenate([v, np.full(nw, np.nan)])
+        fwd = sliding_window_view(vp, nw)[idx]            # v[tau: tau + nw]
+        dev = np.empty(len(idx))
+        first = np.zeros(len(idx), dtype=np.int64)  # first deviating point of each window
+        full = idx + nw <= n  # nan-free windows: the fast kernel
+        for sel, mdn in ((full, np.median), (~full, np.nanmedian)):
+            if sel.any():
+                r = np.abs(fwd[sel] - med[sel, None]) / iqr_all[sel, None]
+                dev[sel] = mdn(r, axis=1)
+                big = np.nan_to_num(r) >= thr
+                pair = big[:, :-1] & big[:, 1:]  # two in a row: one noisy point is no onset
+                first[sel] = np.where(pair.any(axis=1), np.argmax(pair, axis=1), 0)
+        d = np.full(n, np.nan)
+        d[idx] = dev
+        off = np.zeros(n, dtype=np.int64)
+        off[idx] = first
+        for inc, (a, b) in zip(items, spans, strict=True):
+            z = d[a:b]
+            if not np.isfinite(z).any():
                 continue
-            q1, med, q3 = np.percentile(base, [25, 50, 75])
-            iqr = max(q3 - q1, 1e-9 + 1e-6 * abs(med))
-            win = (t >= cut) & (t <= inc.end.value)
-            z = np.abs(v[win] - med) / iqr
-            hot = z >= threshold
-            two = hot[1:] & hot[:-1]
-            if two.any():
-                i = int(np.flatnonzero(two)[0])
-                tw = t[win]
+            zz = np.nan_to_num(z, nan=0.0)
+            hot = zz >= thr
+            hot = hot & (np.r_[hot[1:], False] | np.r_[False, hot[:-1]])  # two in a row
+            if hot.any():
+                # the incident's change is the strongest one in the range: the run of hot
+                # times holding the largest deviation (an earlier marginal crossing - noise,
+                # a daily drift - is not its onset)
+                top = int(np.argmax(np.where(hot, zz, -np.inf)))
+                i = top
+                while i > 0 and hot[i - 1]:
+                    i -= 1
+                i += a
+                # the window's median crosses when half of it has changed: the onset is the
+                # window's first pair of points beyond the threshold
+                i = min(i + int(off[i]), n - 1)
                 rows.append({"service": svc, "metric": met,
-                             "onset": pd.Timestamp(int(tw[i]), tz="UTC"),
-                             "end": pd.Timestamp(int(tw[-1]), tz="UTC"),
-                             "peak_score": float(z.max()), "method": "robust-shift"})
+                             "onset": pd.Timestamp(int(t[i]), tz="UTC"),
+                             "end": pd.Timestamp(int(t[b - 1]), tz="UTC"),
+                             "peak_score": float(zz[top]), "method": "robust-shift",
+                             "incident_id": int(inc.incident_id)})
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -401,6 +471,10 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
     # evidence from metric anomalies overlapping the incident
     if ep is not None and len(ep):
         near = ep[(ep["end"] >= start - lb) & (ep["onset"] <= end)]
+        if {"incident_id", "method"} <= set(near.columns):  # scans of other incidents out
+            scan = (near["method"] == "robust-shift").to_numpy(dtype=bool)
+            mine = (near["incident_id"] == int(inc.incident_id)).to_numpy(dtype=bool)
+            near = near[~scan | mine]
         # candidates: what the alerted services depend on, down the topology (all of it in
         # the metrics-only mode, where any service with metrics may be the cause)
         cand_extra = set(cand)
@@ -435,7 +509,7 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
     # without evidence of their own and never ranked
     path: list[str] = []
     if topo is not None and cand:
-        parent = _bfs_parents(graph, [s for s in ranked if cand.get(s, (1,))[0] == 0], hops)
+        parent = {s: r[2] for s, r in cand.items() if r[2] is not None}
         for s in ranked:
             p = parent.get(s)
             while p is not None and p not in ev and p not in path:
@@ -480,8 +554,16 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
     onsets = np.array([ev[s]["onset"].value if ev[s]["onset"] is not None else np.nan
                        for s in svcs], dtype=np.float64)
     lag = (onsets - np.nanmin(onsets)) / 1e9
-    onset_score = np.nan_to_num(np.exp(-lag / tau)) * strength
-    t0 = min(start, pd.Timestamp(int(np.nanmin(onsets)), tz="UTC"))
+    race = onsets
+    # the race starts at the first onset among the clearly anomalous (evidence at least
+    # half the strongest): a marginal early blip must not set everyone's lag, nor move the
+    # incident's start before the change that caused it
+    strong = (strength >= STRONG) & np.isfinite(race)
+    ref = np.nanmin(race[strong]) if strong.any() else np.nanmin(race)
+    rlag = np.maximum(race - ref, 0.0) / 1e9
+    onset_score = np.nan_to_num(np.exp(-rlag / tau)) * strength
+    first_strong = np.nanmin(onsets[strong]) if strong.any() else np.nanmin(onsets)
+    t0 = min(start, pd.Timestamp(int(first_strong), tz="UTC"))
     change = np.zeros(k)
     change_txt: dict[str, str] = {}
     if dep is not None and len(dep):
@@ -504,7 +586,7 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
         parts = []
         fa = e.get("first_anomaly")
         if fa is not None and not e["alerts"]:
-            d, src = cand.get(s, (0, ""))
+            d, src = cand[s][:2] if s in cand else (0, "")
             where = (f", {d} hop{'s' if d != 1 else ''} below the alerting {src}"
                      if d > 0 and src else "")
             parts.append(f"{fa[0]} {fa[1]} at {fa[2]:%H:%M}{where}; no alert of its own")
@@ -540,25 +622,6 @@ def _rank_one(inc: Any, topo: pd.DataFrame | None, dep: pd.DataFrame | None,
             "anomalous_metrics": ", ".join(e["metrics"]),
         })
     return rows
-
-
-def _bfs_parents(graph: _DepGraph, sources: list[str], hops: int | None) -> dict[str, str]:
-    """Breadth-first parents along caller -> callee edges from ``sources``."""
-    parent: dict[str, str] = {}
-    seen = set(sources)
-    frontier = list(sources)
-    d = 0
-    while frontier and (hops is None or d < hops):
-        d += 1
-        nxt = []
-        for u in frontier:
-            for v in graph.callees.get(u, ()):
-                if v not in seen:
-                    seen.add(v)
-                    parent[v] = u
-                    nxt.append(v)
-        frontier = nxt
-    return parent
 
 
 class RootCauses(Result):
@@ -619,7 +682,9 @@ class RootCauses(Result):
 
     def explanations(self) -> list[tuple[str, str]]:
         return [("Method", "Candidates: the alerted services and everything they depend on "
-                 "(downstream in the topology), with anomaly evidence from their metrics. "
+                 "(downstream in the topology), with change evidence from their metrics (robust "
+                 "median/IQR deviation against each time's own past hour, from an hour before "
+                 "the first alert). "
                  "Score = 0.45 x random-walk mass (personalised PageRank towards "
                  "called services, weighted by alert and metric-anomaly evidence; MicroRCA, "
                  "Wu et al. 2020) + 0.35 x first-onset score (exp(-lag / 2 min)) + 0.20 x "

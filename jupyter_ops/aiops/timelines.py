@@ -163,14 +163,11 @@ def timeline(
         ep = ep[ep["service"].isin(svcs) & (ep["end"] >= lo) & (ep["onset"] <= hi)]
         used["anomalies"] = ep
         if len(ep):
-            raw.append(pd.DataFrame({"timestamp": ep["onset"], "service": ep["service"],
-                                     "source": "anomaly"}))
-            events.append(pd.DataFrame({
-                "timestamp": ep["onset"], "service": ep["service"], "source": "anomaly",
-                "kind": ep["metric"].astype(str), "severity": "",
-                "text": [f"{m} anomalous until {e:%H:%M} (peak score {p:.1f})" for m, e, p in
-                         zip(ep["metric"], ep["end"], ep["peak_score"], strict=False)],
-                "count": 1, "until": ep["end"]}))
+            _one_per_row(raw, events, ep["onset"], ep["service"], "anomaly",
+                         ep["metric"].astype(str),
+                         [f"{m} anomalous until {e:%H:%M} (peak score {p:.1f})" for m, e, p in
+                          zip(ep["metric"], ep["end"], ep["peak_score"], strict=False)],
+                         ep["end"])
     if deploys is not None:
         from .rootcause import _deploys
 
@@ -181,14 +178,10 @@ def timeline(
         if len(dp):
             from ..io._common import as_text
 
-            raw.append(pd.DataFrame({"timestamp": dp["timestamp"], "service": dp["service"],
-                                     "source": "change"}))
-            events.append(pd.DataFrame({
-                "timestamp": dp["timestamp"], "service": dp["service"], "source": "change",
-                "kind": as_text(dp["kind"], "change") if "kind" in dp.columns else "change",
-                "severity": "",
-                "text": as_text(dp["description"]) if "description" in dp.columns else "",
-                "count": 1, "until": dp["timestamp"]}))
+            _one_per_row(raw, events, dp["timestamp"], dp["service"], "change",
+                         as_text(dp["kind"], "change") if "kind" in dp.columns else "change",
+                         as_text(dp["description"]) if "description" in dp.columns else "",
+                         dp["timestamp"])
     cols = ["timestamp", "service", "source", "kind", "severity", "text", "count", "until"]
     ev = pd.concat(events, ignore_index=True) if events else pd.DataFrame(columns=cols)
     ev = ev[cols]
@@ -299,3 +292,11 @@ class Timeline(Result):
             tooltip=["time:T", "service:N", "source:N", "events:Q"],
         ).properties(width=640, height=max(80, 28 * len(order)))
         return {"swimlanes": chart}
+
+
+def _one_per_row(raw: list, events: list, ts: Any, svc: Any, source: str, kind: Any,
+                 text: Any, until: Any) -> None:
+    """Events shown one per row (anomaly onsets, changes): the swimlane marks and the rows."""
+    raw.append(pd.DataFrame({"timestamp": ts, "service": svc, "source": source}))
+    events.append(pd.DataFrame({"timestamp": ts, "service": svc, "source": source, "kind": kind,
+                                "severity": "", "text": text, "count": 1, "until": until}))

@@ -44,9 +44,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Correlate the alerts, then rank the root-cause candidates "
                        "of each incident with the evidence.")
     _common(p)
-    p.add_argument("--metrics", "-m", default=None, help="metrics file (anomalies are detected)")
+    p.add_argument("--metrics", "-m", default=None, help="metrics file (each candidate is scanned for a change)")
     p.add_argument("--deploys", "-d", default=None, help="change events file")
     p.add_argument("--top", type=int, default=5, help="candidates per incident (as %%aiops_rca)")
+    p.add_argument("--incident", "-i", type=int, default=None,
+                   help="rank only this incident (as %%aiops_rca --incident)")
     p.add_argument("--rca-hops", type=int, default=None,
                    help="candidates down to this many calls below the alerted services "
                    "(default: all)")
@@ -135,7 +137,8 @@ def run_rca(args: argparse.Namespace) -> int:
     # read as a table here (as verify's "table" reader does): the ranker parses its times
     deploys = read_table(args.deploys) if args.deploys else None
     res = RootCauses.rank(corr, metrics=metrics, deploys=deploys, top=args.top,
-                          hops=args.rca_hops)
+                          hops=args.rca_hops,
+                          incidents=None if args.incident is None else [args.incident])
     if "alerts" in (corr.provenance.get("sources") or {}):  # for `report verify`
         from ..report.sources import input_source, record_sources, result_source
 

@@ -89,7 +89,7 @@ class IncidentMagics(Magics):
               "the alerts of one incident")
     @argument("--incident", "-i", default=None, help="only this incident id")
     @argument("--metrics", "-m", default=None,
-              help="metrics (anomalies are detected on them)")
+              help="metrics (each candidate is scanned for a change)")
     @argument("--anomalies", "-a", default=None, help="anomaly result or episodes frame")
     @argument("--topology", "-T", default=None, help="service graph (default: the correlation's)")
     @argument("--deploys", "-d", default=None, help="change events (timestamp, service, ...)")
