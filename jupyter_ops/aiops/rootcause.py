@@ -282,16 +282,6 @@ def _detect(m: pd.DataFrame, items: list, graph: _DepGraph, hops: int | None) ->
 # robust deviation (3x its value on unchanged Gaussian noise, 0.5)
 STRONG = 0.5  # evidence (relative to the strongest) that starts the onset race
 SCAN_SEARCH, SCAN_HISTORY, SCAN_WINDOW, SCAN_THRESHOLD = "60min", "60min", "10min", 1.5
-# scale-change statistic beside the level one: the IQR of the window after tau over the IQR
-# of its past. A variance change needs more samples than a level shift, so its window is
-# longer (30 min, at least 20 points). Its threshold comes from its null distribution on
-# unchanged noise (simulated once, 60-point past, i.i.d. Gaussian and AR(1) phi 0.5): the
-# ratio's 99.96th percentile for a 20-point window on i.i.d. noise is 2.4, the false-alarm
-# rate of the level statistic at 1.5 (0.04 %); for 30 points and AR(1) noise it is lower
-# still. A noise change x3 then crosses in ~80 % of windows, against ~55 % for the level
-# statistic over its 10 minutes. The two are combined as the max of the scores normalised
-# to their thresholds (scale ratio x SCAN_THRESHOLD / SCALE_THRESHOLD).
-SCALE_WINDOW, SCALE_MIN_POINTS, SCALE_THRESHOLD = "30min", 20, 2.4
 
 
 def _robust_shift(m: pd.DataFrame, items: list, threshold: float | None = None,
@@ -303,10 +293,7 @@ def _robust_shift(m: pd.DataFrame, items: list, threshold: float | None = None,
     For every time tau from ``search`` before the incident's first alert to its end, the
     ``history`` before tau gives a median and an IQR; the deviation of tau is the median of
     ``|x - median| / IQR`` over the ``window`` from tau on (a level shift moves it by the
-    shift, a noise change by the growth of the spread; one outlier does not move it). Beside
-    it a scale statistic, the IQR of the ``SCALE_WINDOW`` from tau on over the past IQR
-    (a noise change that the level deviation sees only faintly), normalised to the same
-    threshold; tau's score is the larger of the two. The
+    shift, a noise change by the growth of the spread; one outlier does not move it). The
     onset is the first tau whose deviation reaches ``threshold`` twice in a row, the peak the
     largest deviation in the range. No fixed "before" window: the reference moves with tau,
     so a cause that changed long before the alert still stands out against its own past.
@@ -366,59 +353,35 @@ def _robust_shift(m: pd.DataFrame, items: list, threshold: float | None = None,
                 big = np.nan_to_num(r) >= thr
                 pair = big[:, :-1] & big[:, 1:]  # two in a row: one noisy point is no onset
                 first[sel] = np.where(pair.any(axis=1), np.argmax(pair, axis=1), 0)
-        # scale change: IQR of the (longer) window after tau over the past IQR, normalised
-        # to the level statistic's threshold; the evidence is the larger of the two
-        ns = max(SCALE_MIN_POINTS, int(round(pd.Timedelta(SCALE_WINDOW).value / step)))
-        vs = np.concatenate([v, np.full(ns, np.nan)])
-        fws = sliding_window_view(vs, ns)[idx]            # v[tau: tau + ns]
-        cnt = np.minimum(n - idx, ns)
-        sc = np.full(len(idx), np.nan)
-        okw = cnt >= SCALE_MIN_POINTS
-        if okw.any():
-            a1, a3 = np.nanpercentile(fws[okw], [25, 75], axis=1)
-            sc[okw] = (a3 - a1) / iqr_all[okw]
         d = np.full(n, np.nan)
         d[idx] = dev
-        ds = np.full(n, np.nan)
-        ds[idx] = sc * (thr / SCALE_THRESHOLD)
         off = np.zeros(n, dtype=np.int64)
         off[idx] = first
         for inc, (a, b) in zip(items, spans, strict=True):
             z = d[a:b]
-            if not (np.isfinite(z).any() or np.isfinite(ds[a:b]).any()):
+            if not np.isfinite(z).any():
                 continue
             zz = np.nan_to_num(z, nan=0.0)
-            zs = np.fmax(zz, np.nan_to_num(ds[a:b], nan=0.0))  # the larger of the two
-            hot = _pairs(zs >= thr)
-            if not hot.any():
-                continue
-            # the incident's change is the strongest one in the range: the run of hot times
-            # holding the largest deviation (an earlier marginal crossing - noise, a daily
-            # drift - is not its onset); its peak is the episode's score
-            top = int(np.argmax(np.where(hot, zs, -np.inf)))
-            lo = top
-            while lo > 0 and hot[lo - 1]:
-                lo -= 1
-            # one onset rule for both statistics: where the level statistic is hot in the run
-            # its first hot time, else (only the spread changed) the scale ratio's peak,
-            # which is where its window starts at the change (a 30-min window straddling
-            # the change is hot before it; earlier windows mix in the old noise, later
-            # pasts the new); then, as the window's median crosses when half of it has
-            # changed, the window's first pair of points beyond the threshold
-            lev = _pairs(zz >= thr)[lo: top + 1]
-            i = a + (lo + int(np.argmax(lev)) if lev.any() else top)
-            i = min(i + int(off[i]), n - 1)
-            rows.append({"service": svc, "metric": met,
-                         "onset": pd.Timestamp(int(t[i]), tz="UTC"),
-                         "end": pd.Timestamp(int(t[b - 1]), tz="UTC"),
-                         "peak_score": float(zs[top]), "method": "robust-shift",
-                         "incident_id": int(inc.incident_id)})
+            hot = zz >= thr
+            hot = hot & (np.r_[hot[1:], False] | np.r_[False, hot[:-1]])  # two in a row
+            if hot.any():
+                # the incident's change is the strongest one in the range: the run of hot
+                # times holding the largest deviation (an earlier marginal crossing - noise,
+                # a daily drift - is not its onset)
+                top = int(np.argmax(np.where(hot, zz, -np.inf)))
+                i = top
+                while i > 0 and hot[i - 1]:
+                    i -= 1
+                i += a
+                # the window's median crosses when half of it has changed: the onset is the
+                # window's first pair of points beyond the threshold
+                i = min(i + int(off[i]), n - 1)
+                rows.append({"service": svc, "metric": met,
+                             "onset": pd.Timestamp(int(t[i]), tz="UTC"),
+                             "end": pd.Timestamp(int(t[b - 1]), tz="UTC"),
+                             "peak_score": float(zz[top]), "method": "robust-shift",
+                             "incident_id": int(inc.incident_id)})
     return pd.DataFrame(rows, columns=cols)
-
-
-def _pairs(hot: np.ndarray) -> np.ndarray:
-    """Hot times with a hot neighbour: two in a row, one noisy time is no change."""
-    return hot & (np.r_[hot[1:], False] | np.r_[False, hot[:-1]])
 
 
 def _describe(ep: pd.DataFrame, m: pd.DataFrame) -> pd.DataFrame:
