@@ -7,6 +7,7 @@ extra installs it); elsewhere the module is skipped without it.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -166,30 +167,48 @@ def test_bad_engine_and_input():
         drift(ref, ["/nonexistent/x.parquet"], engine="dask", log=False)
 
 
-def _kill_a_worker_soon(client, delay: float) -> list[float]:
-    """SIGKILL one worker after ``delay`` s; the returned list gets the time of the kill."""
+def _hold_first_task(marker: str) -> None:
+    """In a worker: the first task to get here writes its pid to the marker and holds for 3 s,
+    while the test kills that worker; every later task (the rerun too) goes straight on. So the
+    kill always lands on a running task, whatever the machine's speed."""
+    try:
+        fd = os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+    except FileExistsError:
+        return
+    os.write(fd, str(os.getpid()).encode())
+    os.close(fd)
+    time.sleep(3)
+
+
+def _kill_the_holding_worker(marker: Path) -> list[float]:
+    """SIGKILL the worker that holds the first task (see :func:`_hold_first_task`); the returned
+    list gets the time of the kill."""
     import threading
 
     killed: list[float] = []
 
     def kill():
-        time.sleep(delay)
-        pids = client.run(os.getpid)
-        os.kill(next(iter(pids.values())), 9)
-        killed.append(time.monotonic())
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            pid = marker.read_text() if marker.exists() else ""
+            if pid:  # (empty between the worker's create and write)
+                os.kill(int(pid), 9)
+                killed.append(time.monotonic())
+                return
+            time.sleep(0.01)
 
     threading.Thread(target=kill, daemon=True).start()
     return killed
 
 
-def _slow_summary(df, kinds, forced=()):
+def _slow_summary(df, kinds, forced=(), *, marker: str):
     from jupyter_ops.scale.summary import summarise
 
-    time.sleep(0.4)
+    _hold_first_task(marker)
     return summarise(df, kinds, forced)
 
 
-def test_worker_killed_mid_task_result_still_exact(client, monkeypatch):
+def test_worker_killed_mid_task_result_still_exact(client, monkeypatch, tmp_path):
     """A worker dies while summarising: the nanny restarts it, Dask reruns its tasks, and the
     merged result is still the single-process one (partial states are pure functions)."""
     import cloudpickle
@@ -199,11 +218,14 @@ def test_worker_killed_mid_task_result_still_exact(client, monkeypatch):
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
     ref, cur = _frame(1200, 0.0, 10), _frame(1200, 0.25, 11)
     a = drift_call(ref, cur, None)
-    monkeypatch.setattr(sd, "summarise", _slow_summary)  # tasks long enough to be hit
+    # (the marker travels with the task: a partial of a function pickled by value)
+    monkeypatch.setattr(sd, "summarise",
+                        functools.partial(_slow_summary, marker=str(tmp_path / "held")))
     before = set(client.run(os.getpid).values())
-    _kill_a_worker_soon(client, 1.0)
+    killed = _kill_the_holding_worker(tmp_path / "held")
     b = drift_call(dd.from_pandas(ref, npartitions=6), dd.from_pandas(cur, npartitions=6), None,
                    client=client)
+    assert killed, "no worker was killed while a task ran"
     _same_drift(a, b)
     client.wait_for_workers(2, timeout=60)
     assert set(client.run(os.getpid).values()) != before  # a worker really died
@@ -495,14 +517,14 @@ def test_unreachable_scheduler_every_call():
         _dask.CONNECT_TIMEOUT = old
 
 
-def _slow_slice(pieces, kwargs):
+def _slow_slice(pieces, kwargs, *, marker: str):
     from jupyter_ops.scale.correlate import _run
 
-    time.sleep(0.5)
+    _hold_first_task(marker)
     return _run(pieces, kwargs)
 
 
-def test_worker_killed_during_correlate_result_still_exact(client, monkeypatch):
+def test_worker_killed_during_correlate_result_still_exact(client, monkeypatch, tmp_path):
     """The loaded partitions are kept on the workers between rounds: when a worker dies the
     scheduler recomputes what it held, and the assignments are still the single-process
     ones."""
@@ -516,12 +538,12 @@ def test_worker_killed_during_correlate_result_still_exact(client, monkeypatch):
     s = incident_scenario(seed=0, hours=48, n_incidents=30, with_metrics=False,
                           with_logs=False)
     a = correlate(s.alerts, topology=s.topology)
-    monkeypatch.setattr(sc, "_run", _slow_slice)
+    monkeypatch.setattr(sc, "_run", functools.partial(_slow_slice, marker=str(tmp_path / "held")))
     client.wait_for_workers(2, timeout=60)
     before = set(client.run(os.getpid).values())
-    killed = _kill_a_worker_soon(client, 1.5)
+    killed = _kill_the_holding_worker(tmp_path / "held")
     b = correlate(dd.from_pandas(s.alerts, npartitions=4), topology=s.topology, client=client)
-    assert killed, "the worker was killed only after the call had returned"
+    assert killed, "no worker was killed while a slice ran"
     pd.testing.assert_series_equal(a.assignments, b.assignments)
     client.wait_for_workers(2, timeout=60)
     assert set(client.run(os.getpid).values()) != before
