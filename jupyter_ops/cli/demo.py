@@ -68,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
         step(ctx)
         ctx.timings[name.rsplit(".", 1)[-1]] = time.perf_counter() - t0
     _record_sources(ctx)
+    # what was found, one line per result, so the terminal shows value before the report opens
+    for section in ctx.report.sections:
+        if section.kind == "markdown" and (section.provenance or {}).get("blocks"):
+            head, _, summary = section.content.partition("\n\n")
+            print(f"{head.lstrip('# ')}: {' '.join(summary.split())}" if summary else head.lstrip("# "))
     for fmt in ("html", "md", "json"):
         path = ctx.report.save(out / f"report.{fmt}")
         print(f"wrote {path}")

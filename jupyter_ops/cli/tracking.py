@@ -134,7 +134,10 @@ def demo(ctx: Any) -> None:
     from sklearn.model_selection import train_test_split
 
     from ..mlops import runlist, tracker
+    from ..mlops._mlflowshims import quiet_mlflow_logging
 
+    # the client below creates the store before any tracked run could quiet MLflow's INFO lines
+    quiet_mlflow_logging()
     uri = f"sqlite:///{(ctx.out_dir / 'mlflow.db').resolve()}"
     # keep the demo's artifacts beside its store, not in ./mlruns of the caller's folder
     from mlflow.tracking import MlflowClient

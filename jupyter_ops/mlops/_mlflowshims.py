@@ -240,6 +240,10 @@ def quiet_mlflow_logging() -> None:
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     if os.environ.get("MLFLOW_LOGGING_LEVEL"):
         return
+    # importing mlflow (re)configures its logger at INFO, so it must come first; every caller
+    # is about to use mlflow anyway
+    import mlflow  # noqa: F401
+
     for name in ("mlflow", "alembic"):
         logger = logging.getLogger(name)
         if logger.getEffectiveLevel() < logging.WARNING:
