@@ -48,6 +48,8 @@ _DEFAULT_METRIC = "value"
 #: floors of the window sizes in points, so a coarse series still has enough points behind
 #: each statistic (a day of daily data is one point)
 _MIN_WINDOW, _MIN_HISTORY, _MIN_SHORT = 12, 48, 5
+#: contextual stream: neighbours per context, most reference contexts per block
+_KNN_K, _KNN_REF = 10, 200
 
 
 def _duration(value: Any, name: str, points: bool = False) -> Any:
@@ -264,7 +266,8 @@ class AnomalyDetector:
                  threshold: float = 0.999999, refractory: str | int | None = None,
                  short: str | int = 10, history: str | int = "7D",
                  cycles: int = 3, learn: float = 0.15, spatial: float = 0.05, seed: int = 0,
-                 zcap: float = 12.0, min_points: int = 100, log_ratio: float = 0.0) -> None:
+                 zcap: float = 12.0, min_points: int = 100, log_ratio: float = 0.0,
+                 context: int = 5) -> None:
         if method not in ANOMALY_METHODS:
             raise OpsInputError(f"unknown anomaly method {method!r}; use one of "
                                 f"{', '.join(ANOMALY_METHODS)}")
@@ -298,6 +301,11 @@ class AnomalyDetector:
         if not log_ratio >= 0:
             raise OpsInputError(f"log_ratio must be >= 0 (0 = never), got {log_ratio!r}")
         self.log_ratio = float(log_ratio)
+        if not isinstance(context, int) or isinstance(context, bool) or context < 0 \
+                or context == 1:
+            raise OpsInputError(f"context must be 0 (off) or a number of points >= 2, got "
+                                f"{context!r}")
+        self.context = context
         if spatial < 0:
             raise OpsInputError(f"spatial must be >= 0 (0 switches the range rule off), "
                                 f"got {spatial!r}")
@@ -311,7 +319,8 @@ class AnomalyDetector:
         return dict(method=self.method, window=self.window, threshold=self.threshold,
                     refractory=self.refractory, short=self.short, history=self.history,
                     cycles=self.cycles, learn=self.learn, spatial=self.spatial, seed=self.seed,
-                    zcap=self.zcap, min_points=self.min_points, log_ratio=self.log_ratio)
+                    zcap=self.zcap, min_points=self.min_points, log_ratio=self.log_ratio,
+                    context=self.context)
 
     # -- public API ----------------------------------------------------------------------
     def fit(self, metrics: Any) -> AnomalyDetector:
@@ -613,6 +622,13 @@ class AnomalyDetector:
         full, off = t.extend(a)
         minp = max(10, min(st.history // 4, 100))
         score = tail_likelihood(full, st.short, st.history, minp)[off:]
+        if self.context:
+            # the mean of the two surprises: a point must be surprising in value AND in
+            # context, or very surprising in one (a burst shaped like earlier bursts, or a
+            # level seen before in this shape, counts half); the max added false positives
+            # (docs/anomalies.md, round 2c). No context yet (the first history): value alone.
+            c = self._context_score(st, x, minp)
+            score = np.where(np.isnan(c), score, (score + c) / 2)
         if self.spatial > 0:
             # a value far outside everything seen in the reference window is news by itself
             out = self._spatial(st, x, max(minp, st.history // 2))
@@ -622,6 +638,23 @@ class AnomalyDetector:
         score[np.isnan(x)] = np.nan
         score[np.isinf(x)] = np.inf
         return score
+
+    def _context_score(self, st: _SeriesState, x: np.ndarray, minp: int) -> np.ndarray:
+        """Second evidence stream: the contextual (k-NN conformal) surprise of each point's
+        last ``context`` values, averaged and judged against its own history exactly like the
+        deviation (stage 2), so both streams are on the same calibrated scale."""
+        import numpy as np
+
+        from ._detectors import Tail, knn_conformal, tail_likelihood
+
+        lag = self.context
+        t = st.tails.setdefault("cx", Tail(st.history + st.window + lag))
+        full, off = t.extend(x)
+        c = knn_conformal(full, st.n_seen - off, off, lag, _KNN_K, st.window, st.history,
+                          _KNN_REF)
+        t2 = st.tails.setdefault("ca", Tail(st.history + 2 * st.short))
+        fullc, offc = t2.extend(c)
+        return tail_likelihood(fullc, st.short, st.history, minp)[offc:]
 
     def _spatial(self, st: _SeriesState, x: np.ndarray, min_periods: int) -> np.ndarray:
         """Numenta's spatial rule on the running (all-time) range: True where ``x`` leaves
@@ -987,7 +1020,7 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D
                      learn: float = 0.15,
                      spatial: float = 0.05, seed: int = 0, service: str | None = None,
                      metric: str | None = None, min_points: int = 100,
-                     log_ratio: float = 0.0, engine: str | None = None,
+                     log_ratio: float = 0.0, context: int = 5, engine: str | None = None,
                      client: Any = None, progress: bool = False) -> AnomalyResult:
     """Find anomalies in metric series (one result for the whole input).
 
@@ -1033,12 +1066,12 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D
             metrics, client=client, progress=progress, service=service, metric=metric,
             method=method, window=window, threshold=threshold, refractory=refractory,
             short=short, history=history, cycles=cycles, learn=learn, spatial=spatial, seed=seed,
-            min_points=min_points, log_ratio=log_ratio)
+            min_points=min_points, log_ratio=log_ratio, context=context)
     df = _select(_canonical(metrics), service, metric)
     det = AnomalyDetector(method=method, window=window, threshold=threshold,
                           refractory=refractory, short=short, history=history, cycles=cycles,
                           learn=learn, spatial=spatial, seed=seed, min_points=min_points,
-                          log_ratio=log_ratio)
+                          log_ratio=log_ratio, context=context)
     result = det.score(df)
     result.provenance = make_provenance(
         "detect_anomalies", dict(det.params, service=service, metric=metric),
