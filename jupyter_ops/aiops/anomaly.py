@@ -643,7 +643,6 @@ class AnomalyDetector:
         """Second evidence stream: the contextual (k-NN conformal) surprise of each point's
         last ``context`` values, averaged and judged against its own history exactly like the
         deviation (stage 2), so both streams are on the same calibrated scale."""
-
         from ._detectors import Tail, knn_conformal, tail_likelihood
 
         lag = self.context
