@@ -9,7 +9,10 @@ Each series (one ``service`` x ``metric``) goes through three causal stages:
    IsolationForest over all metrics of a service, fitted on the learning part, seeded);
 2. **score** -- the surprise of the recent average deviation given its own history
    (``-log10`` of a tail probability, after Numenta's *anomaly likelihood*), so a noisy
-   series has to deviate more than a quiet one before it counts;
+   series has to deviate more than a quiet one before it counts; averaged with the same
+   surprise of a *contextual* stream (``context``: a conformal k-NN p-value of each point's
+   last few values against the contexts of the previous ``history``, after KNN-CAD), so a
+   point must be unusual in value and in shape, or very unusual in one;
 3. **detection** -- ``is_anomaly`` fires when the score crosses ``threshold``; after a
    detection the series is quiet for ``refractory`` points (one alert per onset, not one per
    point). An *episode* runs from a detection while the score stays above half the threshold.
@@ -260,6 +263,13 @@ class AnomalyDetector:
         Judge a non-negative series on a log scale when, in its learning part, the 99th
         percentile exceeds this multiple of the median (bursty counts, bytes); 0 = never
         (default: the left-out benchmark did not justify it, see docs/anomalies.md).
+    context : int
+        Values in each point's *context* for the contextual evidence stream (default 5; 0 =
+        off): after KNN-CAD (Burnaev & Ishimtsev 2016), the context's mean distance to its 10
+        nearest contexts among (at most 200 of) those of the previous ``history``, turned into
+        a conformal p-value against the reference's own distances; its surprise is averaged
+        like the deviation's and the two surprises are averaged. ``0`` gives the round-2b
+        detector exactly.
     """
 
     def __init__(self, method: str = "auto", window: str | int = "1D",
@@ -1035,7 +1045,7 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D
         See :class:`AnomalyDetector`; ``auto`` picks per series and says why in
         ``result.methods``.
     window, threshold, refractory, short, history, cycles, learn, spatial, seed, min_points,
-    log_ratio
+    log_ratio, context
         See :class:`AnomalyDetector`. Spans are durations (``"1D"``) turned into points by
         each series' own median sampling interval, or numbers of points.
     service, metric : str, optional
