@@ -16,6 +16,9 @@ Protocol (the figures the docs quote):
 * **score sweep**: the continuous ``score`` (anomaly likelihood) through NAB's threshold
   sweep: in-sample (the sweep picks the threshold on all files) and left-out (threshold picked
   on three categories, applied to the fourth).
+* **context on/off** (round 2c): the contextual stream's on/off alone chosen on three
+  categories (the rest at the default), the fourth scored with it; ``--context-grid`` instead
+  adds every GRID configuration with ``context=0`` to the grid, so on/off is chosen jointly.
 
 * **floor** (``--floors``, no labels at all): false detections per series-week of the
   default detector on generated series without anomalies (noise, a daily cycle, AR(1) noise,
