@@ -52,7 +52,7 @@ _DEFAULT_METRIC = "value"
 #: each statistic (a day of daily data is one point)
 _MIN_WINDOW, _MIN_HISTORY, _MIN_SHORT = 12, 48, 5
 #: contextual stream: neighbours per context, most reference contexts per block
-_KNN_K, _KNN_REF = 10, 200
+_KNN_K, _KNN_REF, _KNN_BLOCK = 10, 200, 100
 
 
 def _duration(value: Any, name: str, points: bool = False) -> Any:
@@ -656,10 +656,12 @@ class AnomalyDetector:
         from ._detectors import Tail, knn_conformal, tail_likelihood
 
         lag = self.context
-        t = st.tails.setdefault("cx", Tail(st.history + st.window + lag))
+        # the reference is renewed every block of a window's points, but never more often
+        # than every 100 points (a tiny int window would make the per-block work dominate)
+        block = max(st.window, _KNN_BLOCK)
+        t = st.tails.setdefault("cx", Tail(st.history + block + lag))
         full, off = t.extend(x)
-        c = knn_conformal(full, st.n_seen - off, off, lag, _KNN_K, st.window, st.history,
-                          _KNN_REF)
+        c = knn_conformal(full, st.n_seen - off, off, lag, _KNN_K, block, st.history, _KNN_REF)
         t2 = st.tails.setdefault("ca", Tail(st.history + 2 * st.short))
         fullc, offc = t2.extend(c)
         return tail_likelihood(fullc, st.short, st.history, minp)[offc:]
