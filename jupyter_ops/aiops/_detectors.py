@@ -79,19 +79,21 @@ def seasonal_residual(x: np.ndarray, period: int, cycles: int) -> np.ndarray:
     return x - base
 
 
-def tail_likelihood(a: np.ndarray, short: int, long: int, min_periods: int) -> np.ndarray:
+def tail_likelihood(a: np.ndarray, short: int, long: int, min_periods: int,
+                    sd_floor: float = 1e-3) -> np.ndarray:
     """Surprise of the recent average of ``a`` given its own history, as ``-log10(p)``.
 
     Like Numenta's *anomaly likelihood*: ``m_t`` = mean of ``a`` over the last ``short``
     points; its history over the ``long`` points before the current short window gives a
     mean and standard deviation; ``p`` is the Gaussian tail probability of ``m_t`` under them.
+    The standard deviation is never taken below ``sd_floor``.
     """
     s = pd.Series(a)
     m = s.rolling(short, min_periods=1).mean()
     hist = m.shift(short).rolling(long, min_periods=min_periods)
     # mean/std, not median/IQR: regular spikes must widen the reference, or they alarm forever
     mu = hist.mean()
-    sd = np.maximum(hist.std(), 1e-3)
+    sd = np.maximum(hist.std(), sd_floor)
     z = ((m - mu) / sd).to_numpy()
     return neglog10_tail(z)
 

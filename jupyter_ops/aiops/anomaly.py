@@ -637,7 +637,10 @@ class AnomalyDetector:
             # context, or very surprising in one (a burst shaped like earlier bursts, or a
             # level seen before in this shape, counts half); the max added false positives
             # (docs/anomalies.md, round 2c). No context yet (the first history): value alone.
-            c = self._context_score(st, x, minp)
+            # (its own history must be half full, as for the range rule: at the start of a
+            # series the contexts seen so far cover part of a day, and a new phase of the day
+            # looked new -- a false detection on every noise-free artificial NAB series)
+            c = self._context_score(st, x, max(minp, st.history // 2))
             score = np.where(np.isnan(c), score, (score + c) / 2)
         if self.spatial > 0:
             # a value far outside everything seen in the reference window is news by itself
@@ -664,7 +667,13 @@ class AnomalyDetector:
         c = knn_conformal(full, st.n_seen - off, off, lag, _KNN_K, block, st.history, _KNN_REF)
         t2 = st.tails.setdefault("ca", Tail(st.history + 2 * st.short))
         fullc, offc = t2.extend(c)
-        return tail_likelihood(fullc, st.short, st.history, minp)[offc:]
+        # the history's spread is never taken below what calibrated p-values show by chance:
+        # -log10 of a uniform p has standard deviation 1 / ln 10, its mean over `short`
+        # independent points 1 / (ln 10 sqrt(short)). Without this floor a series whose
+        # contexts repeat exactly (noise-free, quantised) has a spread of ~0 and its first
+        # slightly unusual context is infinitely surprising.
+        floor = 1.0 / (math.log(10.0) * math.sqrt(st.short))
+        return tail_likelihood(fullc, st.short, st.history, minp, floor)[offc:]
 
     def _spatial(self, st: _SeriesState, x: np.ndarray, min_periods: int) -> np.ndarray:
         """Numenta's spatial rule on the running (all-time) range: True where ``x`` leaves
