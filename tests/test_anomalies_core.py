@@ -486,3 +486,15 @@ def test_context_stream_streams_like_the_batch_and_keeps_score_equal_flags():
 def test_context_must_be_off_or_a_window_of_points(bad):
     with pytest.raises(OpsInputError, match="context must be 0"):
         detect_anomalies(frame(noise(10)), context=bad)
+
+
+def test_context_stream_joins_only_once_it_has_half_a_history_of_its_own():
+    # before that, the contexts seen cover part of a day and a new phase of the day looked
+    # new (one false detection on each noise-free artificial NAB series): the value stream
+    # alone scores until the contextual likelihood rests on half a history (2016 // 2 p-values,
+    # which start at the second 288-point block: point 576 + 1008)
+    df = frame(daily(4000, seed=6))
+    on = detect_anomalies(df, method="seasonal").anomalies["score"].to_numpy()
+    off = detect_anomalies(df, method="seasonal", context=0).anomalies["score"].to_numpy()
+    np.testing.assert_array_equal(on[:1584], off[:1584])
+    assert not np.array_equal(on[1584:], off[1584:])
