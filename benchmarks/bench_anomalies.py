@@ -16,6 +16,9 @@ Protocol (the figures the docs quote):
 * **score sweep**: the continuous ``score`` (anomaly likelihood) through NAB's threshold
   sweep: in-sample (the sweep picks the threshold on all files) and left-out (threshold picked
   on three categories, applied to the fourth).
+* **context on/off** (round 2c): the contextual stream's on/off alone chosen on three
+  categories (the rest at the default), the fourth scored with it; ``--context-grid`` instead
+  adds every GRID configuration with ``context=0`` to the grid, so on/off is chosen jointly.
 
 * **floor** (``--floors``, no labels at all): false detections per series-week of the
   default detector on generated series without anomalies (noise, a daily cycle, AR(1) noise,
@@ -65,6 +68,10 @@ GRID: list[dict] = [{}] + [
     for v in ({"min_points": 100}, {"min_points": 12}, {"log_ratio": 10.0})
     if not (t == 0.999999 and w == "1D" and s == 10 and v == {"min_points": 100})  # default
 ]
+
+
+#: ``--context-grid``: the same configurations with the contextual stream off, added to GRID
+CONTEXT_OFF: list[dict] = [dict(g, context=0) for g in GRID]
 
 
 def _scorer():
@@ -191,8 +198,9 @@ def _null_series(kind: str, step: str, weeks: int, seed: int) -> pd.DataFrame:
 
 
 def floor_table(floors=(12, 25, 50, 100, 200), steps=("5min", "30min", "1h"),
-                weeks: int = 8, seeds: int = 5) -> None:
-    """False detections per series-week on anomaly-free generated series, per min_points."""
+                weeks: int = 8, seeds: int = 5, params: dict | None = None) -> None:
+    """False detections per series-week on anomaly-free generated series, per min_points
+    (``params``: other detect_anomalies parameters, e.g. ``--params '{"context": 5}'``)."""
     from jupyter_ops.aiops import detect_anomalies
 
     print(f"\nfalse detections per series-week on generated series WITHOUT anomalies "
@@ -205,7 +213,7 @@ def floor_table(floors=(12, 25, 50, 100, 200), steps=("5min", "30min", "1h"),
             for kind in ("noise", "daily", "ar1", "counts"):
                 for seed in range(seeds):
                     r = detect_anomalies(_null_series(kind, step, weeks, 100 + seed),
-                                         min_points=mp)
+                                         **{**(params or {}), "min_points": mp})
                     false += int(r.anomalies["is_anomaly"].sum())
                     scored_weeks += weeks * 0.85  # the first 15 % is learning
             row.append(false / scored_weeks)
@@ -223,11 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--params", default="{}", help="JSON of detect_anomalies parameters "
                     "replacing the default (for experiments; the benchmark's figure is the "
                     "default)")
+    ap.add_argument("--context-grid", action="store_true",
+                    help="let the left-out protocol also choose the contextual stream on/off "
+                    "(adds the grid's configurations with context=0: 96 in all)")
     ap.add_argument("--floors", action="store_true",
                     help="only the label-free min_points table on generated series")
     a = ap.parse_args(argv)
     if a.floors:
-        floor_table()
+        floor_table(params=json.loads(a.params))
         return 0
     if not WINDOWS.is_file():
         print(f"NAB data not found at {NAB}", file=sys.stderr)
@@ -237,6 +248,10 @@ def main(argv: list[str] | None = None) -> int:
     frames = {k: pd.read_csv(DATA / k) for k in keys}
     cats = sorted({_cat(k) for k in keys})
     grid = [json.loads(a.params)] + ([] if a.quick else GRID[1:])
+    if a.context_grid and not a.quick:
+        grid += CONTEXT_OFF
+    # the contextual stream's on/off alone, chosen on three categories (the rest default)
+    off_cfg = dict(json.loads(a.params), context=0)
     runs, sweeps = [], []
     secs = points = 0
     for i, params in enumerate(grid):
@@ -245,6 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         sweeps.append(scores)
         if i == 0:
             secs, points = s, p
+    off_flags = None if a.quick else run_detector(keys, frames, **off_cfg)[0]
     lengths = {k: len(v) for k, v in runs[0].items()}
     perfect = {}
     for k, n in lengths.items():  # flagging each window's first row = 100 (check only)
@@ -282,6 +298,15 @@ def main(argv: list[str] | None = None) -> int:
             row("  left-out mean of categories w/ windows",
                 {"total": f"{np.mean(with_windows):.1f}"})
             row("  config chosen (grid index)", {c: str(chosen[c]) for c in cats})
+        if off_flags is not None:
+            loo2, ch2, pooled2 = leave_one_out(nab, [runs[0], off_flags], cats, profile)
+            loo2["total"] = _cell(nab, pooled2, profile)
+            row("context on/off chosen LEFT-OUT (rest default)", loo2)
+            row("  context on (0) / off (1) chosen", {c: str(ch2[c]) for c in cats})
+            row("context off (context=0), in-sample", {
+                **{c: _cell(nab, {k: v for k, v in off_flags.items() if _cat(k) == c},
+                            profile) for c in cats},
+                "total": _cell(nab, off_flags, profile)})
         s_in, s_loo = sweep_cells(nab, sweeps[0], cats, profile)
         row("score sweep, in-sample threshold", s_in)
         s_loo_txt = s_loo

@@ -380,10 +380,18 @@ def test_window_spans_are_validated():
         detect_anomalies(frame(noise(10)), threshold=6)
 
 
-def test_episode_peak_score_is_unbounded_surprise_and_peak_likelihood_its_score_scale():
+@pytest.mark.parametrize("context", [0, 5])
+def test_episode_peak_score_is_unbounded_surprise_and_peak_likelihood_its_score_scale(context):
     x = noise()
-    x[2000], x[2600] = 16, 60  # a weak and a strong spike: their strengths must compare
-    ep = detect_anomalies(frame(x), method="robust").episodes
+    # a weak and a strong spike: their strengths must compare. With the contextual stream
+    # (default) one point is half the evidence (the two surprises are averaged), so both
+    # single spikes sit at the range rule's floor; a 10-point burst is the strong one there
+    x[2000] = 16
+    if context:
+        x[2600:2610] = 60
+    else:
+        x[2600] = 60
+    ep = detect_anomalies(frame(x), method="robust", context=context).episodes
     assert len(ep) == 2
     assert ep["peak_score"].iloc[1] > ep["peak_score"].iloc[0] >= 6 - 1e-9
     assert ((ep["peak_likelihood"] >= 0.999999 - 1e-12) & (ep["peak_likelihood"] <= 1)).all()
@@ -414,3 +422,79 @@ def test_score_above_the_threshold_is_exactly_a_detection(threshold):
     # graded below the threshold: a sweep can go lower than the detector
     below = a["score"][(a["score"] > 0) & ~a["is_anomaly"]]
     assert len(below) and below.max() < threshold
+
+
+# -- contextual (k-NN conformal) evidence stream ---------------------------------------------
+def test_knn_conformal_is_calibrated_on_noise_and_high_on_a_new_shape():
+    from jupyter_ops.aiops._detectors import knn_conformal
+
+    rng = np.random.default_rng(5)
+    x = np.sin(2 * np.pi * np.arange(6000) / 50) + rng.normal(0, 0.1, 6000)
+    s = knn_conformal(x, 0, 0, 5, 10, 288, 2016, 200)
+    ok = ~np.isnan(s)
+    # a block is scored once its reference holds 4k contexts (every 11th of the last 2016
+    # points): not the first block of 288 (25 contexts), every point from the second on
+    assert not ok[:576].any() and ok[576:].all()
+    # p is (close to) uniform where nothing changes: mean of -log10 p = 1 / ln 10
+    assert abs(np.nanmean(s[3000:5000]) - 1 / np.log(10)) < 0.08
+    # a shape never seen in the reference, within the usual range: a faster oscillation
+    y = x.copy()
+    y[5000:5030] = np.sin(2 * np.pi * np.arange(30) / 8)
+    s2 = knn_conformal(y, 0, 0, 5, 10, 288, 2016, 200)
+    # the smallest p-value there is, 1 / (R + 1) with R = 184 reference contexts
+    np.testing.assert_allclose(s2[5004:5030], np.log10(185), rtol=1e-9)
+    assert np.nanmean(s2[4000:4990]) < 0.6
+
+
+def test_knn_conformal_in_chunks_equals_whole_and_skips_non_finite():
+    from jupyter_ops.aiops._detectors import knn_conformal
+
+    x = noise(5000, seed=8)
+    x[4200] = np.nan
+    x[4300] = 1e308
+    whole = knn_conformal(x, 0, 0, 5, 10, 288, 2016, 200)
+    keep = 2016 + 288 + 5  # what the detector's tail keeps
+    parts = []
+    for a, b in ((0, 3100), (3100, 4111), (4111, 5000)):
+        lo = max(0, a - keep)
+        parts.append(knn_conformal(x[lo:b], lo, a - lo, 5, 10, 288, 2016, 200))
+    np.testing.assert_allclose(np.concatenate(parts), whole, equal_nan=True)
+    assert np.isnan(whole[4200:4205]).all() and np.isfinite(whole[4310])
+
+
+def test_context_stream_streams_like_the_batch_and_keeps_score_equal_flags():
+    x = daily(4000, seed=4)
+    x[3000:3040] = 50.0  # a flat stretch: a shape the daily cycle never has
+    x[3500] += 40
+    df = frame(x)
+    whole = detect_anomalies(df, method="seasonal", context=5)
+    w = whole.anomalies.iloc[2500:].reset_index(drop=True)
+    det = AnomalyDetector(method="seasonal", context=5).fit(df.iloc[:2500])
+    streamed = pd.concat([det.score(df.iloc[2500:3020]).anomalies,
+                          det.score(df.iloc[3020:]).anomalies], ignore_index=True)
+    for col in ("deviation", "score"):
+        np.testing.assert_allclose(streamed[col].to_numpy(), w[col].to_numpy(),
+                                   equal_nan=True, rtol=1e-9)
+    a = whole.anomalies
+    assert ((a["score"] >= 0.999999) == a["is_anomaly"]).all()
+    assert whole.params["context"] == 5
+    on = np.flatnonzero(a["is_anomaly"].to_numpy())
+    assert any(3000 <= i < 3045 for i in on) and any(3500 <= i < 3505 for i in on)
+
+
+@pytest.mark.parametrize("bad", [1, -2, True, 2.5])
+def test_context_must_be_off_or_a_window_of_points(bad):
+    with pytest.raises(OpsInputError, match="context must be 0"):
+        detect_anomalies(frame(noise(10)), context=bad)
+
+
+def test_context_stream_joins_only_once_it_has_half_a_history_of_its_own():
+    # before that, the contexts seen cover part of a day and a new phase of the day looked
+    # new (one false detection on each noise-free artificial NAB series): the value stream
+    # alone scores until the contextual likelihood rests on half a history (2016 // 2 p-values,
+    # which start at the second 288-point block: point 576 + 1008)
+    df = frame(daily(4000, seed=6))
+    on = detect_anomalies(df, method="seasonal").anomalies["score"].to_numpy()
+    off = detect_anomalies(df, method="seasonal", context=0).anomalies["score"].to_numpy()
+    np.testing.assert_array_equal(on[:1584], off[:1584])
+    assert not np.array_equal(on[1584:], off[1584:])

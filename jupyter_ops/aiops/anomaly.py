@@ -9,7 +9,10 @@ Each series (one ``service`` x ``metric``) goes through three causal stages:
    IsolationForest over all metrics of a service, fitted on the learning part, seeded);
 2. **score** -- the surprise of the recent average deviation given its own history
    (``-log10`` of a tail probability, after Numenta's *anomaly likelihood*), so a noisy
-   series has to deviate more than a quiet one before it counts;
+   series has to deviate more than a quiet one before it counts; averaged with the same
+   surprise of a *contextual* stream (``context``: a conformal k-NN p-value of each point's
+   last few values against the contexts of the previous ``history``, after KNN-CAD), so a
+   point must be unusual in value and in shape, or very unusual in one;
 3. **detection** -- ``is_anomaly`` fires when the score crosses ``threshold``; after a
    detection the series is quiet for ``refractory`` points (one alert per onset, not one per
    point). An *episode* runs from a detection while the score stays above half the threshold.
@@ -48,6 +51,8 @@ _DEFAULT_METRIC = "value"
 #: floors of the window sizes in points, so a coarse series still has enough points behind
 #: each statistic (a day of daily data is one point)
 _MIN_WINDOW, _MIN_HISTORY, _MIN_SHORT = 12, 48, 5
+#: contextual stream: neighbours per context, most reference contexts per block
+_KNN_K, _KNN_REF, _KNN_BLOCK = 10, 200, 100
 
 
 def _duration(value: Any, name: str, points: bool = False) -> Any:
@@ -258,13 +263,21 @@ class AnomalyDetector:
         Judge a non-negative series on a log scale when, in its learning part, the 99th
         percentile exceeds this multiple of the median (bursty counts, bytes); 0 = never
         (default: the left-out benchmark did not justify it, see docs/anomalies.md).
+    context : int
+        Values in each point's *context* for the contextual evidence stream (default 5; 0 =
+        off): after KNN-CAD (Burnaev & Ishimtsev 2016), the context's mean distance to its 10
+        nearest contexts among (at most 200 of) those of the previous ``history``, turned into
+        a conformal p-value against the reference's own distances; its surprise is averaged
+        like the deviation's and the two surprises are averaged. ``0`` gives the round-2b
+        detector exactly.
     """
 
     def __init__(self, method: str = "auto", window: str | int = "1D",
                  threshold: float = 0.999999, refractory: str | int | None = None,
                  short: str | int = 10, history: str | int = "7D",
                  cycles: int = 3, learn: float = 0.15, spatial: float = 0.05, seed: int = 0,
-                 zcap: float = 12.0, min_points: int = 100, log_ratio: float = 0.0) -> None:
+                 zcap: float = 12.0, min_points: int = 100, log_ratio: float = 0.0,
+                 context: int = 5) -> None:
         if method not in ANOMALY_METHODS:
             raise OpsInputError(f"unknown anomaly method {method!r}; use one of "
                                 f"{', '.join(ANOMALY_METHODS)}")
@@ -298,6 +311,11 @@ class AnomalyDetector:
         if not log_ratio >= 0:
             raise OpsInputError(f"log_ratio must be >= 0 (0 = never), got {log_ratio!r}")
         self.log_ratio = float(log_ratio)
+        if not isinstance(context, int) or isinstance(context, bool) or context < 0 \
+                or context == 1:
+            raise OpsInputError(f"context must be 0 (off) or a number of points >= 2, got "
+                                f"{context!r}")
+        self.context = context
         if spatial < 0:
             raise OpsInputError(f"spatial must be >= 0 (0 switches the range rule off), "
                                 f"got {spatial!r}")
@@ -311,7 +329,8 @@ class AnomalyDetector:
         return dict(method=self.method, window=self.window, threshold=self.threshold,
                     refractory=self.refractory, short=self.short, history=self.history,
                     cycles=self.cycles, learn=self.learn, spatial=self.spatial, seed=self.seed,
-                    zcap=self.zcap, min_points=self.min_points, log_ratio=self.log_ratio)
+                    zcap=self.zcap, min_points=self.min_points, log_ratio=self.log_ratio,
+                    context=self.context)
 
     # -- public API ----------------------------------------------------------------------
     def fit(self, metrics: Any) -> AnomalyDetector:
@@ -613,6 +632,16 @@ class AnomalyDetector:
         full, off = t.extend(a)
         minp = max(10, min(st.history // 4, 100))
         score = tail_likelihood(full, st.short, st.history, minp)[off:]
+        if self.context:
+            # the mean of the two surprises: a point must be surprising in value AND in
+            # context, or very surprising in one (a burst shaped like earlier bursts, or a
+            # level seen before in this shape, counts half); the max added false positives
+            # (docs/anomalies.md, round 2c). No context yet (the first history): value alone.
+            # (its own history must be half full, as for the range rule: at the start of a
+            # series the contexts seen so far cover part of a day, and a new phase of the day
+            # looked new -- a false detection on every noise-free artificial NAB series)
+            c = self._context_score(st, x, max(minp, st.history // 2))
+            score = np.where(np.isnan(c), score, (score + c) / 2)
         if self.spatial > 0:
             # a value far outside everything seen in the reference window is news by itself
             out = self._spatial(st, x, max(minp, st.history // 2))
@@ -622,6 +651,29 @@ class AnomalyDetector:
         score[np.isnan(x)] = np.nan
         score[np.isinf(x)] = np.inf
         return score
+
+    def _context_score(self, st: _SeriesState, x: np.ndarray, minp: int) -> np.ndarray:
+        """Second evidence stream: the contextual (k-NN conformal) surprise of each point's
+        last ``context`` values, averaged and judged against its own history exactly like the
+        deviation (stage 2), so both streams are on the same calibrated scale."""
+        from ._detectors import Tail, knn_conformal, tail_likelihood
+
+        lag = self.context
+        # the reference is renewed every block of a window's points, but never more often
+        # than every 100 points (a tiny int window would make the per-block work dominate)
+        block = max(st.window, _KNN_BLOCK)
+        t = st.tails.setdefault("cx", Tail(st.history + block + lag))
+        full, off = t.extend(x)
+        c = knn_conformal(full, st.n_seen - off, off, lag, _KNN_K, block, st.history, _KNN_REF)
+        t2 = st.tails.setdefault("ca", Tail(st.history + 2 * st.short))
+        fullc, offc = t2.extend(c)
+        # the history's spread is never taken below what calibrated p-values show by chance:
+        # -log10 of a uniform p has standard deviation 1 / ln 10, its mean over `short`
+        # independent points 1 / (ln 10 sqrt(short)). Without this floor a series whose
+        # contexts repeat exactly (noise-free, quantised) has a spread of ~0 and its first
+        # slightly unusual context is infinitely surprising.
+        floor = 1.0 / (math.log(10.0) * math.sqrt(st.short))
+        return tail_likelihood(fullc, st.short, st.history, minp, floor)[offc:]
 
     def _spatial(self, st: _SeriesState, x: np.ndarray, min_periods: int) -> np.ndarray:
         """Numenta's spatial rule on the running (all-time) range: True where ``x`` leaves
@@ -987,7 +1039,7 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D
                      learn: float = 0.15,
                      spatial: float = 0.05, seed: int = 0, service: str | None = None,
                      metric: str | None = None, min_points: int = 100,
-                     log_ratio: float = 0.0, engine: str | None = None,
+                     log_ratio: float = 0.0, context: int = 5, engine: str | None = None,
                      client: Any = None, progress: bool = False) -> AnomalyResult:
     """Find anomalies in metric series (one result for the whole input).
 
@@ -1004,7 +1056,7 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D
         See :class:`AnomalyDetector`; ``auto`` picks per series and says why in
         ``result.methods``.
     window, threshold, refractory, short, history, cycles, learn, spatial, seed, min_points,
-    log_ratio
+    log_ratio, context
         See :class:`AnomalyDetector`. Spans are durations (``"1D"``) turned into points by
         each series' own median sampling interval, or numbers of points.
     service, metric : str, optional
@@ -1033,12 +1085,12 @@ def detect_anomalies(metrics: Any, method: str = "auto", window: str | int = "1D
             metrics, client=client, progress=progress, service=service, metric=metric,
             method=method, window=window, threshold=threshold, refractory=refractory,
             short=short, history=history, cycles=cycles, learn=learn, spatial=spatial, seed=seed,
-            min_points=min_points, log_ratio=log_ratio)
+            min_points=min_points, log_ratio=log_ratio, context=context)
     df = _select(_canonical(metrics), service, metric)
     det = AnomalyDetector(method=method, window=window, threshold=threshold,
                           refractory=refractory, short=short, history=history, cycles=cycles,
                           learn=learn, spatial=spatial, seed=seed, min_points=min_points,
-                          log_ratio=log_ratio)
+                          log_ratio=log_ratio, context=context)
     result = det.score(df)
     result.provenance = make_provenance(
         "detect_anomalies", dict(det.params, service=service, metric=metric),

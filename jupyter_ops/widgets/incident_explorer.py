@@ -236,9 +236,9 @@ class IncidentExplorer:
         import pandas as pd
         from IPython.display import display
 
-        from ..aiops.anomaly import _canonical
         from ..aiops.forecasting import BREACH_COLUMNS, time_to_breach
         from ..errors import OpsInputError
+        from ..io import load_metrics
         from ..results import chart_spec
         from ._style import styled
 
@@ -250,7 +250,8 @@ class IncidentExplorer:
                                      "when the incident's metrics cross their line</i>")
             return
         if self._metrics is None:
-            self._metrics = _canonical(self.metrics)  # loaded once, for every incident
+            # the public loader (loaded once, for every incident); forecasting takes its frame
+            self._metrics = load_metrics(self.metrics)
         m = self._metrics[self._metrics["service"].isin(inc.services)]
         parts, charts = [], []
         try:
