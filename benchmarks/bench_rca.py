@@ -55,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 WEIGHTS = [(0.45, 0.35, 0.20), (0.7, 0.1, 0.2), (0.2, 0.6, 0.2), (0.6, 0.4, 0.0),
            (0.3, 0.3, 0.4), (0.8, 0.2, 0.0)]
 LEADS = ["60min", "30min"]  # how far before the first alert the change scan looks
+B2_SEED = 2718  # B'' (round 2c): fixed before any B'' result was seen
 GRID = [(w, ld) for ld in LEADS for w in WEIGHTS]  # order fixed before any run: ties -> first
 
 
@@ -345,6 +346,9 @@ def main() -> None:
     # a fresh draw of family B (other seeds): family B's cases were studied to find why the
     # root got no evidence, and this draw's failures were looked at too (not tuned on)
     fams["B' (SCM, fresh seeds)"] = evaluate(family_b(nb, seed=99))
+    # B'': another fresh draw, its seed fixed (round 2c) before any of its results was
+    # looked at and run only with the final code: the honest within-family figure
+    fams["B'' (SCM, never looked at)"] = evaluate(family_b(nb, seed=B2_SEED))
     # family C: written after the method was final, never used to change it
     fams["C (peer-like SCM, SLI alert only)"] = evaluate(family_c(nb))
     print("| tuned on | reported on | label | method | top-1 all | top-3 all | top-1 SLI-only "
