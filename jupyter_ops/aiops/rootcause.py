@@ -2,10 +2,11 @@
 
 Candidates are the alerted services and what they depend on (the downstream closure of the
 topology, ``hops=`` to limit it); every candidate with metrics gets anomaly evidence computed
-here (a change scan: the robust median/IQR deviation of each candidate time against its own
-past hour, from an hour before the first alert on), so a cause several hops below the
-alerting service, with no alert of its own, that changed long before anyone was paged, can
-be ranked. Without alerts, ``rank_root_causes(metrics=..., topology=..., around=...)``.
+here (a change scan of each series' own part, its callees' share regressed out: the
+robust median/IQR level and spread deviation of each candidate time against its own past
+hour, from an hour before the first alert on, timed by a likelihood change point), so a
+cause several hops below the alerting service, with no alert of its own, that changed long
+before anyone was paged, can be ranked. Without alerts, ``rank_root_causes(metrics=..., topology=..., around=...)``.
 
 Method (documented in docs/incidents.md), a small combination of published ideas:
 
@@ -832,9 +833,10 @@ class RootCauses(Result):
 
     def explanations(self) -> list[tuple[str, str]]:
         return [("Method", "Candidates: the alerted services and everything they depend on "
-                 "(downstream in the topology), with change evidence from their metrics (robust "
-                 "median/IQR deviation against each time's own past hour, from an hour before "
-                 "the first alert). "
+                 "(downstream in the topology), with change evidence from their metrics (each "
+                 "series with its callees' share regressed out; robust median/IQR level and "
+                 "spread deviation against each time's own past hour, from an hour before "
+                 "the first alert; onset = likelihood change point). "
                  "Score = 0.45 x random-walk mass (personalised PageRank towards "
                  "called services, weighted by alert and metric-anomaly evidence; MicroRCA, "
                  "Wu et al. 2020) + 0.35 x first-onset score (exp(-lag / 2 min)) + 0.20 x "
