@@ -425,8 +425,13 @@ def _robust_shift(m: pd.DataFrame, items: list, threshold: float | None = None,
             continue
         # the past of each tau, v[tau - nh: tau]: rolling quantiles (linear interpolation,
         # as np.percentile) shifted by one, in C over the whole series
-        roll = pd.Series(v).rolling(nh, min_periods=least)
-        q1, med, q3 = (roll.quantile(q).shift(1).to_numpy()[idx] for q in (0.25, 0.5, 0.75))
+        # rolling statistics only over the stretch the scan needs (the past of the first
+        # time to the future of the last): the same values, not a day-long series' worth
+        ns = max(nw, int(round(pd.Timedelta(SCALE_WINDOW).value / step)))
+        lo, hi = max(0, int(idx[0]) - nh - 1), min(n, int(idx[-1]) + max(nw, ns) + 1)
+        j = idx - lo
+        roll = pd.Series(v[lo:hi]).rolling(nh, min_periods=least)
+        q1, med, q3 = (roll.quantile(q).shift(1).to_numpy()[j] for q in (0.25, 0.5, 0.75))
         iqr_all = np.maximum(q3 - q1, 1e-9 + 1e-6 * np.abs(med))
         vp = np.concatenate([v, np.full(nw, np.nan)])
         fwd = sliding_window_view(vp, nw)[idx]            # v[tau: tau + nw]
@@ -444,9 +449,8 @@ def _robust_shift(m: pd.DataFrame, items: list, threshold: float | None = None,
             # a spread change: the IQR of the next SCALE_WINDOW against the past's, scaled so
             # its null quantile meets the level threshold (forward rolling quantiles: the
             # same C kernel on the reversed series)
-            ns = max(nw, int(round(pd.Timedelta(SCALE_WINDOW).value / step)))
-            rv = pd.Series(v[::-1]).rolling(ns, min_periods=max(nw, 2 * ns // 3))
-            f1, f3 = (rv.quantile(q).to_numpy()[::-1][idx] for q in (0.25, 0.75))
+            rv = pd.Series(v[lo:hi][::-1]).rolling(ns, min_periods=max(nw, 2 * ns // 3))
+            f1, f3 = (rv.quantile(q).to_numpy()[::-1][j] for q in (0.25, 0.75))
             dev = np.fmax(dev, (f3 - f1) / iqr_all * (thr / SCALE_NULL))
         d = np.full(n, np.nan)
         d[idx] = dev
