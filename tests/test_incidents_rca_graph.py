@@ -98,3 +98,52 @@ def test_ten_thousand_services():
     m = metrics(names, cause="svc-9999", carry=tuple(names[1:]), minutes=130, shift_at=100)
     r = rank_root_causes(sli_alert(service="svc-0", at=108), metrics=m, topology=topo)
     assert r["service"].iloc[0] == "svc-9999"
+
+
+def _noisy_callee_chain(seed=0, minutes=160, shift_at=100, fault="level"):
+    """web -> api -> db: db is loud (sd 20) and passes its noise up; api's own part is quiet
+    (sd 2) and changes at ``shift_at`` (+12 or noise x4): small next to what db adds."""
+    rng = np.random.default_rng(seed)
+    ts = T0 + pd.to_timedelta(np.arange(minutes), unit="min")
+    db = 300 + rng.normal(0, 20, minutes)
+    own = rng.normal(0, 2, minutes)
+    if fault == "level":
+        own[shift_at:] += 12
+    else:
+        own[shift_at:] *= 4
+    api = 50 + own + (db - 300)
+    web = 20 + rng.normal(0, 2, minutes) + (api - 50)
+    topo = pd.DataFrame({"caller": ["web", "api"], "callee": ["api", "db"]})
+    m = pd.concat([pd.DataFrame({"timestamp": ts, "service": s, "metric": "latency_ms",
+                                 "value": v}) for s, v in (("web", web), ("api", api),
+                                                           ("db", db))], ignore_index=True)
+    return m, topo
+
+
+@pytest.mark.parametrize("fault", ["level", "noise"])
+def test_a_cause_small_next_to_its_callees_noise_is_found_in_its_own_part(monkeypatch, fault):
+    from jupyter_ops.aiops import rootcause as rc
+
+    m, topo = _noisy_callee_chain(fault=fault)
+    r = rank_root_causes(sli_alert(at=115), metrics=m, topology=topo, top=None)
+    assert r["service"].iloc[0] == "api"
+    # the onset is the change itself (12:40), not a window before it
+    assert abs(r["onset"].iloc[0] - (T0 + pd.Timedelta(minutes=100))) <= pd.Timedelta("3min")
+    # on the raw series (round 2b) the change drowns in db's noise: api is not first
+    monkeypatch.setattr(rc, "OWN_PART", False)
+    r2 = rank_root_causes(sli_alert(at=115), metrics=m, topology=topo, top=None)
+    assert r2["service"].iloc[:1].tolist() != ["api"]
+
+
+def test_change_point_of_a_pure_spread_change_is_not_early():
+    from jupyter_ops.aiops.rootcause import CP_LLR, _change_point
+
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 1, 160)
+    x[100:] *= 3
+    # a hot run found 4 points in, peaking 10 later: the split is at the change
+    k, llr = _change_point(x, 104, 114, 60, 10)
+    assert abs(k - 100) <= 2 and llr > CP_LLR
+    # pure noise: no significant split
+    k, llr = _change_point(rng.normal(0, 1, 160), 104, 114, 60, 10)
+    assert llr < CP_LLR
