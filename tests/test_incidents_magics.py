@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from IPython.core.error import UsageError
@@ -86,7 +87,9 @@ def test_cli_correlate_rca_metrics(tmp_path, scen, capsys):
     assert (tmp_path / "assign.csv").read_text().startswith("alert,incident_id")
     assert main(["aiops", "rca", a, "--topology", t, "--deploys",
                  str(tmp_path / "deploys.csv")]) == 0
-    assert "most likely root causes" in capsys.readouterr().out
+    rca_out = capsys.readouterr().out
+    assert "most likely root causes" in rca_out
+    assert re.search(r"incident \d+: \S", rca_out), rca_out  # says which incident, not "#1"
     assert main(["aiops", "metrics", a, "--topology", t]) == 0
     assert "MTTA" in capsys.readouterr().out
     assert main(["aiops", "correlate", str(tmp_path / "missing.csv")]) == 2

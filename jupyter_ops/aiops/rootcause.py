@@ -838,8 +838,10 @@ class RootCauses(Result):
         t = self.top1()
         if t.empty:
             return "no incidents to rank"
-        head = ", ".join(f"#{r.incident_id}: {r.service}" for r in t.head(5).itertuples())
-        more = f" (+{len(t) - 5} more)" if len(t) > 5 else ""
+        # "incident N", not "#N": "#1: payments" read as a rank, and ranks repeat services
+        head = ", ".join(f"incident {r.incident_id}: {r.service}"
+                         for r in t.head(5).itertuples())
+        more = f" (+{len(t) - 5} more incidents)" if len(t) > 5 else ""
         return f"most likely root causes -- {head}{more}"
 
     def figures(self) -> list[dict[str, Any]]:
