@@ -56,7 +56,7 @@ def test_timeline_remediate_and_rca_default_top(files, capsys):
     assert "open the dashboard" in capsys.readouterr().out
     assert main(args(files, "rca", "--incident", "2", "--top", "1")) == 0
     out = capsys.readouterr().out
-    assert "#2:" in out and "#1:" not in out
+    assert "incident 2:" in out and "incident 1:" not in out
     assert main(args(files, "rca", "--incident", "999")) == 2
     assert "999" in capsys.readouterr().err
 
