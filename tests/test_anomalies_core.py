@@ -498,3 +498,52 @@ def test_context_stream_joins_only_once_it_has_half_a_history_of_its_own():
     off = detect_anomalies(df, method="seasonal", context=0).anomalies["score"].to_numpy()
     np.testing.assert_array_equal(on[:1584], off[:1584])
     assert not np.array_equal(on[1584:], off[1584:])
+
+
+# -- irregular sampling: seasonal lags are taken in time, not in points ------------------------
+def irregular_daily(n=4000, seed=5, drop=0.1):
+    """A daily cycle sampled every 5 minutes with a tenth of the points dropped at random:
+    288 points back is then hours away from the same time of day."""
+    rng = np.random.default_rng(seed)
+    ts = pd.date_range("2026-01-05", periods=n, freq="5min", tz="UTC")
+    ts = ts[rng.random(n) > drop]
+    hours = (ts - ts[0]).total_seconds().to_numpy() / 3600
+    v = 50 + 20 * np.sin(2 * np.pi * hours / 24) + rng.normal(0, 1, len(ts))
+    return pd.DataFrame({"timestamp": ts, "value": v})
+
+
+def test_irregular_daily_series_is_found_seasonal_and_its_spike_detected():
+    df = irregular_daily()
+    i = int(0.7 * len(df))
+    df.loc[i, "value"] += 20  # 20 sigma above its time of day, inside the daily range
+    res = detect_anomalies(df)
+    m = res.methods.iloc[0]
+    assert m["method"] == "seasonal", m["reason"]
+    assert i in flagged(res)
+    assert len(flagged(res)) <= 2
+
+
+def test_seasonal_lag_in_time_equals_point_lag_on_a_regular_series():
+    from jupyter_ops.aiops._detectors import on_time_grid, seasonal_residual, seasonal_residual_at
+
+    x = daily(2000, seed=6)
+    t = 1.7e9 + 300.0 * np.arange(2000)
+    np.testing.assert_array_equal(seasonal_residual_at(x, t, 288, 300.0, 3, 10 ** 6),
+                                  seasonal_residual(x, 288, 3))
+    assert on_time_grid(x, t, 300.0) is x
+    # a dropped point leaves a hole on the grid; the points after it keep their time slot
+    g = on_time_grid(np.delete(x, 10), np.delete(t, 10), 300.0)
+    assert len(g) == 2000 and np.isnan(g[10]) and g[11] == x[11]
+
+
+def test_irregular_seasonal_series_streams_like_the_batch():
+    df = irregular_daily(seed=7)
+    df.loc[3000, "value"] += 15
+    whole = detect_anomalies(df, method="seasonal").anomalies
+    det = AnomalyDetector(method="seasonal").fit(df.iloc[:1500])
+    streamed = pd.concat([det.score(df.iloc[1500:2600]).anomalies,
+                          det.score(df.iloc[2600:]).anomalies], ignore_index=True)
+    for col in ("deviation", "score"):
+        np.testing.assert_allclose(streamed[col].to_numpy(),
+                                   whole[col].iloc[1500:].to_numpy(), equal_nan=True,
+                                   rtol=1e-9)

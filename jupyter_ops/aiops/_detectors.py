@@ -79,6 +79,57 @@ def seasonal_residual(x: np.ndarray, period: int, cycles: int) -> np.ndarray:
     return x - base
 
 
+def seasonal_residual_at(x: np.ndarray, t: np.ndarray, period: int, step: float,
+                         cycles: int, max_back: int) -> np.ndarray:
+    """:func:`seasonal_residual` with the lags taken in *time*: the baseline of point ``i``
+    is the median of the values nearest to ``t[i] - k * period * step`` (``k = 1..cycles``),
+    each within half a ``step`` of it and at most ``max_back`` points back (the streaming
+    tail, so chunked scoring equals batch); NaN where no such point exists.
+
+    On a regular series the nearest point is exactly ``period * k`` points back, so the
+    result equals :func:`seasonal_residual`; on an irregular one (dropped points, gaps) a
+    point lag would compare with the wrong time of day.
+    """
+    x = np.asarray(x, dtype=float)
+    t = np.asarray(t, dtype=float)
+    n = len(x)
+    idx = np.arange(n)
+    lagged = np.full((cycles, n), np.nan)
+    for k in range(1, cycles + 1):
+        target = t - k * period * step
+        j = np.searchsorted(t, target, side="left")
+        # the nearer of the points either side of the target
+        jl = np.clip(j - 1, 0, max(n - 1, 0))
+        jr = np.clip(j, 0, max(n - 1, 0))
+        pick = np.where(np.abs(t[jl] - target) < np.abs(t[jr] - target), jl, jr)
+        ok = (np.abs(t[pick] - target) <= step / 2) & (pick < idx) & (idx - pick <= max_back)
+        lagged[k - 1, ok] = x[pick[ok]]
+    with np.errstate(all="ignore"), _quiet():
+        base = np.nanmedian(lagged, axis=0)
+    return x - base
+
+
+def on_time_grid(x: np.ndarray, t: np.ndarray, step: float) -> np.ndarray:
+    """``x`` placed on a regular grid of ``step`` seconds from ``t[0]`` (NaN in empty slots,
+    the mean where several points share one), so a point lag is a time lag. A series already
+    regular comes back unchanged; one whose grid would be over 20x longer (a huge gap) too."""
+    x = np.asarray(x, dtype=float)
+    t = np.asarray(t, dtype=float)
+    if len(x) < 2 or not step > 0:
+        return x
+    slot = np.rint((t - t[0]) / step).astype(np.int64)
+    if len(slot) == slot[-1] + 1 and (np.diff(slot) == 1).all():
+        return x
+    size = int(slot.max()) + 1
+    if size > 20 * len(x) or (slot < 0).any():
+        return x
+    ok = np.isfinite(x)
+    total = np.bincount(slot[ok], weights=x[ok], minlength=size)
+    count = np.bincount(slot[ok], minlength=size)
+    with np.errstate(all="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
 def tail_likelihood(a: np.ndarray, short: int, long: int, min_periods: int,
                     sd_floor: float = 1e-3) -> np.ndarray:
     """Surprise of the recent average of ``a`` given its own history, as ``-log10(p)``.

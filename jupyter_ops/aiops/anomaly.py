@@ -198,6 +198,7 @@ class _SeriesState:
     refractory: int = _MIN_WINDOW
     learn_cap: int = _MIN_HISTORY
     log_scale: float = 0.0
+    step_s: float = 0.0
 
 
 @dataclass
@@ -382,6 +383,7 @@ class AnomalyDetector:
         fw, fh = max(_MIN_WINDOW, self.min_points), max(_MIN_HISTORY, 5 * self.min_points)
         window = _points(self.window, step, "window", fw)
         return dict(step=str(step) if step is not None else "",
+                    step_s=step.total_seconds() if step is not None else 0.0,
                     window=window,
                     history=_points(self.history, step, "history", fh),
                     short=_points(self.short, step, "short", _MIN_SHORT),
@@ -449,6 +451,7 @@ class AnomalyDetector:
             d = self._deviation(st, part)
         if "probe" in st.tails:
             st.tails["probe"].extend(x)
+            st.tails["probe_t"].extend(_seconds(part["timestamp"]))
         s = self._score_stage(st, d, x)
         onset = self._onset_score(st, s)
         # no decision while learning: no score either (so a threshold sweep sees what the
@@ -482,37 +485,49 @@ class AnomalyDetector:
 
     def _recheck(self, st: _SeriesState) -> None:
         """``auto``'s deferred seasonality check, once two periods have been seen."""
-        from ._detectors import Tail, daily_autocorrelation
+        from ._detectors import daily_autocorrelation, on_time_grid
 
-        x = st.tails["probe"].values
+        x, t = st.tails["probe"].values, st.tails["probe_t"].values
+        # autocorrelation at a lag in time, not in points (an irregular series' points drift)
+        g = on_time_grid(x, t, st.step_s)
         if st.week_at and st.n_seen == st.week_at:
             st.week_at = 0
             st.tails.pop("probe")
+            st.tails.pop("probe_t")
             week = st.week_at_period
-            acf_w = daily_autocorrelation(x, week)
-            acf_d = daily_autocorrelation(x, st.day) if st.day else 0.0
+            acf_w = daily_autocorrelation(g, week)
+            acf_d = daily_autocorrelation(g, st.day) if st.day else 0.0
             if acf_w >= 0.5 and acf_w > acf_d:
                 st.method, st.period = "seasonal", week
                 st.reason = (f"weekly autocorrelation {acf_w:.2f} >= 0.5 (> daily "
                              f"{acf_d:.2f}) over the first 2 weeks ({st.reason} before)")
-                t = Tail(max(week * self.cycles, st.window))
-                t.extend(x)
-                st.tails["x"] = t
+                self._seasonal_tails(st, x, t)
             return
         st.check_at = 0
         if not st.week_at:
             st.tails.pop("probe")
-        acf = daily_autocorrelation(x, st.period)
+            st.tails.pop("probe_t")
+        acf = daily_autocorrelation(g, st.period)
         if acf >= 0.5:
             st.method = "seasonal"
             st.reason = (f"daily autocorrelation {acf:.2f} >= 0.5 over the first 2 days "
                          "(robust before)")
-            t = Tail(max(st.period * self.cycles, st.window))
-            t.extend(x)
-            st.tails["x"] = t
+            self._seasonal_tails(st, x, t)
         else:
             st.reason = f"daily autocorrelation {acf:.2f} < 0.5 over the first 2 days"
             st.period = 0
+
+    def _seasonal_tails(self, st: _SeriesState, x: Any = None, t: Any = None) -> tuple:
+        """The value and time tails of the seasonal baseline (filled from ``x``/``t``)."""
+        from ._detectors import Tail
+
+        keep = max(st.period * self.cycles, st.window)
+        if "x" not in st.tails or x is not None:
+            st.tails["x"], st.tails["xt"] = Tail(keep), Tail(keep)
+            if x is not None:
+                st.tails["x"].extend(x)
+                st.tails["xt"].extend(t)
+        return st.tails["x"], st.tails["xt"]
 
     def _frame(self, df: pd.DataFrame, dev: np.ndarray, score: np.ndarray, flag: np.ndarray,
                used: np.ndarray) -> pd.DataFrame:
@@ -547,7 +562,7 @@ class AnomalyDetector:
     def _choose(self, key: tuple[str, str], x: np.ndarray, ts: pd.Series, part: pd.DataFrame,
                 period_day: int | None, step: Any = None) -> _SeriesState:
         """The method of a new series (``auto``: seasonal if periodic, else robust)."""
-        from ._detectors import Tail, daily_autocorrelation
+        from ._detectors import Tail, daily_autocorrelation, on_time_grid
 
         if self.method in ("robust", "iforest"):
             st = _SeriesState(self.method, f"{self.method} chosen by the caller")
@@ -563,9 +578,11 @@ class AnomalyDetector:
             st = _SeriesState("robust", "no daily period could be checked")
             span_days = (ts.iloc[-1] - ts.iloc[0]).total_seconds() / 86400 if len(ts) else 0
             if period_day and span_days >= 2:
-                acf = daily_autocorrelation(x, period_day)
+                # lags in time, not points (see on_time_grid)
+                g = on_time_grid(x, _seconds(ts), step.total_seconds())
+                acf = daily_autocorrelation(g, period_day)
                 week = _period(part["timestamp"], "7D", step)
-                acf_w = daily_autocorrelation(x, week) if week and span_days >= 14 else 0.0
+                acf_w = daily_autocorrelation(g, week) if week and span_days >= 14 else 0.0
                 if acf_w >= 0.5 and acf_w > acf:
                     st = _SeriesState("seasonal", f"weekly autocorrelation {acf_w:.2f} >= 0.5 "
                                       f"over {span_days:.1f} days", period=week)
@@ -580,7 +597,7 @@ class AnomalyDetector:
                 st = _SeriesState("robust", f"learning data spans {span_days:.1f} days: "
                                   "robust until 2 days are seen", period=period_day)
                 st.check_at = 2 * period_day + 1
-                st.tails["probe"] = Tail(st.check_at)
+                st.tails["probe"], st.tails["probe_t"] = Tail(st.check_at), Tail(st.check_at)
             else:
                 st = _SeriesState("robust", f"learning data spans {span_days:.1f} days "
                                   "(< 2 days): no daily profile")
@@ -592,13 +609,13 @@ class AnomalyDetector:
                 # weeks have been seen (a responder's metrics often differ at weekends)
                 st.week_at, st.week_at_period = 2 * week + 1, week
                 keep = max(st.week_at, st.check_at)
-                st.tails["probe"] = Tail(keep)
+                st.tails["probe"], st.tails["probe_t"] = Tail(keep), Tail(keep)
         return st
 
     def _deviation(self, st: _SeriesState, part: pd.DataFrame) -> np.ndarray:
         import numpy as np
 
-        from ._detectors import Tail, robust_z, seasonal_residual
+        from ._detectors import Tail, robust_z, seasonal_residual_at
 
         x = part["value"].to_numpy(dtype=float)
         if st.log_scale > 0:
@@ -607,9 +624,13 @@ class AnomalyDetector:
         w = st.window
         minp = max(3, min(w // 4, 30))
         if st.method == "seasonal":
-            t = st.tails.setdefault("x", Tail(max(st.period * self.cycles, w)))
-            full, off = t.extend(x)
-            resid = seasonal_residual(full, st.period, self.cycles)[off:]
+            tx, tt = self._seasonal_tails(st)
+            full, off = tx.extend(x)
+            times, _ = tt.extend(_seconds(part["timestamp"]))
+            # the same time of day (or week) in earlier cycles, found by time, not by point
+            # count, so dropped points and gaps do not shift the profile
+            resid = seasonal_residual_at(full, times, st.period, st.step_s, self.cycles,
+                                         tx.keep)[off:]
             # residual scale over at least one season (a weekly series: a week of residuals)
             wr = max(w, st.period)
             t2 = st.tails.setdefault("r", Tail(wr))
@@ -850,6 +871,13 @@ def _episodes_frame(eps: list[dict]) -> pd.DataFrame:
     import pandas as pd
 
     return pd.DataFrame(eps, columns=EPISODE_COLUMNS)
+
+
+def _seconds(ts: pd.Series) -> np.ndarray:
+    """Timestamps as float seconds since the epoch (the time axis of the seasonal kernels)."""
+    import numpy as np
+
+    return ts.to_numpy(dtype="datetime64[ns]").astype(np.int64) / 1e9
 
 
 def _period(ts: pd.Series, span: str, step: Any = None) -> int | None:
