@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_anomalies.py [--per-file] [--quick] [--peer ../main]
     .venv/bin/python benchmarks/bench_anomalies.py --floors     # label-free min_points table
+    .venv/bin/python benchmarks/bench_anomalies.py --shapes     # generated hourly/irregular/counts
 
 Protocol (the figures the docs quote):
 
@@ -25,6 +26,11 @@ Protocol (the figures the docs quote):
   heavy-tailed counts; 5 seeds each, 8 weeks) at 5-minute, 30-minute and hourly sampling, for
   ``min_points`` = 12 ... 200. The floor only binds on coarse series, where a day holds few
   points; this shows what it buys there without looking at any NAB label.
+
+* **shapes** (``--shapes``): hits and false detections on generated series shaped like the
+  three NAB categories that are not in ``../shared`` (hourly, irregular, bursty counts), with
+  anomalies injected by our own generator: a check of the sampling-rate-free defaults, not a
+  NAB figure.
 
 Scoring uses the independent scorer ``../shared/tools/nab_score.py`` (imported from there, not
 copied). artificialNoAnomaly has no windows: its cell is the raw score, the cost of its false
@@ -220,6 +226,76 @@ def floor_table(floors=(12, 25, 50, 100, 200), steps=("5min", "30min", "1h"),
         print(f"{mp:>10d}" + "".join(f"{x:9.3f}" for x in row))
 
 
+def _shaped_series(kind: str, seed: int) -> tuple[pd.DataFrame, list[int]]:
+    """A generated series shaped like one of the NAB categories that are *not* in
+    ``../shared`` (our own generator, not those files), with two injected anomalies; returns
+    the frame and the anomalies' row positions (seeded).
+
+    ``hourly``: 1,600 hourly points with a daily and a weekly cycle (ad-exchange-like),
+    a 3-hour spike and a level shift; ``irregular``: ~2,200 points at a 5-minute median
+    step with a tenth of them dropped at random and rush-hour dips (traffic-like), same
+    anomalies; ``counts``: 8 weeks of 5-minute Poisson counts with a log-normal daily rate
+    (tweet-volume-like), a 30-minute 8x burst and a 2.5-hour 3x surge.
+    """
+    rng = np.random.default_rng(seed)
+    n, step = {"hourly": (1600, "1h"), "irregular": (2400, "5min"),
+               "counts": (16128, "5min")}[kind]
+    ts = pd.date_range("2026-01-05", periods=n, freq=step, tz="UTC")
+    if kind == "irregular":
+        ts = ts[rng.random(n) > 0.1]
+        n = len(ts)
+    h = (ts - ts[0]).total_seconds().to_numpy() / 3600
+    if kind == "hourly":
+        v = (1 + 0.3 * np.sin(2 * np.pi * h / 24) + 0.1 * np.sin(2 * np.pi * h / 168)
+             + rng.normal(0, 0.08, n))
+    elif kind == "irregular":
+        v = (60 - 20 * np.exp(-((h % 24 - 8) ** 2) / 2) - 15 * np.exp(-((h % 24 - 17) ** 2) / 2)
+             + rng.normal(0, 4, n))
+    else:
+        rate = np.exp(3 + 0.6 * np.sin(2 * np.pi * h / 24) + rng.normal(0, 0.3, n))
+        v = rng.poisson(rate).astype(float)
+    a1, a2 = int(0.4 * n), int(0.75 * n)
+    if kind == "counts":
+        v[a1:a1 + 6] *= 8
+        v[a2:a2 + 30] *= 3
+    else:
+        noise = 0.08 if kind == "hourly" else 4.0
+        v[a1:a1 + 3] += 10 * noise
+        v[a2:] += 6 * noise
+    return pd.DataFrame({"timestamp": ts, "value": v}), [a1, a2]
+
+
+def shapes_table(seeds: int = 8) -> None:
+    """Hits and false detections on :func:`_shaped_series` (default vs ``context=0``)."""
+    from jupyter_ops.aiops import detect_anomalies
+
+    print(f"\ngenerated series shaped like NAB's categories NOT in ../shared (our generator; "
+          f"{seeds} seeds x 2 anomalies each; a hit = a detection within 5 % of the series "
+          "of the anomaly; nothing was tuned on these)")
+    print(f"{'kind':10s} {'detector':22s} {'hits':>7s} {'false/series-week':>18s} "
+          f"{'median delay (points)':>22s}")
+    for kind in ("hourly", "irregular", "counts"):
+        for name, params in (("default", {}), ("context=0 (round 2b)", {"context": 0})):
+            hits, false, weeks, delays = 0, 0, 0.0, []
+            for seed in range(seeds):
+                df, at = _shaped_series(kind, 300 + seed)
+                r = detect_anomalies(df, **params).anomalies
+                f = np.flatnonzero(r["is_anomaly"].to_numpy())
+                reach = max(int(0.05 * len(df)), 5)
+                near = np.zeros(len(f), bool)
+                for a in at:
+                    m = (f >= a - reach) & (f <= a + reach)
+                    near |= m
+                    if m.any():
+                        hits += 1
+                        delays.append(int(f[m][0]) - a)
+                false += int((~near).sum())
+                span = df["timestamp"].iloc[-1] - df["timestamp"].iloc[0]
+                weeks += 0.85 * span / pd.Timedelta("7D")  # the first 15 % is learning
+            print(f"{kind:10s} {name:22s} {hits:3d}/{2 * seeds:<3d} {false / weeks:18.2f} "
+                  f"{float(np.median(delays)) if delays else float('nan'):22.1f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--per-file", action="store_true", help="print each file's raw score")
@@ -236,7 +312,12 @@ def main(argv: list[str] | None = None) -> int:
                     "(adds the grid's configurations with context=0: 96 in all)")
     ap.add_argument("--floors", action="store_true",
                     help="only the label-free min_points table on generated series")
+    ap.add_argument("--shapes", action="store_true",
+                    help="only the generated hourly / irregular / count series table")
     a = ap.parse_args(argv)
+    if a.shapes:
+        shapes_table()
+        return 0
     if a.floors:
         floor_table(params=json.loads(a.params))
         return 0
