@@ -234,21 +234,24 @@ def _shaped_series(kind: str, seed: int) -> tuple[pd.DataFrame, list[int]]:
     ``hourly``: 1,600 hourly points with a daily and a weekly cycle (ad-exchange-like),
     a 3-hour spike and a level shift; ``irregular``: ~2,200 points at a 5-minute median
     step with a tenth of them dropped at random and rush-hour dips (traffic-like), same
-    anomalies; ``counts``: 8 weeks of 5-minute Poisson counts with a log-normal daily rate
+    anomalies; ``gaps``: the same with a gap of 1-3 days and 3 hours half-way; ``counts``:
+    8 weeks of 5-minute Poisson counts with a log-normal daily rate
     (tweet-volume-like), a 30-minute 8x burst and a 2.5-hour 3x surge.
     """
     rng = np.random.default_rng(seed)
-    n, step = {"hourly": (1600, "1h"), "irregular": (2400, "5min"),
+    n, step = {"hourly": (1600, "1h"), "irregular": (2400, "5min"), "gaps": (2400, "5min"),
                "counts": (16128, "5min")}[kind]
     ts = pd.date_range("2026-01-05", periods=n, freq=step, tz="UTC")
-    if kind == "irregular":
+    if kind in ("irregular", "gaps"):
         ts = ts[rng.random(n) > 0.1]
         n = len(ts)
+    if kind == "gaps":  # the sensor is off for 1-3 days and 3 hours half-way through
+        ts = ts.where(np.arange(n) < n // 2, ts + pd.Timedelta(f"{1 + seed % 3}D3h"))
     h = (ts - ts[0]).total_seconds().to_numpy() / 3600
     if kind == "hourly":
         v = (1 + 0.3 * np.sin(2 * np.pi * h / 24) + 0.1 * np.sin(2 * np.pi * h / 168)
              + rng.normal(0, 0.08, n))
-    elif kind == "irregular":
+    elif kind in ("irregular", "gaps"):
         v = (60 - 20 * np.exp(-((h % 24 - 8) ** 2) / 2) - 15 * np.exp(-((h % 24 - 17) ** 2) / 2)
              + rng.normal(0, 4, n))
     else:
@@ -274,7 +277,7 @@ def shapes_table(seeds: int = 8) -> None:
           "of the anomaly; nothing was tuned on these)")
     print(f"{'kind':10s} {'detector':22s} {'hits':>7s} {'false/series-week':>18s} "
           f"{'median delay (points)':>22s}")
-    for kind in ("hourly", "irregular", "counts"):
+    for kind in ("hourly", "irregular", "gaps", "counts"):
         for name, params in (("default", {}), ("context=0 (round 2b)", {"context": 0})):
             hits, false, weeks, delays = 0, 0, 0.0, []
             for seed in range(seeds):
@@ -290,7 +293,8 @@ def shapes_table(seeds: int = 8) -> None:
                         hits += 1
                         delays.append(int(f[m][0]) - a)
                 false += int((~near).sum())
-                span = df["timestamp"].iloc[-1] - df["timestamp"].iloc[0]
+                d = df["timestamp"].diff()
+                span = d[d <= pd.Timedelta("1h")].sum()  # time with data (not the gap)
                 weeks += 0.85 * span / pd.Timedelta("7D")  # the first 15 % is learning
             print(f"{kind:10s} {name:22s} {hits:3d}/{2 * seeds:<3d} {false / weeks:18.2f} "
                   f"{float(np.median(delays)) if delays else float('nan'):22.1f}")

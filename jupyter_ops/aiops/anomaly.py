@@ -199,6 +199,7 @@ class _SeriesState:
     learn_cap: int = _MIN_HISTORY
     log_scale: float = 0.0
     step_s: float = 0.0
+    first_t: float = math.nan
 
 
 @dataclass
@@ -445,6 +446,8 @@ class AnomalyDetector:
         import numpy as np
 
         x = part["value"].to_numpy(dtype=float)
+        if math.isnan(st.first_t) and len(part):
+            st.first_t = float(_seconds(part["timestamp"].iloc[:1])[0])  # the series' start
         if st.method == "iforest":
             d = if_dev[key[0]].reindex(part["timestamp"]).to_numpy(dtype=float)
         else:
@@ -626,11 +629,17 @@ class AnomalyDetector:
         if st.method == "seasonal":
             tx, tt = self._seasonal_tails(st)
             full, off = tx.extend(x)
-            times, _ = tt.extend(_seconds(part["timestamp"]))
+            now = _seconds(part["timestamp"])
+            times, _ = tt.extend(now)
             # the same time of day (or week) in earlier cycles, found by time, not by point
             # count, so dropped points and gaps do not shift the profile
             resid = seasonal_residual_at(full, times, st.period, st.step_s, self.cycles,
                                          tx.keep)[off:]
+            # no earlier cycle at this time of day although the series is older than one:
+            # the cycles fell in a gap. No baseline, no judgement (NaN): the plain z that
+            # stands in during the first cycle would read the daily swing as an anomaly
+            lost = (np.isnan(resid) & np.isfinite(x)
+                    & (now - st.first_t >= (st.period - 0.5) * st.step_s))
             # residual scale over at least one season (a weekly series: a week of residuals)
             wr = max(w, st.period)
             t2 = st.tails.setdefault("r", Tail(wr))
@@ -638,7 +647,7 @@ class AnomalyDetector:
             z = robust_z(fullr, wr, minp)[offr:]
             # until a cycle (and a window of residuals) is seen, the plain robust z stands in
             plain = robust_z(full, w, minp)[off:]
-            return np.where(np.isnan(z), plain, z)
+            return np.where(lost, np.nan, np.where(np.isnan(z), plain, z))
         t = st.tails.setdefault("x", Tail(w))
         full, off = t.extend(x)
         return robust_z(full, w, minp)[off:]
