@@ -446,15 +446,16 @@ class AnomalyDetector:
         import numpy as np
 
         x = part["value"].to_numpy(dtype=float)
-        if math.isnan(st.first_t) and len(part):
-            st.first_t = float(_seconds(part["timestamp"].iloc[:1])[0])  # the series' start
+        now = _seconds(part["timestamp"])  # the time axis of the seasonal path, once a piece
+        if math.isnan(st.first_t) and len(now):
+            st.first_t = float(now[0])  # the series' start
         if st.method == "iforest":
             d = if_dev[key[0]].reindex(part["timestamp"]).to_numpy(dtype=float)
         else:
-            d = self._deviation(st, part)
+            d = self._deviation(st, x, now)
         if "probe" in st.tails:
             st.tails["probe"].extend(x)
-            st.tails["probe_t"].extend(_seconds(part["timestamp"]))
+            st.tails["probe_t"].extend(now)
         s = self._score_stage(st, d, x)
         onset = self._onset_score(st, s)
         # no decision while learning: no score either (so a threshold sweep sees what the
@@ -615,12 +616,12 @@ class AnomalyDetector:
                 st.tails["probe"], st.tails["probe_t"] = Tail(keep), Tail(keep)
         return st
 
-    def _deviation(self, st: _SeriesState, part: pd.DataFrame) -> np.ndarray:
+    def _deviation(self, st: _SeriesState, x: np.ndarray, now: np.ndarray) -> np.ndarray:
+        """Signed robust z of the values ``x`` at times ``now`` (seconds) of one piece."""
         import numpy as np
 
         from ._detectors import Tail, robust_z, seasonal_residual_at
 
-        x = part["value"].to_numpy(dtype=float)
         if st.log_scale > 0:
             # heavy-tailed non-negative series (counts, bytes): deviations on a log scale
             x = np.log1p(np.clip(x, 0, None) / st.log_scale)
@@ -629,7 +630,6 @@ class AnomalyDetector:
         if st.method == "seasonal":
             tx, tt = self._seasonal_tails(st)
             full, off = tx.extend(x)
-            now = _seconds(part["timestamp"])
             times, _ = tt.extend(now)
             # the same time of day (or week) in earlier cycles, found by time, not by point
             # count, so dropped points and gaps do not shift the profile
